@@ -1,0 +1,66 @@
+"""Baton's contracts: the pydantic models that cross a process boundary. Imports nothing but pydantic."""
+
+from contracts.activities import (
+    NotifyInputV1,
+    NotifyKind,
+    NotifyResultV1,
+    ResumeV1,
+    RunAgentInputV1,
+    RunAgentOutputV1,
+)
+from contracts.checkpoint import (
+    CheckpointV1,
+    DecisionKind,
+    DecisionOutcomeV1,
+    DecisionRecordV1,
+    DecisionV1,
+    ProposedActionV1,
+)
+from contracts.common import MAX_EVENTS_KEPT, MAX_REQUEST_TEXT, utc_now
+from contracts.ids import slack_idempotency_key, task_id_for
+from contracts.result import ArtifactV1, ErrorInfoV1, TaskResultV1, UsageV1
+from contracts.status import (
+    TERMINAL_PHASES,
+    CancellationV1,
+    Phase,
+    ProgressEventV1,
+    ProgressV1,
+    SlackMessagesV1,
+    TaskStatusV1,
+)
+from contracts.task import ApprovalPolicyV1, ExecutionOptionsV1, RequesterV1, TaskRequestV1
+
+__all__ = [
+    "MAX_EVENTS_KEPT",
+    "MAX_REQUEST_TEXT",
+    "TERMINAL_PHASES",
+    "ApprovalPolicyV1",
+    "ArtifactV1",
+    "CancellationV1",
+    "CheckpointV1",
+    "DecisionKind",
+    "DecisionOutcomeV1",
+    "DecisionRecordV1",
+    "DecisionV1",
+    "ErrorInfoV1",
+    "ExecutionOptionsV1",
+    "NotifyInputV1",
+    "NotifyKind",
+    "NotifyResultV1",
+    "Phase",
+    "ProgressEventV1",
+    "ProgressV1",
+    "ProposedActionV1",
+    "RequesterV1",
+    "ResumeV1",
+    "RunAgentInputV1",
+    "RunAgentOutputV1",
+    "SlackMessagesV1",
+    "TaskRequestV1",
+    "TaskResultV1",
+    "TaskStatusV1",
+    "UsageV1",
+    "slack_idempotency_key",
+    "task_id_for",
+    "utc_now",
+]

@@ -1,0 +1,39 @@
+"""Shared building blocks for every Baton contract: the base model and bounded string types.
+
+Contracts cross process boundaries (Slack bot, Temporal, workers), so every model forbids unknown fields and
+every string and list has an upper bound: a malformed or hostile payload is refused at the edge with a readable
+error instead of travelling into a workflow history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+MAX_REQUEST_TEXT = 8_000
+"""Characters of free text a person may send as one request (Slack's own message limit is 40k; ours is tighter)."""
+
+MAX_SHORT_TEXT = 500
+MAX_LONG_TEXT = 20_000
+MAX_EVENTS_KEPT = 20
+"""Progress events kept in a status: enough for a thread's story, small enough for a Temporal payload."""
+
+AgentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
+TaskId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")]
+ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT)]
+LongText = Annotated[str, StringConstraints(max_length=MAX_LONG_TEXT)]
+RequestText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REQUEST_TEXT)]
+UserId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def utc_now() -> datetime:
+    """Wall-clock now for code outside workflows (workflows use ``workflow.now()``)."""
+    return datetime.now(timezone.utc)
+
+
+class Contract(BaseModel):
+    """Base of every contract: strict about unknown fields, frozen so a received payload cannot drift."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)

@@ -1,0 +1,28 @@
+"""Every contract model, by name: what `python -m contracts export` writes and the schema test checks."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAgentInputV1, RunAgentOutputV1
+from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
+from contracts.result import TaskResultV1
+from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
+from contracts.task import TaskRequestV1
+
+EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
+    TaskRequestV1,
+    TaskStatusV1,
+    ProgressEventV1,
+    CheckpointV1,
+    DecisionV1,
+    DecisionOutcomeV1,
+    DecisionRecordV1,
+    TaskResultV1,
+    CancellationV1,
+    RunAgentInputV1,
+    RunAgentOutputV1,
+    ResumeV1,
+    NotifyInputV1,
+    NotifyResultV1,
+)

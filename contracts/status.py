@@ -1,0 +1,80 @@
+"""What a person sees about a task: the single source of truth the `status` query returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.checkpoint import CheckpointV1, DecisionRecordV1
+from contracts.common import MAX_EVENTS_KEPT, AgentName, Contract, RequestText, ShortText, TaskId
+from contracts.result import TaskResultV1
+from contracts.task import ApprovalPolicyV1, RequesterV1
+
+Phase = Literal["queued", "running", "waiting_for_human", "completed", "failed", "cancelled", "timed_out"]
+TERMINAL_PHASES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
+
+
+class ProgressEventV1(Contract):
+    """One step of visible progress, sent by the agent activity to its workflow."""
+
+    schema_version: Literal[1] = 1
+    step: int = Field(default=0, ge=0)
+    total: int | None = Field(default=None, ge=0)
+    node: ShortText | None = None
+    """The LangGraph node (or agent step) that produced this event."""
+    message: ShortText = ""
+    at: datetime
+
+
+class ProgressV1(Contract):
+    schema_version: Literal[1] = 1
+    step: int = Field(default=0, ge=0)
+    total: int | None = Field(default=None, ge=0)
+    percent: float | None = Field(default=None, ge=0, le=100)
+    message: ShortText = ""
+
+
+class CancellationV1(Contract):
+    """Who cancelled a task and why: the input of the `cancel` signal."""
+
+    schema_version: Literal[1] = 1
+    by: ShortText
+    reason: ShortText = ""
+
+
+class SlackMessagesV1(Contract):
+    """The Slack messages a task owns, recorded in the workflow so a restarted bot edits instead of posting."""
+
+    schema_version: Literal[1] = 1
+    status_ts: ShortText | None = None
+    checkpoint_ts: dict[str, ShortText] = Field(default_factory=dict)
+    """Checkpoint id -> ts of the card posted for it."""
+    final_ts: ShortText | None = None
+
+
+class TaskStatusV1(Contract):
+    schema_version: Literal[1] = 1
+    task_id: TaskId
+    agent: AgentName
+    request_text: RequestText
+    requester: RequesterV1
+    approval: ApprovalPolicyV1
+    phase: Phase
+    progress: ProgressV1 = Field(default_factory=ProgressV1)
+    events: list[ProgressEventV1] = Field(default_factory=list, max_length=MAX_EVENTS_KEPT)
+    pending_checkpoint: CheckpointV1 | None = None
+    decisions: list[DecisionRecordV1] = Field(default_factory=list, max_length=200)
+    result: TaskResultV1 | None = None
+    cancellation: CancellationV1 | None = None
+    attempt: int = Field(default=0, ge=0)
+    created_at: datetime
+    started_at: datetime | None = None
+    updated_at: datetime
+    finished_at: datetime | None = None
+    slack: SlackMessagesV1 = Field(default_factory=SlackMessagesV1)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES

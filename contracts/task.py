@@ -1,0 +1,78 @@
+"""What a person asked for: the request that starts one durable agent task."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from contracts.common import AgentName, Contract, RequestText, ShortText, TaskId, UserId
+
+Platform = Literal["slack", "cli", "api"]
+ExpiryDefault = Literal["reject", "ignore"]
+
+
+class RequesterV1(Contract):
+    """Who asked, and where the answer goes (for Slack: the channel and the thread)."""
+
+    schema_version: Literal[1] = 1
+    platform: Platform = "cli"
+    team_id: ShortText | None = None
+    user_id: UserId
+    user_name: ShortText | None = None
+    channel_id: ShortText | None = None
+    thread_ts: ShortText | None = None
+
+
+class ApprovalPolicyV1(Contract):
+    """Who may decide a checkpoint or cancel a task, how many must agree, and what happens when nobody does."""
+
+    schema_version: Literal[1] = 1
+    approvers: list[UserId] = Field(default_factory=list, max_length=100)
+    """Slack user ids allowed to decide. Empty means anyone in the conversation (subject to the flags below)."""
+    approver_groups: list[ShortText] = Field(default_factory=list, max_length=20)
+    """Slack user group ids whose members may decide; resolved by the bot, never by the workflow."""
+    requester_may_approve: bool = True
+    quorum: int = Field(default=1, ge=1, le=10)
+    """Distinct approvals needed before an approve decision takes effect."""
+    admins: list[UserId] = Field(default_factory=list, max_length=100)
+    """May cancel any task and decide any checkpoint."""
+    expires_after_s: int = Field(default=24 * 3600, ge=1, le=30 * 24 * 3600)
+    escalate_to: list[UserId] = Field(default_factory=list, max_length=20)
+    escalation_window_s: int = Field(default=4 * 3600, ge=0, le=7 * 24 * 3600)
+    on_expiry: ExpiryDefault = "reject"
+
+
+class ExecutionOptionsV1(Contract):
+    """How hard Temporal tries: timeouts and retries for the agent activity."""
+
+    schema_version: Literal[1] = 1
+    start_to_close_s: int = Field(default=2 * 3600, ge=1, le=7 * 24 * 3600)
+    heartbeat_timeout_s: int = Field(default=30, ge=1, le=3600)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    initial_retry_interval_s: float = Field(default=1.0, gt=0, le=3600)
+
+
+class TaskRequestV1(Contract):
+    """One request to run one agent (the article's AgentInputArgsV1)."""
+
+    schema_version: Literal[1] = 1
+    task_id: TaskId
+    agent: AgentName
+    text: RequestText
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    requester: RequesterV1
+    approval: ApprovalPolicyV1 = Field(default_factory=ApprovalPolicyV1)
+    execution: ExecutionOptionsV1 = Field(default_factory=ExecutionOptionsV1)
+    idempotency_key: ShortText
+    created_at: datetime
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_are_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > 50:
+            raise ValueError("at most 50 parameters are allowed")
+        if len(repr(value)) > 16_000:
+            raise ValueError("parameters are too large (16,000 characters at most)")
+        return value
