@@ -79,6 +79,8 @@ class RecordedCall:
     authorized: bool
     status: int = 0
     reply: Reply | None = None
+    usage: dict[str, int] | None = None
+    """The token counts the server reported for this call (200 answers only)."""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -251,6 +253,7 @@ class FakeOpenAI:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
+        call.usage = usage
         if body.get("stream"):
             return await self._stream(request, body, reply, usage)
         return web.json_response(self._completion(body, reply, usage))
