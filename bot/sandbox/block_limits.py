@@ -1,0 +1,141 @@
+"""Block Kit limits the fake Slack enforces, so a renderer that overflows fails in tests as it would in Slack.
+
+Only the limits Baton can hit are checked; each problem is reported the way Slack does in
+`response_metadata.messages` ("[ERROR] ... [json-pointer:/blocks/0/text/text]").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MAX_MESSAGE_BLOCKS", "MAX_TEXT_CHARS", "MAX_VIEW_BLOCKS", "block_errors"]
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_TEXT_CHARS = 40_000
+
+KNOWN_BLOCKS = {
+    "actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text", "section",
+    "video", "table", "context_actions",
+}
+_SECTION_TEXT = 3000
+_SECTION_FIELDS = 10
+_FIELD_TEXT = 2000
+_HEADER_TEXT = 150
+_BUTTON_TEXT = 75
+_BUTTON_VALUE = 2000
+_ACTION_ID = 255
+_BLOCK_ID = 255
+_ACTIONS_ELEMENTS = 25
+_CONTEXT_ELEMENTS = 10
+_MARKDOWN_TEXT = 12_000
+
+
+def block_errors(blocks: Any, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
+    """Every limit `blocks` breaks, as Slack words them; empty when Slack would accept them."""
+    if not isinstance(blocks, list):
+        return ["[ERROR] must be an array [json-pointer:/blocks]"]
+    errors: list[str] = []
+    if len(blocks) > max_blocks:
+        errors.append(f"[ERROR] no more than {max_blocks} items allowed [json-pointer:/blocks]")
+    for i, block in enumerate(blocks):
+        errors.extend(_block(block, f"/blocks/{i}"))
+    return errors
+
+
+def _err(message: str, pointer: str) -> str:
+    return f"[ERROR] {message} [json-pointer:{pointer}]"
+
+
+def _text_len(obj: Any) -> int:
+    return len(obj.get("text", "")) if isinstance(obj, dict) and isinstance(obj.get("text"), str) else 0
+
+
+def _is_text(obj: Any) -> bool:
+    return isinstance(obj, dict) and obj.get("type") in ("plain_text", "mrkdwn") and isinstance(obj.get("text"), str)
+
+
+def _block(block: Any, at: str) -> list[str]:
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        return [_err("must provide an object with a type", at)]
+    kind = block["type"]
+    if kind not in KNOWN_BLOCKS:
+        return [_err(f"unsupported type: {kind}", f"{at}/type")]
+    errors: list[str] = []
+    block_id = block.get("block_id")
+    if block_id is not None and (not isinstance(block_id, str) or len(block_id) > _BLOCK_ID):
+        errors.append(_err(f"must be less than {_BLOCK_ID + 1} characters", f"{at}/block_id"))
+    if kind == "section":
+        errors.extend(_section(block, at))
+    elif kind == "header":
+        if not _is_text(block.get("text")) or block["text"]["type"] != "plain_text":
+            errors.append(_err("must provide a plain_text object", f"{at}/text"))
+        elif _text_len(block["text"]) > _HEADER_TEXT:
+            errors.append(_err(f"must be less than {_HEADER_TEXT + 1} characters", f"{at}/text/text"))
+    elif kind == "actions":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            errors.append(_err("must provide a non-empty array", f"{at}/elements"))
+        else:
+            if len(elements) > _ACTIONS_ELEMENTS:
+                errors.append(_err(f"no more than {_ACTIONS_ELEMENTS} items allowed", f"{at}/elements"))
+            for j, element in enumerate(elements):
+                errors.extend(_element(element, f"{at}/elements/{j}"))
+    elif kind == "context":
+        elements = block.get("elements")
+        if not isinstance(elements, list) or not elements:
+            errors.append(_err("must provide a non-empty array", f"{at}/elements"))
+        elif len(elements) > _CONTEXT_ELEMENTS:
+            errors.append(_err(f"no more than {_CONTEXT_ELEMENTS} items allowed", f"{at}/elements"))
+    elif kind == "input":
+        if not _is_text(block.get("label")):
+            errors.append(_err("must provide a label", f"{at}/label"))
+        errors.extend(_element(block.get("element"), f"{at}/element"))
+    elif kind == "markdown":
+        if not isinstance(block.get("text"), str) or len(block["text"]) > _MARKDOWN_TEXT:
+            errors.append(_err(f"must be a string of at most {_MARKDOWN_TEXT} characters", f"{at}/text"))
+    return errors
+
+
+def _section(block: dict[str, Any], at: str) -> list[str]:
+    errors: list[str] = []
+    text, fields = block.get("text"), block.get("fields")
+    if text is None and not fields:
+        errors.append(_err("must provide either text or fields", at))
+    if text is not None:
+        if not _is_text(text):
+            errors.append(_err("must provide a text object", f"{at}/text"))
+        elif not text["text"]:
+            errors.append(_err("must be more than 0 characters", f"{at}/text/text"))
+        elif _text_len(text) > _SECTION_TEXT:
+            errors.append(_err(f"must be less than {_SECTION_TEXT + 1} characters", f"{at}/text/text"))
+    if fields is not None:
+        if not isinstance(fields, list) or len(fields) > _SECTION_FIELDS:
+            errors.append(_err(f"no more than {_SECTION_FIELDS} items allowed", f"{at}/fields"))
+        else:
+            for j, f in enumerate(fields):
+                if not _is_text(f) or _text_len(f) > _FIELD_TEXT:
+                    errors.append(_err(f"must be less than {_FIELD_TEXT + 1} characters", f"{at}/fields/{j}/text"))
+    if "accessory" in block:
+        errors.extend(_element(block["accessory"], f"{at}/accessory"))
+    return errors
+
+
+def _element(element: Any, at: str) -> list[str]:
+    if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+        return [_err("must provide an object with a type", at)]
+    errors: list[str] = []
+    action_id = element.get("action_id")
+    if action_id is not None and (not isinstance(action_id, str) or len(action_id) > _ACTION_ID):
+        errors.append(_err(f"must be less than {_ACTION_ID + 1} characters", f"{at}/action_id"))
+    if element["type"] == "button":
+        if not _is_text(element.get("text")) or element["text"]["type"] != "plain_text":
+            errors.append(_err("must provide a plain_text object", f"{at}/text"))
+        elif _text_len(element["text"]) > _BUTTON_TEXT:
+            errors.append(_err(f"must be less than {_BUTTON_TEXT + 1} characters", f"{at}/text/text"))
+        value = element.get("value")
+        if value is not None and (not isinstance(value, str) or len(value) > _BUTTON_VALUE):
+            errors.append(_err(f"must be less than {_BUTTON_VALUE + 1} characters", f"{at}/value"))
+        if element.get("style") not in (None, "primary", "danger"):
+            errors.append(_err("must be one of primary, danger", f"{at}/style"))
+    return errors
