@@ -1,0 +1,191 @@
+"""The interrupt adapter maps each convention to a checkpoint and each decision back to its exact resume value."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
+from workers.interrupts import checkpoint_from_interrupt, detect_convention, resume_command, resume_value
+
+NOW = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+POLICY = ApprovalPolicyV1(approvers=["U1", "U2"], quorum=2, expires_after_s=3600)
+ID = "0123456789abcdef0123456789abcdef"
+
+HITL_ONE = {
+    "action_requests": [
+        {"name": "apply_remediation", "args": {"host": "web-1", "fix": "patch"}, "description": "Patch web-1"}
+    ],
+    "review_configs": [{"action_name": "apply_remediation", "allowed_decisions": ["approve", "edit", "reject"]}],
+}
+HITL_TWO = {
+    "action_requests": [
+        {"name": "send_email", "args": {"to": "a@x"}, "description": "Email"},
+        {"name": "delete_file", "args": {"path": "/r"}, "description": "Delete"},
+    ],
+    "review_configs": [
+        {"action_name": "send_email", "allowed_decisions": ["approve", "edit", "reject", "respond"]},
+        {"action_name": "delete_file", "allowed_decisions": ["approve", "reject"]},
+    ],
+}
+PER_CALL = {"type": "tool_approval", "tool_call_id": "call_1", "name": "delete_file", "args": {"path": "/r"},
+            "description": "Delete /r"}
+INBOX = [
+    {
+        "action_request": {"action": "confirm_scope", "args": {"region": "EMEA", "months": ["2024-01"]}},
+        "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True},
+        "description": "Confirm the report scope",
+    }
+]
+
+
+def decide(kind: DecisionKind, **extra: Any) -> DecisionV1:
+    return DecisionV1(checkpoint_id=ID, decision=kind, by="U1", at=NOW, **extra)
+
+
+def cp(value: Any, **kwargs: Any) -> CheckpointV1:
+    return checkpoint_from_interrupt(ID, value, POLICY, NOW, **kwargs)
+
+
+def test_checkpoint_carries_id_policy_and_expiry() -> None:
+    checkpoint = cp(HITL_ONE)
+    assert checkpoint.id == ID
+    assert checkpoint.allowed_users == ["U1", "U2"] and checkpoint.quorum == 2
+    assert checkpoint.created_at == NOW and checkpoint.expires_at == NOW + timedelta(hours=1)
+    assert checkpoint.state == "pending"
+
+
+def test_checkpoint_survives_a_json_round_trip_and_still_maps_decisions() -> None:
+    for value in (HITL_ONE, HITL_TWO, PER_CALL, INBOX, "Which region?", {"question": "Proceed?"}):
+        checkpoint = cp(value)
+        again = CheckpointV1.model_validate_json(checkpoint.model_dump_json())
+        assert again == checkpoint
+        assert resume_value(again, decide("accept")) == resume_value(checkpoint, decide("accept"))
+
+
+@pytest.mark.parametrize(
+    ("value", "convention"),
+    [(HITL_ONE, "hitl_middleware"), (PER_CALL, "hitl_middleware"), (INBOX, "agent_inbox"), (INBOX[0], "agent_inbox"),
+     ("question?", "plain"), ({"question": "ok?"}, "plain"), (42, "plain")],
+)
+def test_conventions_are_detected_from_the_value(value: Any, convention: str) -> None:
+    assert detect_convention(value) == convention
+
+
+# -- HumanInTheLoopMiddleware ---------------------------------------------------------------------------------
+
+
+def test_hitl_request_becomes_a_checkpoint_with_its_action_and_allowed_decisions() -> None:
+    checkpoint = cp(HITL_ONE)
+    assert checkpoint.convention == "hitl_middleware"
+    assert checkpoint.title == "Approve apply_remediation?"
+    assert checkpoint.description == "Patch web-1"
+    assert checkpoint.proposed_action is not None
+    assert (checkpoint.proposed_action.name, checkpoint.proposed_action.args) == (
+        "apply_remediation", {"host": "web-1", "fix": "patch"})
+    assert checkpoint.allowed_decisions == ["accept", "edit", "reject"]
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [
+        (decide("accept"), {"decisions": [{"type": "approve"}]}),
+        (decide("edit", edited_args={"host": "web-1", "fix": "restart"}),
+         {"decisions": [{"type": "edit", "edited_action": {"name": "apply_remediation",
+                                                           "args": {"host": "web-1", "fix": "restart"}}}]}),
+        (decide("reject"), {"decisions": [{"type": "reject"}]}),
+        (decide("reject", text="Not during business hours"),
+         {"decisions": [{"type": "reject", "message": "Not during business hours"}]}),
+        (decide("respond", text="Already patched by hand"),
+         {"decisions": [{"type": "respond", "message": "Already patched by hand"}]}),
+        (decide("ignore"), {"decisions": [{"type": "reject", "message": "No decision was made in time."}]}),
+    ],
+)
+def test_hitl_decisions_become_the_middlewares_hitl_response(decision: DecisionV1, expected: Any) -> None:
+    assert resume_value(cp(HITL_ONE), decision) == expected
+
+
+def test_hitl_edit_without_args_keeps_the_proposed_args() -> None:
+    value = resume_value(cp(HITL_ONE), decide("edit"))
+    assert value["decisions"][0]["edited_action"]["args"] == {"host": "web-1", "fix": "patch"}
+
+
+def test_hitl_batch_offers_only_decisions_every_action_allows_and_answers_each() -> None:
+    checkpoint = cp(HITL_TWO)
+    assert checkpoint.allowed_decisions == ["accept", "reject"]
+    assert checkpoint.title == "Approve 2 actions?"
+    assert resume_value(checkpoint, decide("accept")) == {"decisions": [{"type": "approve"}, {"type": "approve"}]}
+    assert resume_value(checkpoint, decide("reject", text="no")) == {
+        "decisions": [{"type": "reject", "message": "no"}, {"type": "reject", "message": "no"}]}
+
+
+def test_hitl_per_call_request_resumes_with_a_single_decision() -> None:
+    checkpoint = cp(PER_CALL)
+    assert checkpoint.allowed_decisions == ["accept", "edit", "respond", "reject"]
+    assert resume_value(checkpoint, decide("accept")) == {"type": "approve"}
+    assert resume_value(checkpoint, decide("edit", edited_args={"path": "/s"})) == {
+        "type": "edit", "edited_action": {"name": "delete_file", "args": {"path": "/s"}}}
+
+
+def test_hitl_per_call_response_schema_narrows_the_allowed_decisions() -> None:
+    schema = {"oneOf": [{"properties": {"type": {"const": "approve"}}}, {"properties": {"type": {"const": "reject"}}}]}
+    assert cp(PER_CALL, response_schema=schema).allowed_decisions == ["accept", "reject"]
+
+
+# -- Agent Inbox ----------------------------------------------------------------------------------------------
+
+
+def test_human_interrupt_becomes_a_checkpoint_with_the_allowed_flags() -> None:
+    checkpoint = cp(INBOX)
+    assert checkpoint.convention == "agent_inbox"
+    assert checkpoint.title == "confirm_scope" and checkpoint.description == "Confirm the report scope"
+    assert checkpoint.allowed_decisions == ["accept", "edit", "respond", "ignore"]
+    narrow = [{**INBOX[0], "config": {"allow_accept": True, "allow_edit": False, "allow_respond": False,
+                                      "allow_ignore": True}}]
+    assert cp(narrow).allowed_decisions == ["accept", "ignore"]
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [
+        (decide("accept"), [{"type": "accept", "args": None}]),
+        (decide("edit", edited_args={"region": "APAC", "months": ["2024-02"]}),
+         [{"type": "edit", "args": {"action": "confirm_scope", "args": {"region": "APAC", "months": ["2024-02"]}}}]),
+        (decide("respond", text="Use fiscal months"), [{"type": "response", "args": "Use fiscal months"}]),
+        (decide("ignore"), [{"type": "ignore", "args": None}]),
+        (decide("reject"), [{"type": "ignore", "args": None}]),
+        (decide("reject", text="wrong region"), [{"type": "response", "args": "wrong region"}]),
+    ],
+)
+def test_inbox_decisions_become_a_one_item_list_of_human_responses(decision: DecisionV1, expected: Any) -> None:
+    assert resume_value(cp(INBOX), decision) == expected
+    assert resume_value(cp(INBOX[0]), decision) == expected
+
+
+# -- plain ----------------------------------------------------------------------------------------------------
+
+
+def test_plain_question_allows_an_answer_or_approve_reject() -> None:
+    checkpoint = cp("Which region should the report cover?\nDefault: all.")
+    assert checkpoint.convention == "plain"
+    assert checkpoint.title == "Which region should the report cover?"
+    assert checkpoint.description == "Which region should the report cover?\nDefault: all."
+    assert checkpoint.allowed_decisions == ["accept", "respond", "reject"]
+    assert resume_value(checkpoint, decide("respond", text="EMEA")) == "EMEA"
+    assert resume_value(checkpoint, decide("accept")) is True
+    assert resume_value(checkpoint, decide("reject")) is False
+    assert resume_value(checkpoint, decide("ignore")) is False
+
+
+def test_plain_dict_uses_its_question_as_title_and_the_rest_as_description() -> None:
+    checkpoint = cp({"question": "Proceed with the migration?", "details": {"tables": 3}})
+    assert checkpoint.title == "Proceed with the migration?"
+    assert checkpoint.description == 'details: {"tables": 3}'
+    assert resume_value(checkpoint, decide("accept")) is True
+
+
+def test_resume_command_is_keyed_by_the_interrupt_id() -> None:
+    command = resume_command(cp("q?"), decide("respond", text="a"))
+    assert command.resume == {ID: "a"}

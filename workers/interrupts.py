@@ -1,0 +1,258 @@
+"""The interrupt adapter: a LangGraph interrupt value becomes a `CheckpointV1`, and a `DecisionV1` becomes the
+exact resume value the interrupting code expects, so agents written for LangGraph's own human-in-the-loop
+conventions run unchanged under Baton.
+
+    convention        interrupt value                                    resume value
+    hitl_middleware   HITLRequest {action_requests, review_configs}      {"decisions": [{"type": "approve"}, ...]}
+                      (per_call) {"type": "tool_approval", name, args}   {"type": "approve"}  (one decision)
+    agent_inbox       [HumanInterrupt {action_request, config, ...}]     [{"type": "accept", "args": None}]
+    plain             "question" or any other dict                       "answer text" | True | False
+
+Decision names:  Baton  accept   edit   reject   respond     ignore
+                 HITL   approve  edit   reject   respond     (reject)
+                 Inbox  accept   edit   (ignore) response    ignore
+                 plain  True     -      False    "text"      False
+
+`resume_value` maps every decision kind to its nearest equivalent, so an expiry default (reject or ignore)
+applies even where the checkpoint did not offer it; people are held to `allowed_decisions` by the workflow.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from langgraph.types import Command
+from pydantic_core import to_jsonable_python
+
+from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
+from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
+
+__all__ = ["Convention", "checkpoint_from_interrupt", "detect_convention", "resume_command", "resume_value"]
+
+Convention = Literal["hitl_middleware", "agent_inbox", "plain"]
+
+_ORDER: tuple[DecisionKind, ...] = ("accept", "edit", "respond", "reject", "ignore")
+_FROM_HITL: dict[str, DecisionKind] = {"approve": "accept", "edit": "edit", "reject": "reject", "respond": "respond"}
+_FROM_INBOX: dict[str, DecisionKind] = {
+    "allow_accept": "accept", "allow_edit": "edit", "allow_respond": "respond", "allow_ignore": "ignore",
+}
+_PLAIN_TITLE_KEYS = ("question", "title", "instruction", "message", "task", "prompt")
+
+
+def detect_convention(value: Any) -> Convention:
+    """Which convention an interrupt value follows (anything unrecognised is plain)."""
+    if isinstance(value, dict):
+        if "action_requests" in value and "review_configs" in value:
+            return "hitl_middleware"
+        if value.get("type") == "tool_approval" and "name" in value:
+            return "hitl_middleware"
+        if _is_human_interrupt(value):
+            return "agent_inbox"
+    if isinstance(value, list) and len(value) >= 1 and all(_is_human_interrupt(v) for v in value):
+        return "agent_inbox"
+    return "plain"
+
+
+def checkpoint_from_interrupt(
+    interrupt_id: str,
+    value: Any,
+    policy: ApprovalPolicyV1,
+    now: datetime,
+    *,
+    response_schema: Any = None,
+) -> CheckpointV1:
+    """The checkpoint a person sees for one interrupt. Its id is the interrupt's id (stable across retries).
+
+    `response_schema` is the interrupt's schema when LangGraph surfaced one (per-call HITL): it narrows the
+    allowed decisions.
+    """
+    convention = detect_convention(value)
+    raw = to_jsonable_python(value, fallback=str)
+    if convention == "hitl_middleware":
+        title, description, action, allowed = _hitl_view(raw, response_schema)
+    elif convention == "agent_inbox":
+        title, description, action, allowed = _inbox_view(raw)
+    else:
+        title, description, action, allowed = _plain_view(raw)
+    return CheckpointV1(
+        id=interrupt_id,
+        title=_clip(title, MAX_SHORT_TEXT),
+        description=_clip(description, MAX_LONG_TEXT),
+        proposed_action=action,
+        allowed_decisions=[d for d in _ORDER if d in allowed],
+        convention=convention,
+        raw_interrupt=raw,
+        allowed_users=list(policy.approvers),
+        quorum=policy.quorum,
+        created_at=now,
+        expires_at=now + timedelta(seconds=policy.expires_after_s),
+    )
+
+
+def resume_value(checkpoint: CheckpointV1, decision: DecisionV1) -> Any:
+    """The value `interrupt()` returns in the agent once `decision` is applied to `checkpoint`."""
+    raw = checkpoint.raw_interrupt
+    if checkpoint.convention == "hitl_middleware":
+        if isinstance(raw, dict) and raw.get("type") == "tool_approval":
+            return _hitl_decision(decision, raw.get("name", ""), raw.get("args") or {})
+        actions = list(raw.get("action_requests", [])) if isinstance(raw, dict) else []
+        return {"decisions": [_hitl_decision(decision, a.get("name", ""), a.get("args") or {}) for a in actions]}
+    if checkpoint.convention == "agent_inbox":
+        request = _first_inbox(raw)
+        return [_inbox_response(decision, request)]
+    return _plain_answer(decision)
+
+
+def resume_command(checkpoint: CheckpointV1, decision: DecisionV1) -> Command[Any]:
+    """`Command(resume=...)` keyed by the interrupt id, so it is unambiguous when several interrupts are pending."""
+    return Command(resume={checkpoint.id: resume_value(checkpoint, decision)})
+
+
+# -- HumanInTheLoopMiddleware ----------------------------------------------------------------------------------
+
+
+def _hitl_view(raw: dict[str, Any], response_schema: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
+    if raw.get("type") == "tool_approval":
+        name, args = str(raw.get("name", "")), dict(raw.get("args") or {})
+        allowed = _allowed_from_schema(response_schema) or {"accept", "edit", "reject", "respond"}
+        return f"Approve {name}?", str(raw.get("description") or ""), _action(name, args), allowed
+    actions: list[dict[str, Any]] = list(raw.get("action_requests", []))
+    configs: list[dict[str, Any]] = list(raw.get("review_configs", []))
+    by_name = {c.get("action_name"): c for c in configs}
+    allowed: set[str] | None = None
+    for index, action in enumerate(actions):
+        config = configs[index] if len(configs) == len(actions) else by_name.get(action.get("name"), {})
+        kinds = {_FROM_HITL[d] for d in config.get("allowed_decisions", []) if d in _FROM_HITL}
+        allowed = kinds if allowed is None else allowed & kinds
+    allowed = allowed or set()
+    if len(actions) != 1:
+        allowed.discard("edit")  # one edited_args cannot stand for several tool calls
+    if not allowed:
+        raise ValueError("HITLRequest allows no decision common to all its actions")
+    descriptions = [str(a.get("description") or f"{a.get('name')}: {_compact(a.get('args'))}") for a in actions]
+    if len(actions) == 1:
+        name, args = str(actions[0].get("name", "")), dict(actions[0].get("args") or {})
+        return f"Approve {name}?", descriptions[0], _action(name, args), allowed
+    names = ", ".join(str(a.get("name", "")) for a in actions)
+    summary = [{"name": a.get("name"), "args": a.get("args") or {}} for a in actions]
+    action = ProposedActionV1(name=_clip(names, MAX_SHORT_TEXT), args={"actions": summary})
+    return f"Approve {len(actions)} actions?", "\n\n".join(descriptions), action, allowed
+
+
+def _hitl_decision(decision: DecisionV1, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    kind = decision.decision
+    if kind == "accept":
+        return {"type": "approve"}
+    if kind == "edit":
+        edited = decision.edited_args if decision.edited_args is not None else args
+        return {"type": "edit", "edited_action": {"name": name, "args": dict(edited)}}
+    if kind == "respond":
+        return {"type": "respond", "message": decision.text or ""}
+    reason = decision.text or ("No decision was made in time." if kind == "ignore" else None)
+    return {"type": "reject", "message": reason} if reason else {"type": "reject"}
+
+
+def _allowed_from_schema(schema: Any) -> set[str]:
+    """Decision types named by `const`/`enum` of a `type` property anywhere in a JSON schema."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            type_prop = (node.get("properties") or {}).get("type") if isinstance(node.get("properties"), dict) else None
+            if isinstance(type_prop, dict):
+                values = [type_prop["const"]] if "const" in type_prop else list(type_prop.get("enum", []))
+                found.update(_FROM_HITL[v] for v in values if v in _FROM_HITL)
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(schema)
+    return found
+
+
+# -- Agent Inbox -----------------------------------------------------------------------------------------------
+
+
+def _is_human_interrupt(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("action_request"), dict)
+        and isinstance(value.get("config"), dict)
+    )
+
+
+def _first_inbox(raw: Any) -> dict[str, Any]:
+    return dict(raw[0] if isinstance(raw, list) else raw)
+
+
+def _inbox_view(raw: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
+    request = _first_inbox(raw)
+    action_request = request["action_request"]
+    name, args = str(action_request.get("action", "")), dict(action_request.get("args") or {})
+    allowed = {kind for key, kind in _FROM_INBOX.items() if request["config"].get(key)}
+    if not allowed:
+        raise ValueError("HumanInterrupt config allows nothing (every allow_* flag is false)")
+    return name, str(request.get("description") or ""), _action(name, args), allowed
+
+
+def _inbox_response(decision: DecisionV1, request: dict[str, Any]) -> dict[str, Any]:
+    kind = decision.decision
+    action_request = request.get("action_request", {})
+    if kind == "accept":
+        return {"type": "accept", "args": None}
+    if kind == "edit":
+        edited = decision.edited_args if decision.edited_args is not None else action_request.get("args", {})
+        return {"type": "edit", "args": {"action": action_request.get("action", ""), "args": dict(edited)}}
+    if kind == "respond":
+        return {"type": "response", "args": decision.text or ""}
+    # Agent Inbox has no "reject": a rejection with a reason is a response when the agent takes responses.
+    config = request.get("config", {})
+    if kind == "reject" and decision.text and config.get("allow_respond"):
+        return {"type": "response", "args": decision.text}
+    return {"type": "ignore", "args": None}
+
+
+# -- plain -----------------------------------------------------------------------------------------------------
+
+
+def _plain_view(raw: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
+    allowed = {"respond", "accept", "reject"}
+    if isinstance(raw, dict):
+        title_key = next((k for k in _PLAIN_TITLE_KEYS if isinstance(raw.get(k), str)), None)
+        title = raw[title_key] if title_key else "The agent needs your input"
+        rest = {k: v for k, v in raw.items() if k != title_key}
+        description = "\n".join(f"{k}: {v if isinstance(v, str) else _compact(v)}" for k, v in rest.items())
+        return _first_line(title), description, None, allowed
+    question = raw if isinstance(raw, str) else _compact(raw)
+    return _first_line(question) or "The agent needs your input", question, None, allowed
+
+
+def _plain_answer(decision: DecisionV1) -> Any:
+    if decision.decision == "respond":
+        return decision.text or ""
+    if decision.decision == "edit":
+        return decision.edited_args if decision.edited_args is not None else (decision.text or "")
+    return decision.decision == "accept"
+
+
+# -- shared ----------------------------------------------------------------------------------------------------
+
+
+def _action(name: str, args: dict[str, Any]) -> ProposedActionV1:
+    return ProposedActionV1(name=_clip(name, MAX_SHORT_TEXT), args=args)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
