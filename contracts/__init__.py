@@ -8,6 +8,7 @@ from contracts.activities import (
     RunAgentInputV1,
     RunAgentOutputV1,
 )
+from contracts.approval import may_cancel, refusal_reason
 from contracts.checkpoint import (
     CheckpointV1,
     DecisionKind,
@@ -60,6 +61,8 @@ __all__ = [
     "TaskResultV1",
     "TaskStatusV1",
     "UsageV1",
+    "may_cancel",
+    "refusal_reason",
     "slack_idempotency_key",
     "task_id_for",
     "utc_now",

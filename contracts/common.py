@@ -7,7 +7,7 @@ error instead of travelling into a workflow history.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -30,7 +30,7 @@ UserId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 def utc_now() -> datetime:
     """Wall-clock now for code outside workflows (workflows use ``workflow.now()``)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Contract(BaseModel):

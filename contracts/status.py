@@ -25,6 +25,8 @@ class ProgressEventV1(Contract):
     node: ShortText | None = None
     """The LangGraph node (or agent step) that produced this event."""
     message: ShortText = ""
+    attempt: int = Field(default=1, ge=1)
+    """The activity attempt that produced this event: a number above 1 means Temporal retried the agent."""
     at: datetime
 
 

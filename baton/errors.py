@@ -1,0 +1,34 @@
+"""Errors a caller of Baton's gateway can meet, each with a message fit to show a person.
+
+BatonError
+├── TemporalUnavailable   the Temporal server cannot be reached
+├── TaskNotFound          no task with that id
+├── TaskAlreadyFinished   the task ended; it can no longer be cancelled or decided
+└── DecisionRejected      the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+"""
+
+from __future__ import annotations
+
+
+class BatonError(Exception):
+    """Base of every error the gateway raises; `str(err)` is safe to show to a person."""
+
+
+class TemporalUnavailable(BatonError):
+    pass
+
+
+class TaskNotFound(BatonError):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"No task with id {task_id}.")
+        self.task_id = task_id
+
+
+class TaskAlreadyFinished(BatonError):
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task {task_id} has already finished; this is no longer pending.")
+        self.task_id = task_id
+
+
+class DecisionRejected(BatonError):
+    pass

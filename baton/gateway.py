@@ -1,0 +1,174 @@
+"""TaskGateway: the one facade through which the CLI, the Slack bot and the delegation tools talk to Temporal.
+
+It knows the workflow only by its registered names (`AgentWorkflow`, `status`, `cancel`, `decide`), never by
+importing `workers/`, and turns Temporal's errors into Baton's (see `baton.errors`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskNotFound
+from contracts import CancellationV1, DecisionOutcomeV1, DecisionV1, TaskRequestV1, TaskStatusV1
+from contracts.approval import refusal_reason
+
+WORKFLOW_NAME = "AgentWorkflow"
+AGENTS_TASK_QUEUE = "agents"
+
+AGENT_KEY = SearchAttributeKey.for_keyword("BatonAgent")
+REQUESTER_KEY = SearchAttributeKey.for_keyword("BatonRequester")
+CHANNEL_KEY = SearchAttributeKey.for_keyword("BatonChannel")
+PHASE_KEY = SearchAttributeKey.for_keyword("BatonPhase")
+SEARCH_ATTRIBUTES = ("BatonAgent", "BatonRequester", "BatonChannel", "BatonPhase")
+"""Keyword search attributes the namespace must have registered (`baton dev` registers them)."""
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    task_id: str
+    started: bool
+    """False when a task with the same idempotency key already existed: nothing new was started."""
+
+
+def decide_update_id(checkpoint_id: str, user_id: str) -> str:
+    """One update id per person per checkpoint, so Temporal drops a repeated click instead of applying it twice."""
+    return f"decide-{checkpoint_id}-{user_id}"
+
+
+class TaskGateway:
+    def __init__(self, client: Client, task_queue: str = AGENTS_TASK_QUEUE) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
+    async def submit(self, request: TaskRequestV1) -> SubmitOutcome:
+        """Start the task, or recognise it: the workflow id is the task id, which derives from the idempotency key,
+        and ids are never reused, so a second start with the same key (even after the first ended) starts nothing."""
+        attributes = [SearchAttributePair(AGENT_KEY, request.agent), SearchAttributePair(PHASE_KEY, "queued")]
+        attributes.append(SearchAttributePair(REQUESTER_KEY, request.requester.user_id))
+        if request.requester.channel_id:
+            attributes.append(SearchAttributePair(CHANNEL_KEY, request.requester.channel_id))
+        try:
+            await self._client.start_workflow(
+                WORKFLOW_NAME,
+                request,
+                id=request.task_id,
+                task_queue=self._task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=TypedSearchAttributes(attributes),
+            )
+        except WorkflowAlreadyStartedError:
+            return SubmitOutcome(task_id=request.task_id, started=False)
+        return SubmitOutcome(task_id=request.task_id, started=True)
+
+    async def status(self, task_id: str) -> TaskStatusV1:
+        try:
+            return await self._handle(task_id).query("status", result_type=TaskStatusV1)
+        except RPCError as exc:
+            raise self._translate(task_id, exc) from exc
+
+    async def cancel(self, task_id: str, cancellation: CancellationV1) -> None:
+        """Record who cancelled and why (signal), then request Temporal cancellation so the task ends Canceled."""
+        handle = self._handle(task_id)
+        try:
+            await handle.signal("cancel", cancellation)
+            await handle.cancel(reason=f"cancelled by {cancellation.by}")
+        except RPCError as exc:
+            raise self._translate(task_id, exc) from exc
+
+    async def decide(self, task_id: str, decision: DecisionV1) -> DecisionOutcomeV1:
+        try:
+            return await self._handle(task_id).execute_update(
+                "decide",
+                decision,
+                id=decide_update_id(decision.checkpoint_id, decision.by),
+                result_type=DecisionOutcomeV1,
+            )
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            raise DecisionRejected(message) from exc
+        except RPCError as exc:
+            raise self._translate(task_id, exc) from exc
+
+    async def list_tasks(
+        self, user_id: str | None = None, open_only: bool = True, limit: int = 50
+    ) -> list[TaskStatusV1]:
+        """Tasks from Temporal visibility, newest first, each rendered by its own `status` query."""
+        clauses = [f"WorkflowType = '{WORKFLOW_NAME}'"]
+        if open_only:
+            clauses.append("ExecutionStatus = 'Running'")
+        if user_id:
+            clauses.append(f"BatonRequester = '{_quote(user_id)}'")
+        statuses: list[TaskStatusV1] = []
+        async for execution in self._client.list_workflows(" AND ".join(clauses), limit=limit):
+            try:
+                statuses.append(await self.status(execution.id))
+            except (TaskNotFound, TaskAlreadyFinished):
+                continue
+        return statuses
+
+    async def waiting_for(self, user_id: str, groups: list[str] | None = None, limit: int = 50) -> list[TaskStatusV1]:
+        """Open tasks whose pending checkpoint this person may decide (the `/baton list` and App Home view)."""
+        query = f"WorkflowType = '{WORKFLOW_NAME}' AND ExecutionStatus = 'Running' AND BatonPhase = 'waiting_for_human'"
+        waiting: list[TaskStatusV1] = []
+        async for execution in self._client.list_workflows(query, limit=limit):
+            try:
+                status = await self.status(execution.id)
+            except (TaskNotFound, TaskAlreadyFinished):
+                continue
+            if status.pending_checkpoint and may_decide(status, user_id, groups or []):
+                waiting.append(status)
+        return waiting
+
+    def _handle(self, task_id: str) -> WorkflowHandle[object, object]:
+        return self._client.get_workflow_handle(task_id)
+
+    @staticmethod
+    def _translate(task_id: str, exc: RPCError) -> Exception:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "workflow execution already completed" in exc.message.lower():
+                return TaskAlreadyFinished(task_id)
+            return TaskNotFound(task_id)
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+            return TaskAlreadyFinished(task_id)
+        return exc
+
+
+def may_decide(status: TaskStatusV1, user_id: str, groups: list[str]) -> bool:
+    """Whether this person may approve the task's pending checkpoint (the workflow's own rule, run bot-side)."""
+    checkpoint = status.pending_checkpoint
+    if checkpoint is None:
+        return False
+    decision = "accept" if "accept" in checkpoint.allowed_decisions else checkpoint.allowed_decisions[0]
+    return refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups) is None
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+__all__ = [
+    "AGENTS_TASK_QUEUE",
+    "SEARCH_ATTRIBUTES",
+    "WORKFLOW_NAME",
+    "SubmitOutcome",
+    "TaskGateway",
+    "decide_update_id",
+    "may_decide",
+]
