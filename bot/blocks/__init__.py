@@ -1,0 +1,34 @@
+"""Pure Block Kit builders: contracts in, Slack blocks out, no I/O. Every untrusted string is escaped here."""
+
+from bot.blocks.checkpoint import DECISION_LABELS, checkpoint_card, decided_card, format_args
+from bot.blocks.common import FileUpload, Rendered, TaskLinks, format_duration, progress_bar
+from bot.blocks.final import final_message, format_usage
+from bot.blocks.home import home_view
+from bot.blocks.ids import ButtonRef
+from bot.blocks.modals import edit_modal, parse_edit, reject_modal, respond_modal, submitted_text
+from bot.blocks.status import status_message
+from bot.blocks.text import escape, truncate
+
+__all__ = [
+    "DECISION_LABELS",
+    "ButtonRef",
+    "FileUpload",
+    "Rendered",
+    "TaskLinks",
+    "checkpoint_card",
+    "decided_card",
+    "edit_modal",
+    "escape",
+    "final_message",
+    "format_args",
+    "format_duration",
+    "format_usage",
+    "home_view",
+    "parse_edit",
+    "progress_bar",
+    "reject_modal",
+    "respond_modal",
+    "status_message",
+    "submitted_text",
+    "truncate",
+]

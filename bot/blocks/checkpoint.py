@@ -1,0 +1,119 @@
+"""The checkpoint card: what the agent wants to do, and one button per decision a person may make.
+
+While pending it carries the buttons; once decided or expired it shows who decided what and when, without buttons.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.blocks.common import Rendered, context, fallback_text, fit_blocks, section
+from bot.blocks.ids import ButtonRef, decide_action_id
+from bot.blocks.text import MAX_HEADER_TEXT, code_block, escape, mention, plain, slack_date, truncate
+from contracts import CheckpointV1, DecisionKind, DecisionRecordV1
+
+__all__ = ["DECISION_LABELS", "checkpoint_card", "decided_card", "format_args"]
+
+DECISION_LABELS: dict[str, str] = {
+    "accept": "Approve",
+    "edit": "Edit",
+    "reject": "Reject",
+    "respond": "Respond",
+    "ignore": "Ignore",
+}
+_DONE_LABELS: dict[str, str] = {
+    "accept": ":white_check_mark: Approved",
+    "edit": ":pencil2: Edited and approved",
+    "reject": ":no_entry: Rejected",
+    "respond": ":speech_balloon: Answered",
+    "ignore": ":zzz: Ignored",
+}
+_STYLES: dict[str, str] = {"accept": "primary", "reject": "danger"}
+_DESCRIPTION_LIMIT = 2000
+_ARGS_LIMIT = 2500
+
+
+def format_args(args: dict[str, Any]) -> str:
+    """Arguments as indented JSON (what the Edit modal pre-fills too), non-JSON values shown by their repr."""
+    return json.dumps(args, indent=2, ensure_ascii=False, default=repr, sort_keys=False)
+
+
+def checkpoint_card(task_id: str, checkpoint: CheckpointV1, *, approvers: list[str] | None = None) -> Rendered:
+    """A pending (or reminded / escalated) checkpoint with its buttons; `approvers` are named on the card."""
+    blocks = _body(checkpoint)
+    notes: list[str] = []
+    if checkpoint.quorum > 1:
+        notes.append(f"*{len(checkpoint.approvals)} of {checkpoint.quorum} approvals*")
+        if checkpoint.approvals:
+            notes.append("approved by " + ", ".join(mention(u) for u in checkpoint.approvals))
+    if approvers:
+        notes.append("Approvers: " + " ".join(mention(u) for u in approvers[:20]))
+    if checkpoint.expires_at is not None:
+        notes.append(f"expires {slack_date(checkpoint.expires_at)}")
+    if checkpoint.state == "reminded":
+        notes.append(":bell: reminder sent")
+    if checkpoint.state == "escalated":
+        notes.append(":rotating_light: *escalated*")
+    if notes:
+        blocks.append(context(" · ".join(notes)))
+    value = ButtonRef(task_id, checkpoint.id).encode()
+    blocks.append({
+        "type": "actions",
+        "block_id": "baton_checkpoint_actions",
+        "elements": [_button(kind, value) for kind in checkpoint.allowed_decisions],
+    })
+    text = fallback_text(f"Decision needed: {checkpoint.title}")
+    return Rendered(text=text, blocks=fit_blocks(blocks))
+
+
+def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | None, *, title: str = "") -> Rendered:
+    """The card after the fact: the checkpoint (when the renderer still has it), then who decided what and when.
+
+    With neither a record nor a checkpoint state, it says the checkpoint is closed, which is true of any card
+    whose checkpoint is no longer pending.
+    """
+    heading = title or (checkpoint.title if checkpoint else "") or (record.checkpoint_title if record else "")
+    blocks = _body(checkpoint) if checkpoint is not None else [_header(heading or "Checkpoint")]
+    if record is None:
+        outcome = ":lock: Closed"
+    elif record.by == "expiry":
+        outcome = f":hourglass: Expired {slack_date(record.at)}: policy applied, *{_DONE_LABELS[record.decision]}*"
+    else:
+        outcome = f"{_DONE_LABELS[record.decision]} by {mention(record.by)} {slack_date(record.at)}"
+    lines = [outcome]
+    if record is not None and record.text:
+        label = "Reason" if record.decision == "reject" else "Answer"
+        lines.append(f"*{label}:* {escape(truncate(record.text, 1500))}")
+    blocks.append(section("\n".join(lines)))
+    text = fallback_text(f"{heading}: {outcome}")
+    return Rendered(text=text, blocks=fit_blocks(blocks))
+
+
+def _header(title: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": plain(title, MAX_HEADER_TEXT) or "Checkpoint"}}
+
+
+def _body(checkpoint: CheckpointV1) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [_header(checkpoint.title)]
+    if checkpoint.description:
+        blocks.append(section(escape(truncate(checkpoint.description, _DESCRIPTION_LIMIT))))
+    action = checkpoint.proposed_action
+    if action is not None:
+        text = f"*Proposed action:* `{escape(action.name)}`"
+        if action.args:
+            text += "\n" + code_block(format_args(action.args), _ARGS_LIMIT)
+        blocks.append(section(text))
+    return blocks
+
+
+def _button(kind: DecisionKind, value: str) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": decide_action_id(kind),
+        "text": {"type": "plain_text", "text": DECISION_LABELS[kind]},
+        "value": value,
+    }
+    if kind in _STYLES:
+        button["style"] = _STYLES[kind]
+    return button

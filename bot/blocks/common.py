@@ -1,0 +1,123 @@
+"""Pieces shared by the message builders: phase labels, the progress bar, durations, Temporal UI links, and the
+`Rendered` value every builder returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from bot.blocks.text import MAX_BLOCKS, MAX_MESSAGE_TEXT, escape, truncate
+
+__all__ = [
+    "PHASE_LABELS",
+    "FileUpload",
+    "Rendered",
+    "TaskLinks",
+    "context",
+    "fallback_text",
+    "fit_blocks",
+    "format_duration",
+    "progress_bar",
+    "section",
+]
+
+Block = dict[str, Any]
+
+PHASE_LABELS: dict[str, str] = {
+    "queued": ":hourglass_flowing_sand: Queued",
+    "running": ":gear: Running",
+    "waiting_for_human": ":raised_hand: Waiting for a decision",
+    "completed": ":white_check_mark: Completed",
+    "failed": ":x: Failed",
+    "cancelled": ":no_entry_sign: Cancelled",
+    "timed_out": ":alarm_clock: Timed out",
+}
+
+
+@dataclass(frozen=True)
+class FileUpload:
+    """Text too large for a message, uploaded to the thread by the notifier."""
+
+    filename: str
+    content: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for chat.postMessage / chat.update: fallback text, blocks, and files to attach."""
+
+    text: str
+    blocks: list[Block]
+    uploads: list[FileUpload] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskLinks:
+    """Where a task can be inspected; no UI configured means no link (never a broken one)."""
+
+    temporal_ui_url: str | None = None
+    namespace: str = "default"
+
+    def task_url(self, task_id: str) -> str | None:
+        if not self.temporal_ui_url:
+            return None
+        base = self.temporal_ui_url.rstrip("/")
+        return f"{base}/namespaces/{quote(self.namespace, safe='')}/workflows/{quote(task_id, safe='')}"
+
+
+def section(mrkdwn: str, limit: int = 3000) -> Block:
+    """A mrkdwn section; `mrkdwn` must already be escaped where it holds untrusted text."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, limit)}}
+
+
+def context(*mrkdwn: str) -> Block:
+    parts = [p for p in mrkdwn if p][:10]
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(p, 2000)} for p in parts]}
+
+
+def fit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
+    """At most `limit` blocks: the tail is replaced by a note so the message still posts (Slack refuses it else).
+
+    The last actions block is kept, since losing the buttons would strand a decision.
+    """
+    if len(blocks) <= limit:
+        return blocks
+    actions = [b for b in blocks if b.get("type") == "actions"][-1:]
+    room = limit - 1 - len(actions)
+    omitted = len(blocks) - room - len(actions)
+    note = context(f"_{omitted} more blocks omitted_")
+    return [*[b for b in blocks[:room]], note, *actions]
+
+
+def fallback_text(text: str) -> str:
+    """The notification text (push, screen readers): escaped, one short paragraph."""
+    return truncate(escape(text), MAX_MESSAGE_TEXT)
+
+
+def progress_bar(percent: float | None, width: int = 10) -> str:
+    """`▓▓▓▓░░░░░░ 40%`; unknown totals show an indeterminate bar rather than a made-up number."""
+    if percent is None:
+        return "░" * width
+    clamped = min(100.0, max(0.0, percent))
+    filled = round(clamped / 100 * width)
+    return "▓" * filled + "░" * (width - filled) + f" {clamped:.0f}%"
+
+
+def format_duration(start: datetime | None, end: datetime) -> str:
+    """`3m 12s`, `2h 05m`, `1d 4h`: precise enough for a person glancing at a thread."""
+    if start is None:
+        return "–"
+    seconds = max(0, int((end - start).total_seconds()))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

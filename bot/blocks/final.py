@@ -1,0 +1,87 @@
+"""The task's final message: summary, artifacts, usage; on failure a readable error and a Retry button.
+
+Anything too large for a message (a long summary, a big artifact) is cut with a marker and handed back as an
+upload, so the notifier can attach the full text to the thread as a file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.blocks.common import PHASE_LABELS, FileUpload, Rendered, context, fallback_text, fit_blocks, section
+from bot.blocks.ids import ACTION_RETRY, ButtonRef
+from bot.blocks.text import code_block, escape, truncate
+from contracts import ArtifactV1, TaskStatusV1, UsageV1
+
+__all__ = ["INLINE_ARTIFACT_CHARS", "final_message", "format_usage"]
+
+INLINE_ARTIFACT_CHARS = 1500
+"""Artifacts up to this size are shown in the message; larger ones become files."""
+_SUMMARY_LIMIT = 2800
+_MAX_INLINE_ARTIFACTS = 5
+
+
+def final_message(status: TaskStatusV1) -> Rendered:
+    result = status.result
+    label = PHASE_LABELS.get(status.phase, status.phase)
+    if result is not None and result.outcome == "rejected":
+        label = ":no_entry: Rejected"
+    blocks: list[dict[str, Any]] = [section(f"*{escape(status.agent)}* · {label}")]
+    uploads: list[FileUpload] = []
+    summary = result.summary if result is not None else ""
+    if summary:
+        escaped = escape(summary)
+        blocks.append(section(truncate(escaped, _SUMMARY_LIMIT)))
+        if len(escaped) > _SUMMARY_LIMIT:
+            uploads.append(FileUpload(f"{status.task_id}-summary.md", summary, "Full summary"))
+    error = result.error if result is not None else None
+    if error is not None:
+        blocks.append(section(f"*{escape(error.type)}*\n" + code_block(error.message, 2000)))
+    elif status.phase in ("failed", "timed_out") and not summary:
+        blocks.append(section("The task ended without a result. The Temporal UI has the details."))
+    if status.cancellation is not None and status.phase == "cancelled":
+        reason = f": {escape(status.cancellation.reason)}" if status.cancellation.reason else ""
+        blocks.append(context(f"Cancelled by {escape(status.cancellation.by)}{reason}"))
+    for index, artifact in enumerate(result.artifacts if result is not None else []):
+        block, upload = _artifact(artifact, inline=index < _MAX_INLINE_ARTIFACTS)
+        if block is not None:
+            blocks.append(block)
+        if upload is not None:
+            uploads.append(upload)
+    if result is not None:
+        blocks.append(context(format_usage(result.usage), f"Task `{escape(status.task_id)}`"))
+    if status.phase in ("failed", "timed_out"):
+        blocks.append({
+            "type": "actions",
+            "block_id": "baton_final_actions",
+            "elements": [{
+                "type": "button",
+                "action_id": ACTION_RETRY,
+                "text": {"type": "plain_text", "text": "Retry"},
+                "style": "primary",
+                "value": ButtonRef(status.task_id).encode(),
+            }],
+        })
+    text = fallback_text(f"{status.agent}: {label.split(' ', 1)[-1]}" + (f". {summary[:200]}" if summary else ""))
+    return Rendered(text=text, blocks=fit_blocks(blocks), uploads=uploads)
+
+
+def format_usage(usage: UsageV1) -> str:
+    calls = "1 LLM call" if usage.llm_calls == 1 else f"{usage.llm_calls:,} LLM calls"
+    return f"{calls} · {usage.input_tokens:,} tokens in · {usage.output_tokens:,} out"
+
+
+def _artifact(artifact: ArtifactV1, *, inline: bool) -> tuple[dict[str, Any] | None, FileUpload | None]:
+    name = escape(artifact.name)
+    if inline and len(artifact.content) <= INLINE_ARTIFACT_CHARS:
+        return section(f"*{name}*\n" + code_block(artifact.content, 2000)), None
+    upload = FileUpload(_filename(artifact), artifact.content, artifact.name)
+    return context(f":paperclip: *{name}* ({len(artifact.content):,} characters) is attached as a file"), upload
+
+
+def _filename(artifact: ArtifactV1) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in artifact.name)[:80] or "artifact"
+    if "." in stem:
+        return stem
+    ext = {"text/markdown": ".md", "application/json": ".json", "text/csv": ".csv"}.get(artifact.content_type, ".txt")
+    return stem + ext

@@ -1,0 +1,110 @@
+"""Modals for the decisions that need more than a click: Edit (arguments as JSON), Reject (a reason), Respond
+(free text); and the parsing of what comes back, validated before anything reaches the workflow."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.blocks.checkpoint import format_args
+from bot.blocks.ids import INPUT_ACTION, INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND, ButtonRef
+from bot.blocks.text import MAX_INPUT_CHARS, MAX_PRIVATE_METADATA, escape, plain, truncate
+from contracts import CheckpointV1
+
+__all__ = ["edit_modal", "parse_edit", "reject_modal", "respond_modal", "submitted_text"]
+
+_TITLE = 24  # Slack's limit on a modal title
+
+
+def edit_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
+    """The proposed arguments, pre-filled as JSON. Arguments too large for a text input (3,000 characters) cannot
+    be edited faithfully in Slack, so the modal says so rather than offering a truncated copy to approve."""
+    args = checkpoint.proposed_action.args if checkpoint.proposed_action else {}
+    initial = format_args(args)
+    if len(initial) > MAX_INPUT_CHARS:
+        return _modal(VIEW_EDIT, ref, "Edit arguments", [_intro(checkpoint), {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "These arguments are too large to edit in Slack. "
+                     "Approve or reject them, or edit them with the `baton` CLI."},
+        }], submit=None)
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": INPUT_ACTION,
+        "multiline": True,
+        "max_length": MAX_INPUT_CHARS,
+        "initial_value": initial,
+    }
+    return _modal(VIEW_EDIT, ref, "Edit arguments", [
+        _intro(checkpoint),
+        _input("Arguments (a JSON object)", element, hint="Approving sends these arguments instead."),
+    ], submit="Approve edited")
+
+
+def reject_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
+    element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 2000}
+    return _modal(VIEW_REJECT, ref, "Reject", [
+        _intro(checkpoint),
+        _input("Reason", element, hint="The agent sees this reason."),
+    ], submit="Reject")
+
+
+def respond_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
+    element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 2000}
+    return _modal(VIEW_RESPOND, ref, "Respond", [
+        _intro(checkpoint),
+        _input("Your answer", element),
+    ], submit="Send")
+
+
+def submitted_text(view: dict[str, Any]) -> str:
+    """The text a person typed into one of our modals ('' when they typed nothing)."""
+    values = view.get("state", {}).get("values", {})
+    value = values.get(INPUT_BLOCK, {}).get(INPUT_ACTION, {}).get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_edit(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(arguments, None) for a JSON object, else (None, an error a person can act on)."""
+    if not text:
+        return None, "Enter the arguments as a JSON object, for example {\"host\": \"web-1\"}."
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"That is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    if not isinstance(value, dict):
+        return None, "The arguments must be a JSON object ({...}), not a list or a single value."
+    return value, None
+
+
+def _modal(callback_id: str, ref: ButtonRef, title: str, blocks: list[dict[str, Any]],
+           submit: str | None) -> dict[str, Any]:
+    metadata = ref.encode()
+    if len(metadata) > MAX_PRIVATE_METADATA:
+        raise ValueError("button reference too large for a modal's private_metadata")
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": plain(title, _TITLE)},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+    if submit:
+        view["submit"] = {"type": "plain_text", "text": submit}
+    return view
+
+
+def _intro(checkpoint: CheckpointV1) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(truncate(checkpoint.title, 200))}*"}}
+
+
+def _input(label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": INPUT_BLOCK,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block

@@ -1,0 +1,83 @@
+"""The task's status message: posted once in the thread and edited in place as the task moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.blocks.common import (
+    PHASE_LABELS,
+    Rendered,
+    TaskLinks,
+    context,
+    fallback_text,
+    format_duration,
+    progress_bar,
+    section,
+)
+from bot.blocks.ids import ACTION_CANCEL, ButtonRef
+from bot.blocks.text import escape, link, mention, truncate
+from contracts import TaskStatusV1
+
+__all__ = ["status_message"]
+
+_REQUEST_PREVIEW = 600
+
+
+def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> Rendered:
+    """Agent, phase, progress bar, current step, elapsed time, task id, Temporal UI link, and a cancel button
+    while the task can still be cancelled (who may press it is checked when it is pressed)."""
+    phase = PHASE_LABELS.get(status.phase, status.phase)
+    blocks = [
+        section(f"*{escape(status.agent)}* · {phase}\n>{escape(truncate(status.request_text, _REQUEST_PREVIEW))}"),
+    ]
+    if not status.is_terminal:
+        progress = status.progress
+        steps = ""
+        if progress.total:
+            steps = f"  step {progress.step}/{progress.total}"
+        elif progress.step:
+            steps = f"  step {progress.step}"
+        line = f"`{progress_bar(progress.percent)}`{steps}"
+        if progress.message:
+            line += f"\n{escape(truncate(progress.message, 500))}"
+        blocks.append(section(line))
+    if status.phase == "waiting_for_human" and status.pending_checkpoint is not None:
+        blocks.append(context(f":raised_hand: Waiting for: *{escape(status.pending_checkpoint.title)}*"))
+    if status.cancellation is not None:
+        reason = f": {escape(status.cancellation.reason)}" if status.cancellation.reason else ""
+        blocks.append(context(f"Cancelled by {_who(status.cancellation.by)}{reason}"))
+    end = status.finished_at or now
+    url = links.task_url(status.task_id)
+    meta = [
+        f"Task `{escape(status.task_id)}`",
+        f"elapsed {format_duration(status.started_at or status.created_at, end)}",
+        f"requested by {mention(status.requester.user_id)}",
+    ]
+    if url:
+        meta.append(link(url, "Open in Temporal"))
+    blocks.append(context(" · ".join(meta)))
+    if not status.is_terminal:
+        blocks.append({
+            "type": "actions",
+            "block_id": "baton_status_actions",
+            "elements": [{
+                "type": "button",
+                "action_id": ACTION_CANCEL,
+                "text": {"type": "plain_text", "text": "Cancel task"},
+                "style": "danger",
+                "value": ButtonRef(status.task_id).encode(),
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Cancel this task?"},
+                    "text": {"type": "plain_text", "text": "The agent stops and the task ends as cancelled."},
+                    "confirm": {"type": "plain_text", "text": "Cancel task"},
+                    "deny": {"type": "plain_text", "text": "Keep running"},
+                },
+            }],
+        })
+    text = fallback_text(f"{status.agent}: {phase.split(' ', 1)[-1]} ({status.task_id})")
+    return Rendered(text=text, blocks=blocks)
+
+
+def _who(user: str) -> str:
+    """A canceller is a Slack user id, or an operator name from the CLI: mention only the former."""
+    return mention(user) if user[:1] in ("U", "W") and user.isalnum() else escape(user)
