@@ -82,7 +82,8 @@ class WebApiMethods:
     def _slack(self, m: Message) -> dict[str, Any]:
         return m.to_slack(self.ws.team_id, self.ws.app_id)
 
-    def _content(self, args: dict[str, Any], *, required: bool = True) -> tuple[str, list[Any] | None, list[Any] | None]:
+    def _content(self, args: dict[str, Any], *,
+                 required: bool = True) -> tuple[str, list[Any] | None, list[Any] | None]:
         text = args.get("text") or ""
         blocks = _json_arg(args, "blocks")
         attachments = _json_arg(args, "attachments")

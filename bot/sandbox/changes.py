@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from types import TracebackType
 
 from bot.sandbox.workspace import StateChange
 
@@ -31,7 +30,7 @@ class ChangeStream:
             self._on_close(self)
             self._queue.put_nowait(_CLOSED)
 
-    async def get(self, timeout: float | None = None) -> StateChange:
+    async def get(self, timeout: float | None = None) -> StateChange:  # noqa: ASYNC109 (a queue read, not I/O)
         """The next change; raises StopAsyncIteration once closed, TimeoutError after `timeout` seconds."""
         item = await asyncio.wait_for(self._queue.get(), timeout)
         if item is _CLOSED:
@@ -49,5 +48,5 @@ class ChangeStream:
     async def __aenter__(self) -> ChangeStream:
         return self
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self.close()

@@ -18,7 +18,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -139,7 +138,7 @@ class FakeSlackApi:
     async def __aenter__(self) -> FakeSlackApi:
         return await self.start()
 
-    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     @property
@@ -235,7 +234,7 @@ class FakeSlackApi:
         return None
 
     # waiting and following ---------------------------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:  # noqa: ASYNC109
         """Return predicate()'s first truthy value, re-checked after every call and state change (no sleeps)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -1,19 +1,17 @@
-"""Fixtures for the sandbox's own tests: a fresh fake Slack, a real slack_sdk client on it, a signed-request receiver."""
+"""Sandbox test fixtures: a fresh fake Slack, a real slack_sdk client on it, a signed-request receiver."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+from signed_receiver import SIGNING_SECRET, Received, SignedReceiver
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.sandbox import FakeSlackApi
 from bot.sandbox.delivery import SlackDelivery
-
-SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -28,22 +26,6 @@ async def client(slack: FakeSlackApi) -> AsyncIterator[AsyncWebClient]:
     yield web_client
     if web_client.session is not None:
         await web_client.session.close()
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-    valid: bool
-
-
-@dataclass
-class SignedReceiver:
-    """Stands where the bot's /slack/events is: checks signatures with slack_sdk's verifier, 401 when wrong."""
-
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    answer: str = ""
 
 
 @pytest.fixture

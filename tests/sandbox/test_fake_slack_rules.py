@@ -102,6 +102,7 @@ async def test_blocks_exactly_at_the_limits_are_accepted(client: AsyncWebClient)
 async def test_update_and_ephemeral_check_blocks_too(client: AsyncWebClient) -> None:
     posted = await client.chat_postMessage(channel=CHANNEL, text="ok")
     too_long = [section("x" * 3001)]
-    assert await error_of(client.chat_update(channel=CHANNEL, ts=posted["ts"], text="t", blocks=too_long)) == "invalid_blocks"
-    assert await error_of(client.chat_postEphemeral(channel=CHANNEL, user="U02BOB", text="t", blocks=too_long)) \
-        == "invalid_blocks"
+    update = client.chat_update(channel=CHANNEL, ts=posted["ts"], text="t", blocks=too_long)
+    assert await error_of(update) == "invalid_blocks"
+    ephemeral = client.chat_postEphemeral(channel=CHANNEL, user="U02BOB", text="t", blocks=too_long)
+    assert await error_of(ephemeral) == "invalid_blocks"
