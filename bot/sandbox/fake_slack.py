@@ -14,17 +14,16 @@ URLs and `response_url`s it hands out, and can answer 429 + Retry-After (or any 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from bot.sandbox.api_methods import SlackError, WebApiMethods
-from bot.sandbox.block_limits import block_errors
 from bot.sandbox.changes import ChangeStream
+from bot.sandbox.recording import Faults, RecordedCall
+from bot.sandbox.response_urls import ResponseUrls
 from bot.sandbox.workspace import (
     DEFAULT_USERGROUPS,
     DEFAULT_USERS,
@@ -43,38 +42,6 @@ DEFAULT_BOT_TOKEN = "xoxb-000000000000-000000000000-sandboxsandboxsandbox"
 DEFAULT_CHANNELS: dict[str, str] = {"C01GENERAL": "general", "C02OPS": "ops"}
 RESPONSE_URL_METHOD = "response_url"
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RecordedCall:
-    """One request the fake received; `args` never contains the token."""
-
-    method: str
-    args: dict[str, Any]
-    at: float
-    status: int = 200
-    response: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return bool(self.response.get("ok"))
-
-
-@dataclass
-class _Fault:
-    method: str
-    error: str
-    status: int
-    retry_after: int | None
-    remaining: int
-
-
-@dataclass(frozen=True)
-class _ResponseUrl:
-    channel: str
-    user: str
-    message_ts: str | None
-    thread_ts: str | None
 
 
 class FakeSlackApi:
@@ -107,10 +74,10 @@ class FakeSlackApi:
         self.methods = WebApiMethods(self.workspace, lambda path: f"{self.root_url}{path}")
         self.calls: list[RecordedCall] = []
         self.changes: list[StateChange] = []
-        self._faults: list[_Fault] = []
+        self._faults = Faults()
         self._listeners: list[Callable[[StateChange], None]] = []
         self._streams: set[ChangeStream] = set()
-        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._response_urls = ResponseUrls(self.workspace)
         self._changed: asyncio.Event | None = None
         self.app = web.Application(client_max_size=64 * 1024 * 1024)
         self.app.router.add_route("*", "/api/{method}", self._handle_api)
@@ -214,24 +181,13 @@ class FakeSlackApi:
     def response_url(self, channel: str, user: str, *, message_ts: str | None = None,
                      thread_ts: str | None = None) -> str:
         """A response_url served by this fake; posts to it become messages (or edits of `message_ts`)."""
-        key = secrets.token_urlsafe(16)
-        self._response_urls[key] = _ResponseUrl(channel, user, message_ts, thread_ts)
-        return f"{self.root_url}response/{key}"
+        return f"{self.root_url}response/{self._response_urls.mint(channel, user, message_ts, thread_ts)}"
 
     # fault injection ---------------------------------------------------------------------------------------------
     def fail_next(self, method: str, error: str = "ratelimited", status: int | None = None,
                   retry_after: int | None = 1, times: int = 2) -> None:
         """The next `times` calls of `method` fail: 429 + Retry-After for ratelimited, else 200 {ok: false}."""
-        if status is None:
-            status = 429 if error == "ratelimited" else 200
-        self._faults.append(_Fault(method, error, status, retry_after if status == 429 else None, times))
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        for fault in self._faults:
-            if fault.method == method and fault.remaining > 0:
-                fault.remaining -= 1
-                return fault
-        return None
+        self._faults.add(method, error, status, retry_after, times)
 
     # waiting and following ---------------------------------------------------------------------------------------
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:  # noqa: ASYNC109
@@ -325,7 +281,7 @@ class FakeSlackApi:
             return self._answer(method, args, {"ok": False, "error": "not_authed"})
         if token != self.bot_token:
             return self._answer(method, args, {"ok": False, "error": "invalid_auth"})
-        fault = self._take_fault(method)
+        fault = self._faults.take(method)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
             return self._answer(method, args, {"ok": False, "error": fault.error}, fault.status, headers)
@@ -367,45 +323,11 @@ class FakeSlackApi:
             return self._answer(RESPONSE_URL_METHOD, args, {"ok": False, "error": "expired_url"}, 404)
         if not isinstance(body, dict):
             return self._answer(RESPONSE_URL_METHOD, args, {"ok": False, "error": "invalid_payload"}, 400)
-        fault = self._take_fault(RESPONSE_URL_METHOD)
+        fault = self._faults.take(RESPONSE_URL_METHOD)
         if fault is not None:
             return self._answer(RESPONSE_URL_METHOD, args, {"ok": False, "error": fault.error}, fault.status or 400)
         try:
-            self._apply_response(target, body)
+            self._response_urls.apply(target, body)
         except SlackError as exc:
             return self._answer(RESPONSE_URL_METHOD, args, exc.body(), 400 if exc.error != "message_not_found" else 404)
         return self._answer(RESPONSE_URL_METHOD, args, {"ok": True})
-
-    def _apply_response(self, target: _ResponseUrl, body: dict[str, Any]) -> None:
-        """Slack's response_url semantics: delete_original, replace_original, in_channel, else ephemeral."""
-        ws = self.workspace
-        text, blocks = str(body.get("text") or ""), body.get("blocks")
-        if blocks is not None and block_errors(blocks):
-            raise SlackError("invalid_blocks", block_errors(blocks))
-        eph = next((e for e in ws.ephemerals if e.message_ts == target.message_ts), None)
-        if body.get("delete_original") and target.message_ts:
-            m = ws.find(target.channel, target.message_ts)
-            if m is None and eph is None:
-                raise SlackError("message_not_found")
-            if m is not None:
-                ws.delete(m)
-            return
-        if not text and not blocks:
-            raise SlackError("no_text")
-        if body.get("replace_original") and target.message_ts:
-            m = ws.find(target.channel, target.message_ts)
-            if m is not None:
-                ws.update(m, text=text, blocks=blocks or [], attachments=None)
-                return
-            if eph is not None:
-                ws.update_ephemeral(eph, text=text, blocks=blocks or [])
-                return
-            raise SlackError("message_not_found")
-        thread_ts = body.get("thread_ts") or target.thread_ts
-        if body.get("response_type") == "in_channel":
-            ws.post(Message(channel=target.channel, ts=ws.clock.next(), text=text, user=ws.bot_user.id,
-                            blocks=blocks or [], thread_ts=thread_ts, bot_id=ws.bot_id, via_response_url=True))
-        else:
-            ws.post_ephemeral(Ephemeral(channel=target.channel, user=target.user, message_ts=ws.clock.next(),
-                                        text=text, blocks=blocks or [], thread_ts=thread_ts, via_response_url=True))
-

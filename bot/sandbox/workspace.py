@@ -326,6 +326,10 @@ class Workspace:
         self._emit(self._ephemeral_change("ephemeral_updated", eph))
         return eph
 
+    def delete_ephemeral(self, eph: Ephemeral) -> None:
+        self.ephemerals.remove(eph)
+        self._emit(self._ephemeral_change("ephemeral_deleted", eph))
+
     def _ephemeral_change(self, kind: str, eph: Ephemeral) -> StateChange:
         data = {"channel": eph.channel, "user": eph.user, "ts": eph.message_ts, "text": eph.text,
                 "blocks": eph.blocks, "thread_ts": eph.thread_ts}

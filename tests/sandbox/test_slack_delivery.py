@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
+import pytest
 from signed_receiver import SIGNING_SECRET, SignedReceiver
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
@@ -166,3 +167,28 @@ async def test_say_puts_the_message_in_the_fake_and_sends_the_matching_event(
     assert slack.messages_in(CHANNEL)[-1].ts == event["ts"]
     _, dm = await delivery.say("U02BOB", "D0BOB", "status")
     assert dm["type"] == "message" and dm["channel_type"] == "im"
+
+
+async def test_clicks_on_ephemeral_messages_can_replace_or_delete_them(
+        delivery: SlackDelivery, receiver: SignedReceiver, slack: FakeSlackApi, client: AsyncWebClient) -> None:
+    eph = await client.chat_postEphemeral(channel=CHANNEL, user="U02BOB", text="Approve?", blocks=CARD)
+    await delivery.send_block_actions(user_id="U02BOB", action_id="reject", channel_id=CHANNEL,
+                                      message_ts=eph["message_ts"])
+    payload = payload_of(receiver)
+    assert payload["container"]["is_ephemeral"] is True and "message" not in payload
+    assert payload["actions"][0]["value"] == "task-1|cp-1|reject"
+    async with aiohttp.ClientSession() as http:
+        async with http.post(payload["response_url"], json={"replace_original": True, "text": "Rejected"}) as r:
+            assert r.status == 200
+        assert [e.text for e in slack.ephemerals(user="U02BOB")] == ["Rejected"]
+        async with http.post(payload["response_url"], json={"delete_original": True}) as r:
+            assert r.status == 200
+    assert slack.ephemerals(user="U02BOB") == []
+
+
+async def test_a_click_on_an_action_id_the_message_lacks_is_a_test_error(
+        delivery: SlackDelivery, client: AsyncWebClient) -> None:
+    card = await client.chat_postMessage(channel=CHANNEL, text="Approve?", blocks=CARD)
+    with pytest.raises(LookupError, match="no element"):
+        await delivery.send_block_actions(user_id="U01ALICE", action_id="nope", channel_id=CHANNEL,
+                                          message_ts=card["ts"])
