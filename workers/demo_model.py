@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
@@ -72,24 +73,42 @@ class DemoChatModel(BaseChatModel):
         tool_names = {t.get("function", {}).get("name") for t in tools}
         kind, data = _block(prompt)
         if kind == "FINDINGS_JSON" and "ProposeRemediation" in tool_names:
-            message = AIMessage(content="", tool_calls=[{
-                "name": "ProposeRemediation", "args": self._proposal(data), "id": f"demo_call_{next(_ids)}",
-                "type": "tool_call"}])
+            message = AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": "ProposeRemediation",
+                        "args": self._proposal(data),
+                        "id": f"demo_call_{next(_ids)}",
+                        "type": "tool_call",
+                    }
+                ],
+            )
         elif kind == "FACTS_JSON":
             message = AIMessage(content=_ops_report(data))
         elif kind == "FIGURES_JSON":
             message = AIMessage(content=_sales_narrative(data))
         else:
-            message = AIMessage(content=f"{DEMO_LABEL} Baton is running without a model API key, so this is a "
-                                        f"scripted answer. Set OPENAI_API_KEY for real answers. You asked: "
-                                        f"{prompt[:300]}")
+            message = AIMessage(
+                content=f"{DEMO_LABEL} Baton is running without a model API key, so this is a "
+                f"scripted answer. Set OPENAI_API_KEY for real answers. You asked: "
+                f"{prompt[:300]}"
+            )
         message.usage_metadata = _usage(messages, message)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _proposal(self, findings: Any) -> dict[str, Any]:
         chosen = [f for f in findings if f.get("severity") == "high"][: self.max_steps] if findings else []
-        steps = [{"finding_id": f.get("id", ""), "host": f["host"], "action": f["suggested_action"],
-                  "target": f.get("target", ""), "reason": f.get("detail", "")} for f in chosen]
+        steps = [
+            {
+                "finding_id": f.get("id", ""),
+                "host": f["host"],
+                "action": f["suggested_action"],
+                "target": f.get("target", ""),
+                "reason": f.get("detail", ""),
+            }
+            for f in chosen
+        ]
         hosts = sorted({s["host"] for s in steps})
         summary = f"{DEMO_LABEL} Fix the {len(steps)} highest-severity findings first, on {', '.join(hosts)}."
         return {"summary": summary, "steps": steps}
@@ -123,8 +142,10 @@ def _ops_report(facts: dict[str, Any]) -> str:
         "respond": "The reviewer answered instead of approving; nothing was changed.",
     }.get(decision, "No remediation was proposed; nothing was changed.")
     note = f" Reviewer's note: {facts['decision_note']}" if facts.get("decision_note") else ""
-    return (f"{DEMO_LABEL} **Audit summary.** {facts.get('findings', 0)} findings, {facts.get('high', 0)} of them "
-            f"high severity. {outcome}{note} Remaining findings stay open for the next audit.")
+    return (
+        f"{DEMO_LABEL} **Audit summary.** {facts.get('findings', 0)} findings, {facts.get('high', 0)} of them "
+        f"high severity. {outcome}{note} Remaining findings stay open for the next audit."
+    )
 
 
 def _sales_narrative(facts: dict[str, Any]) -> str:
@@ -137,14 +158,18 @@ def _sales_narrative(facts: dict[str, Any]) -> str:
     growth = figures.get("first_to_last_month_growth_pct")
     trend = f"Revenue moved {growth:+.1f}% from the first to the last month." if growth is not None else ""
     note = f" As requested: {facts['note_from_requester']}." if facts.get("note_from_requester") else ""
-    return (f"{DEMO_LABEL} **Sales overview.** Revenue reached {figures.get('revenue', 0):,.2f} from "
-            f"{figures.get('units', 0):,} units. Strongest region: {best('by_region', max)}; weakest: "
-            f"{best('by_region', min)}. Top product: {best('by_product', max)}. {trend}{note}").strip()
+    return (
+        f"{DEMO_LABEL} **Sales overview.** Revenue reached {figures.get('revenue', 0):,.2f} from "
+        f"{figures.get('units', 0):,} units. Strongest region: {best('by_region', max)}; weakest: "
+        f"{best('by_region', min)}. Top product: {best('by_product', max)}. {trend}{note}"
+    ).strip()
 
 
-def _usage(messages: list[BaseMessage], reply: AIMessage) -> dict[str, int]:
+def _usage(messages: list[BaseMessage], reply: AIMessage) -> UsageMetadata:
     """Token estimates (4 characters a token) so usage accounting works in demo runs too."""
     prompt_chars = sum(len(str(m.content)) for m in messages)
     output_chars = len(str(reply.content)) + len(json.dumps([c["args"] for c in reply.tool_calls]))
     input_tokens, output_tokens = max(1, prompt_chars // 4), max(1, output_chars // 4)
-    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}
+    return UsageMetadata(
+        input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=input_tokens + output_tokens
+    )

@@ -36,7 +36,10 @@ Convention = Literal["hitl_middleware", "agent_inbox", "plain"]
 _ORDER: tuple[DecisionKind, ...] = ("accept", "edit", "respond", "reject", "ignore")
 _FROM_HITL: dict[str, DecisionKind] = {"approve": "accept", "edit": "edit", "reject": "reject", "respond": "respond"}
 _FROM_INBOX: dict[str, DecisionKind] = {
-    "allow_accept": "accept", "allow_edit": "edit", "allow_respond": "respond", "allow_ignore": "ignore",
+    "allow_accept": "accept",
+    "allow_edit": "edit",
+    "allow_respond": "respond",
+    "allow_ignore": "ignore",
 }
 _PLAIN_TITLE_KEYS = ("question", "title", "instruction", "message", "task", "prompt")
 
@@ -121,12 +124,12 @@ def _hitl_view(raw: dict[str, Any], response_schema: Any) -> tuple[str, str, Pro
     actions: list[dict[str, Any]] = list(raw.get("action_requests", []))
     configs: list[dict[str, Any]] = list(raw.get("review_configs", []))
     by_name = {c.get("action_name"): c for c in configs}
-    allowed: set[str] | None = None
-    for index, action in enumerate(actions):
-        config = configs[index] if len(configs) == len(actions) else by_name.get(action.get("name"), {})
-        kinds = {_FROM_HITL[d] for d in config.get("allowed_decisions", []) if d in _FROM_HITL}
-        allowed = kinds if allowed is None else allowed & kinds
-    allowed = allowed or set()
+    common: set[str] | None = None
+    for index, request in enumerate(actions):
+        config = configs[index] if len(configs) == len(actions) else by_name.get(request.get("name"), {})
+        kinds: set[str] = {_FROM_HITL[d] for d in config.get("allowed_decisions", []) if d in _FROM_HITL}
+        common = kinds if common is None else common & kinds
+    allowed = common or set()
     if len(actions) != 1:
         allowed.discard("edit")  # one edited_args cannot stand for several tool calls
     if not allowed:
@@ -137,8 +140,8 @@ def _hitl_view(raw: dict[str, Any], response_schema: Any) -> tuple[str, str, Pro
         return f"Approve {name}?", descriptions[0], _action(name, args), allowed
     names = ", ".join(str(a.get("name", "")) for a in actions)
     summary = [{"name": a.get("name"), "args": a.get("args") or {}} for a in actions]
-    action = ProposedActionV1(name=_clip(names, MAX_SHORT_TEXT), args={"actions": summary})
-    return f"Approve {len(actions)} actions?", "\n\n".join(descriptions), action, allowed
+    proposed = ProposedActionV1(name=_clip(names, MAX_SHORT_TEXT), args={"actions": summary})
+    return f"Approve {len(actions)} actions?", "\n\n".join(descriptions), proposed, allowed
 
 
 def _hitl_decision(decision: DecisionV1, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +196,7 @@ def _inbox_view(raw: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
     request = _first_inbox(raw)
     action_request = request["action_request"]
     name, args = str(action_request.get("action", "")), dict(action_request.get("args") or {})
-    allowed = {kind for key, kind in _FROM_INBOX.items() if request["config"].get(key)}
+    allowed: set[str] = {kind for key, kind in _FROM_INBOX.items() if request["config"].get(key)}
     if not allowed:
         raise ValueError("HumanInterrupt config allows nothing (every allow_* flag is false)")
     return name, str(request.get("description") or ""), _action(name, args), allowed

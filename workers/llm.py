@@ -124,9 +124,7 @@ def translate_llm_error(exc: BaseException, *, secrets: Sequence[str] = ()) -> A
     if isinstance(error, openai.APIStatusError):
         return _from_status(error, secrets)
     if isinstance(error, openai.APITimeoutError):
-        return ApplicationError(
-            "The model provider did not answer in time; Baton will retry.", type="LLMUnavailable"
-        )
+        return ApplicationError("The model provider did not answer in time; Baton will retry.", type="LLMUnavailable")
     if isinstance(error, openai.APIConnectionError):
         return ApplicationError(
             "Baton could not reach the model provider (connection failed); Baton will retry. "

@@ -45,15 +45,26 @@ class GraphDriver:
     """Runs an agent's real graph the way the runner does (compiled with a checkpointer, one thread id per task),
     turning each interrupt into a CheckpointV1 and each decision into the adapter's resume command."""
 
-    def __init__(self, spec: AgentSpec, model_factory: Callable[[], BaseChatModel], text: str,
-                 parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        model_factory: Callable[[], BaseChatModel],
+        text: str,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         self.spec = spec
         self.request = TaskRequestV1(
-            task_id=f"test-{uuid.uuid4().hex[:12]}", agent=spec.name, text=text, parameters=parameters or {},
-            requester=RequesterV1(user_id="U_REQ"), idempotency_key=uuid.uuid4().hex, created_at=utc_now(),
+            task_id=f"test-{uuid.uuid4().hex[:12]}",
+            agent=spec.name,
+            text=text,
+            parameters=parameters or {},
+            requester=RequesterV1(user_id="U_REQ"),
+            idempotency_key=uuid.uuid4().hex,
+            created_at=utc_now(),
         )
         self.graph = spec.build(AgentContext(request=self.request, chat_model=model_factory)).compile(
-            checkpointer=InMemorySaver())
+            checkpointer=InMemorySaver()
+        )
         self.config: dict[str, Any] = {"configurable": {"thread_id": self.request.task_id}}
         self.checkpoints: list[CheckpointV1] = []
         self.progress: list[str] = []

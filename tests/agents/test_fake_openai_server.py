@@ -97,7 +97,9 @@ async def test_injected_http_faults_raise_the_sdk_error(
         await chat_model().ainvoke("hi")
 
 
-async def test_wrong_api_key_is_refused_with_401(fake_openai: FakeOpenAI, chat_model: Callable[..., ChatOpenAI]) -> None:
+async def test_wrong_api_key_is_refused_with_401(
+    fake_openai: FakeOpenAI, chat_model: Callable[..., ChatOpenAI]
+) -> None:
     fake_openai.script("never sent")
     with pytest.raises(openai.AuthenticationError):
         await chat_model(api_key="sk-wrong").ainvoke("hi")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 import pytest
@@ -21,7 +21,7 @@ from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from workers.interrupts import checkpoint_from_interrupt, resume_command
 
-NOW = datetime(2025, 1, 6, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def config() -> dict[str, Any]:
@@ -32,8 +32,9 @@ async def pending_checkpoint(graph: Any, cfg: dict[str, Any]) -> CheckpointV1:
     snapshot = await graph.aget_state(cfg)
     assert len(snapshot.interrupts) == 1, snapshot.interrupts
     pending = snapshot.interrupts[0]
-    return checkpoint_from_interrupt(pending.id, pending.value, ApprovalPolicyV1(), NOW,
-                                     response_schema=getattr(pending, "response_schema", None))
+    return checkpoint_from_interrupt(
+        pending.id, pending.value, ApprovalPolicyV1(), NOW, response_schema=getattr(pending, "response_schema", None)
+    )
 
 
 def decision(checkpoint: CheckpointV1, kind: DecisionKind, **extra: Any) -> DecisionV1:
@@ -52,7 +53,9 @@ async def ask_plain(state: QState) -> QState:
     ("kind", "extra", "expected"),
     [("respond", {"text": "EMEA"}, "EMEA"), ("accept", {}, True), ("reject", {}, False)],
 )
-async def test_plain_interrupt_resumes_with_the_answer(kind: DecisionKind, extra: dict[str, Any], expected: Any) -> None:
+async def test_plain_interrupt_resumes_with_the_answer(
+    kind: DecisionKind, extra: dict[str, Any], expected: Any
+) -> None:
     graph = StateGraph(QState).add_node("ask", ask_plain).add_edge(START, "ask").add_edge("ask", END)
     app = graph.compile(checkpointer=InMemorySaver())
     cfg = config()

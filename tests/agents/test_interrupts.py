@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
 from workers.interrupts import checkpoint_from_interrupt, detect_convention, resume_command, resume_value
 
-NOW = datetime(2025, 1, 6, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 POLICY = ApprovalPolicyV1(approvers=["U1", "U2"], quorum=2, expires_after_s=3600)
 ID = "0123456789abcdef0123456789abcdef"
 
@@ -30,8 +30,13 @@ HITL_TWO = {
         {"action_name": "delete_file", "allowed_decisions": ["approve", "reject"]},
     ],
 }
-PER_CALL = {"type": "tool_approval", "tool_call_id": "call_1", "name": "delete_file", "args": {"path": "/r"},
-            "description": "Delete /r"}
+PER_CALL = {
+    "type": "tool_approval",
+    "tool_call_id": "call_1",
+    "name": "delete_file",
+    "args": {"path": "/r"},
+    "description": "Delete /r",
+}
 INBOX = [
     {
         "action_request": {"action": "confirm_scope", "args": {"region": "EMEA", "months": ["2024-01"]}},
@@ -67,8 +72,15 @@ def test_checkpoint_survives_a_json_round_trip_and_still_maps_decisions() -> Non
 
 @pytest.mark.parametrize(
     ("value", "convention"),
-    [(HITL_ONE, "hitl_middleware"), (PER_CALL, "hitl_middleware"), (INBOX, "agent_inbox"), (INBOX[0], "agent_inbox"),
-     ("question?", "plain"), ({"question": "ok?"}, "plain"), (42, "plain")],
+    [
+        (HITL_ONE, "hitl_middleware"),
+        (PER_CALL, "hitl_middleware"),
+        (INBOX, "agent_inbox"),
+        (INBOX[0], "agent_inbox"),
+        ("question?", "plain"),
+        ({"question": "ok?"}, "plain"),
+        (42, "plain"),
+    ],
 )
 def test_conventions_are_detected_from_the_value(value: Any, convention: str) -> None:
     assert detect_convention(value) == convention
@@ -84,7 +96,9 @@ def test_hitl_request_becomes_a_checkpoint_with_its_action_and_allowed_decisions
     assert checkpoint.description == "Patch web-1"
     assert checkpoint.proposed_action is not None
     assert (checkpoint.proposed_action.name, checkpoint.proposed_action.args) == (
-        "apply_remediation", {"host": "web-1", "fix": "patch"})
+        "apply_remediation",
+        {"host": "web-1", "fix": "patch"},
+    )
     assert checkpoint.allowed_decisions == ["accept", "edit", "reject"]
 
 
@@ -92,14 +106,26 @@ def test_hitl_request_becomes_a_checkpoint_with_its_action_and_allowed_decisions
     ("decision", "expected"),
     [
         (decide("accept"), {"decisions": [{"type": "approve"}]}),
-        (decide("edit", edited_args={"host": "web-1", "fix": "restart"}),
-         {"decisions": [{"type": "edit", "edited_action": {"name": "apply_remediation",
-                                                           "args": {"host": "web-1", "fix": "restart"}}}]}),
+        (
+            decide("edit", edited_args={"host": "web-1", "fix": "restart"}),
+            {
+                "decisions": [
+                    {
+                        "type": "edit",
+                        "edited_action": {"name": "apply_remediation", "args": {"host": "web-1", "fix": "restart"}},
+                    }
+                ]
+            },
+        ),
         (decide("reject"), {"decisions": [{"type": "reject"}]}),
-        (decide("reject", text="Not during business hours"),
-         {"decisions": [{"type": "reject", "message": "Not during business hours"}]}),
-        (decide("respond", text="Already patched by hand"),
-         {"decisions": [{"type": "respond", "message": "Already patched by hand"}]}),
+        (
+            decide("reject", text="Not during business hours"),
+            {"decisions": [{"type": "reject", "message": "Not during business hours"}]},
+        ),
+        (
+            decide("respond", text="Already patched by hand"),
+            {"decisions": [{"type": "respond", "message": "Already patched by hand"}]},
+        ),
         (decide("ignore"), {"decisions": [{"type": "reject", "message": "No decision was made in time."}]}),
     ],
 )
@@ -118,7 +144,8 @@ def test_hitl_batch_offers_only_decisions_every_action_allows_and_answers_each()
     assert checkpoint.title == "Approve 2 actions?"
     assert resume_value(checkpoint, decide("accept")) == {"decisions": [{"type": "approve"}, {"type": "approve"}]}
     assert resume_value(checkpoint, decide("reject", text="no")) == {
-        "decisions": [{"type": "reject", "message": "no"}, {"type": "reject", "message": "no"}]}
+        "decisions": [{"type": "reject", "message": "no"}, {"type": "reject", "message": "no"}]
+    }
 
 
 def test_hitl_per_call_request_resumes_with_a_single_decision() -> None:
@@ -126,7 +153,9 @@ def test_hitl_per_call_request_resumes_with_a_single_decision() -> None:
     assert checkpoint.allowed_decisions == ["accept", "edit", "respond", "reject"]
     assert resume_value(checkpoint, decide("accept")) == {"type": "approve"}
     assert resume_value(checkpoint, decide("edit", edited_args={"path": "/s"})) == {
-        "type": "edit", "edited_action": {"name": "delete_file", "args": {"path": "/s"}}}
+        "type": "edit",
+        "edited_action": {"name": "delete_file", "args": {"path": "/s"}},
+    }
 
 
 def test_hitl_per_call_response_schema_narrows_the_allowed_decisions() -> None:
@@ -142,8 +171,12 @@ def test_human_interrupt_becomes_a_checkpoint_with_the_allowed_flags() -> None:
     assert checkpoint.convention == "agent_inbox"
     assert checkpoint.title == "confirm_scope" and checkpoint.description == "Confirm the report scope"
     assert checkpoint.allowed_decisions == ["accept", "edit", "respond", "ignore"]
-    narrow = [{**INBOX[0], "config": {"allow_accept": True, "allow_edit": False, "allow_respond": False,
-                                      "allow_ignore": True}}]
+    narrow = [
+        {
+            **INBOX[0],
+            "config": {"allow_accept": True, "allow_edit": False, "allow_respond": False, "allow_ignore": True},
+        }
+    ]
     assert cp(narrow).allowed_decisions == ["accept", "ignore"]
 
 
@@ -151,8 +184,10 @@ def test_human_interrupt_becomes_a_checkpoint_with_the_allowed_flags() -> None:
     ("decision", "expected"),
     [
         (decide("accept"), [{"type": "accept", "args": None}]),
-        (decide("edit", edited_args={"region": "APAC", "months": ["2024-02"]}),
-         [{"type": "edit", "args": {"action": "confirm_scope", "args": {"region": "APAC", "months": ["2024-02"]}}}]),
+        (
+            decide("edit", edited_args={"region": "APAC", "months": ["2024-02"]}),
+            [{"type": "edit", "args": {"action": "confirm_scope", "args": {"region": "APAC", "months": ["2024-02"]}}}],
+        ),
         (decide("respond", text="Use fiscal months"), [{"type": "response", "args": "Use fiscal months"}]),
         (decide("ignore"), [{"type": "ignore", "args": None}]),
         (decide("reject"), [{"type": "ignore", "args": None}]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
+import openai
 import pytest
 from langchain_core.messages import HumanMessage
 from temporalio.exceptions import ApplicationError
@@ -14,8 +15,12 @@ from workers.llm import UsageCounter, make_chat_model, translate_llm_error
 
 
 def _model(server: FakeOpenAI, **overrides: object):  # type: ignore[no-untyped-def]
-    kwargs: dict[str, object] = {"model": "fake-model", "api_key": server.api_key, "base_url": server.base_url,
-                                 "timeout": 5.0}
+    kwargs: dict[str, object] = {
+        "model": "fake-model",
+        "api_key": server.api_key,
+        "base_url": server.base_url,
+        "timeout": 5.0,
+    }
     kwargs.update(overrides)
     return make_chat_model(**kwargs)  # type: ignore[arg-type]
 
@@ -140,6 +145,6 @@ async def test_usage_counter_adds_calls_and_tokens_from_invoke_and_stream(fake_o
 async def test_usage_counter_counts_failed_calls_separately(fake_openai: FakeOpenAI) -> None:
     fake_openai.fail_next(status=500)
     counter = UsageCounter()
-    with pytest.raises(Exception):
+    with pytest.raises(openai.InternalServerError):
         await _model(fake_openai).ainvoke("x", config={"callbacks": [counter]})
     assert counter.usage.llm_calls == 0 and counter.failed_calls == 1

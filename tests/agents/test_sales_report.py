@@ -16,9 +16,16 @@ ALL_REGIONS = ["APAC", "EMEA", "LATAM", "NA"]
 
 def revenue(regions: list[str], start: str, end: str, products: list[str] | None = None) -> float:
     with (DATA_DIR / "sales.csv").open() as f:
-        return round(sum(float(r["revenue"]) for r in csv.DictReader(f)
-                         if r["region"] in regions and start <= r["month"] <= end
-                         and (products is None or r["product"] in products)), 2)
+        return round(
+            sum(
+                float(r["revenue"])
+                for r in csv.DictReader(f)
+                if r["region"] in regions
+                and start <= r["month"] <= end
+                and (products is None or r["product"] in products)
+            ),
+            2,
+        )
 
 
 async def test_accepted_scope_from_the_request_produces_the_report(
@@ -33,8 +40,11 @@ async def test_accepted_scope_from_the_request_produces_the_report(
     assert checkpoint.title == "confirm_scope"
     assert checkpoint.allowed_decisions == ["accept", "edit", "respond", "ignore"]
     assert checkpoint.proposed_action.args == {
-        "regions": ["EMEA"], "products": ["Baton Cloud", "Baton Enterprise", "Support Plus", "Training"],
-        "start_month": "2024-04", "end_month": "2024-06"}
+        "regions": ["EMEA"],
+        "products": ["Baton Cloud", "Baton Enterprise", "Support Plus", "Training"],
+        "start_month": "2024-04",
+        "end_month": "2024-06",
+    }
     assert fake_openai.call_count == 0
 
     assert await run.decide("accept") is None
@@ -59,13 +69,21 @@ async def test_edited_scope_is_what_gets_aggregated(
     run = drive(SPEC, chat_model, "Sales report for EMEA in Q2")
     await run.start()
 
-    edited = {"regions": ["apac", "LATAM", "Mars"], "products": ["Training"], "start_month": "2024-07",
-              "end_month": "2024-12"}
+    edited = {
+        "regions": ["apac", "LATAM", "Mars"],
+        "products": ["Training"],
+        "start_month": "2024-07",
+        "end_month": "2024-12",
+    }
     assert await run.decide("edit", edited_args=edited) is None
 
     state = await run.state()
-    assert state["scope"] == {"regions": ["APAC", "LATAM"], "products": ["Training"], "start_month": "2024-07",
-                              "end_month": "2024-12"}
+    assert state["scope"] == {
+        "regions": ["APAC", "LATAM"],
+        "products": ["Training"],
+        "start_month": "2024-07",
+        "end_month": "2024-12",
+    }
     assert state["figures"]["revenue"] == revenue(["APAC", "LATAM"], "2024-07", "2024-12", ["Training"])
     result = await run.result()
     assert result.outcome == "success" and "scope edited by a reviewer" in result.summary
@@ -120,4 +138,6 @@ async def test_parameters_override_the_request_text(
     checkpoint = await run.start()
     assert checkpoint.proposed_action.args["regions"] == ["NA"]
     assert (checkpoint.proposed_action.args["start_month"], checkpoint.proposed_action.args["end_month"]) == (
-        "2024-11", "2024-12")
+        "2024-11",
+        "2024-12",
+    )

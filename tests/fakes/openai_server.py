@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Fault", "FakeOpenAI", "RecordedCall", "Reply", "ToolCallReply", "text", "tool_call", "tool_calls"]
+__all__ = ["FakeOpenAI", "Fault", "RecordedCall", "Reply", "ToolCallReply", "text", "tool_call", "tool_calls"]
 
 DEFAULT_API_KEY = "sk-test-fake-openai-key"
 
@@ -155,9 +155,7 @@ class FakeOpenAI:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self._port = server.sockets[0].getsockname()[1]
+        self._port = int(self._runner.addresses[0][1])
         return self
 
     async def stop(self) -> None:
@@ -188,7 +186,12 @@ class FakeOpenAI:
         return self
 
     def fail_next(
-        self, n: int = 1, *, status: int = 429, retry_after: float | None = None, message: str | None = None,
+        self,
+        n: int = 1,
+        *,
+        status: int = 429,
+        retry_after: float | None = None,
+        message: str | None = None,
         delay_s: float = 0.0,
     ) -> FakeOpenAI:
         """Answer the next `n` calls with an error (they still count as calls)."""
@@ -214,10 +217,10 @@ class FakeOpenAI:
     def pending_replies(self) -> int:
         return len(self._queue)
 
-    async def wait_for_calls(self, n: int, timeout: float = 10.0) -> None:
-        """Wait until at least `n` calls arrived (a condition, not a sleep)."""
+    async def wait_for_calls(self, n: int) -> None:
+        """Wait until at least `n` calls arrived (a condition, not a sleep); bound it with `asyncio.timeout`."""
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.calls) >= n), timeout)
+            await self._changed.wait_for(lambda: len(self.calls) >= n)
 
     # -- HTTP --------------------------------------------------------------------------------------------------
 
@@ -324,8 +327,12 @@ class FakeOpenAI:
             await send([{"index": 0, "delta": {"content": content[start : start + 16]}, "finish_reason": None}])
         for index, tc in enumerate(self._tool_call_json(reply)):
             args = tc["function"]["arguments"]
-            head = {"index": index, "id": tc["id"], "type": "function", "function": {"name": tc["function"]["name"],
-                                                                                   "arguments": ""}}
+            head = {
+                "index": index,
+                "id": tc["id"],
+                "type": "function",
+                "function": {"name": tc["function"]["name"], "arguments": ""},
+            }
             await send([{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}])
             for start in range(0, len(args), 24):
                 part = {"index": index, "function": {"arguments": args[start : start + 24]}}
@@ -341,4 +348,3 @@ class FakeOpenAI:
 
 def _fmt_seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
-

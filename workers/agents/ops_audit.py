@@ -87,8 +87,16 @@ def check_versions(inventory: dict[str, Any]) -> list[dict[str, Any]]:
             wanted = minimums.get(package)
             if wanted and _version_key(version) < _version_key(wanted):
                 major_behind = _version_key(version)[:1] < _version_key(wanted)[:1]
-                found.append(_finding(host, "outdated_package", "high" if major_behind else "medium",
-                                      f"{package} {version} is older than {wanted}", "upgrade_package", package))
+                found.append(
+                    _finding(
+                        host,
+                        "outdated_package",
+                        "high" if major_behind else "medium",
+                        f"{package} {version} is older than {wanted}",
+                        "upgrade_package",
+                        package,
+                    )
+                )
     return found
 
 
@@ -98,8 +106,9 @@ def check_open_ports(inventory: dict[str, Any]) -> list[dict[str, Any]]:
     baseline = inventory["baseline"]
     found = []
     for host in inventory["hosts"]:
-        allowed = set(baseline["public_ports"] if host["public"] else baseline["public_ports"] + baseline[
-            "internal_ports"])
+        allowed = set(
+            baseline["public_ports"] if host["public"] else baseline["public_ports"] + baseline["internal_ports"]
+        )
         for port in host["open_ports"]:
             if port == 23 or port not in allowed:
                 severity = "high" if port == 23 or host["public"] else "medium"
@@ -112,9 +121,15 @@ def check_disks(inventory: dict[str, Any]) -> list[dict[str, Any]]:
     """Disks above the baseline's warning level."""
     limit = inventory["baseline"]["disk_warn_pct"]
     return [
-        _finding(h, "disk_pressure", "high" if h["disk_used_pct"] >= 90 else "medium",
-                 f"disk {h['disk_used_pct']}% used", "free_disk_space")
-        for h in inventory["hosts"] if h["disk_used_pct"] >= limit
+        _finding(
+            h,
+            "disk_pressure",
+            "high" if h["disk_used_pct"] >= 90 else "medium",
+            f"disk {h['disk_used_pct']}% used",
+            "free_disk_space",
+        )
+        for h in inventory["hosts"]
+        if h["disk_used_pct"] >= limit
     ]
 
 
@@ -127,18 +142,32 @@ def check_certificates(inventory: dict[str, Any]) -> list[dict[str, Any]]:
         if host.get("cert_expiry"):
             days = (date.fromisoformat(host["cert_expiry"]) - as_of).days
             if days <= inventory["baseline"]["cert_warn_days"]:
-                found.append(_finding(host, "certificate_expiry", "high" if days <= 7 else "medium",
-                                      f"certificate expires in {days} days", "renew_certificate"))
+                found.append(
+                    _finding(
+                        host,
+                        "certificate_expiry",
+                        "high" if days <= 7 else "medium",
+                        f"certificate expires in {days} days",
+                        "renew_certificate",
+                    )
+                )
     return found
 
 
 INVENTORY_TOOLS = (check_versions, check_open_ports, check_disks, check_certificates)
 
 
-def _finding(host: dict[str, Any], kind: str, severity: str, detail: str, action: str, target: str = "") -> dict[
-        str, Any]:
-    return {"host": host["name"], "kind": kind, "severity": severity, "detail": detail,
-            "suggested_action": action, "target": target}
+def _finding(
+    host: dict[str, Any], kind: str, severity: str, detail: str, action: str, target: str = ""
+) -> dict[str, Any]:
+    return {
+        "host": host["name"],
+        "kind": kind,
+        "severity": severity,
+        "detail": detail,
+        "suggested_action": action,
+        "target": target,
+    }
 
 
 # -- nodes -----------------------------------------------------------------------------------------------------
@@ -172,10 +201,14 @@ async def analyse(state: OpsAuditState, *, chat_model: Callable[[], BaseChatMode
     if not state["findings"]:
         return {"proposal": None}
     model = chat_model().bind_tools([ProposeRemediation], tool_choice="ProposeRemediation")
-    reply = await model.ainvoke([
-        SystemMessage(ANALYSE_PROMPT),
-        HumanMessage(f"Request: {state.get('request_text', '')}\n\nFINDINGS_JSON:\n{json.dumps(state['findings'])}"),
-    ])
+    reply = await model.ainvoke(
+        [
+            SystemMessage(ANALYSE_PROMPT),
+            HumanMessage(
+                f"Request: {state.get('request_text', '')}\n\nFINDINGS_JSON:\n{json.dumps(state['findings'])}"
+            ),
+        ]
+    )
     calls = reply.tool_calls if isinstance(reply, AIMessage) else []
     proposal = _valid_proposal(calls[0]["args"]) if calls else None
     return {"proposal": proposal}
@@ -209,8 +242,10 @@ async def apply(state: OpsAuditState) -> OpsAuditState:
     return {"inventory": inventory, "changes": changes}
 
 
-REPORT_PROMPT = "Write a short audit report for the on-call team in Markdown: what was found, what changed, what is " \
-                "left. At most 150 words. No tables (Baton adds them)."
+REPORT_PROMPT = (
+    "Write a short audit report for the on-call team in Markdown: what was found, what changed, what is "
+    "left. At most 150 words. No tables (Baton adds them)."
+)
 
 
 async def report(state: OpsAuditState, *, chat_model: Callable[[], BaseChatModel]) -> OpsAuditState:
@@ -221,7 +256,9 @@ async def report(state: OpsAuditState, *, chat_model: Callable[[], BaseChatModel
         "decision_note": state.get("decision_note", ""),
         "changes": state.get("changes", []),
     }
-    reply = await chat_model().ainvoke([SystemMessage(REPORT_PROMPT), HumanMessage(f"FACTS_JSON:\n{json.dumps(facts)}")])
+    reply = await chat_model().ainvoke(
+        [SystemMessage(REPORT_PROMPT), HumanMessage(f"FACTS_JSON:\n{json.dumps(facts)}")]
+    )
     return {"report": str(reply.content)}
 
 
@@ -302,8 +339,9 @@ def _markdown(state: dict[str, Any]) -> str:
     parts = [state.get("report", ""), "", "### Findings", *rows]
     if state.get("changes"):
         parts += ["", "### Changes", "| host | action | status | detail |", "|---|---|---|---|"]
-        parts += [f"| {c['host']} | {c['action']} {c['target']} | {c['status']} | {c['detail']} |"
-                  for c in state["changes"]]
+        parts += [
+            f"| {c['host']} | {c['action']} {c['target']} | {c['status']} | {c['detail']} |" for c in state["changes"]
+        ]
     return "\n".join(parts)
 
 
@@ -324,10 +362,15 @@ def result_from_state(state: dict[str, Any]) -> TaskResultV1:
         change = "No remediation was proposed; nothing was changed."
     else:
         change = f"Applied {len(applied)} remediation step(s){' as edited' if decision == 'edit' else ''}."
-    artifacts = [ArtifactV1(name="ops_audit_report.md", content_type="text/markdown", content=_markdown(state)[:200_000])]
+    artifacts = [
+        ArtifactV1(name="ops_audit_report.md", content_type="text/markdown", content=_markdown(state)[:200_000])
+    ]
     if state.get("changes"):
-        artifacts.append(ArtifactV1(name="changes.json", content_type="application/json",
-                                    content=json.dumps(state["changes"], indent=2)))
+        artifacts.append(
+            ArtifactV1(
+                name="changes.json", content_type="application/json", content=json.dumps(state["changes"], indent=2)
+            )
+        )
     return TaskResultV1(
         outcome="rejected" if decision == "reject" else "success",
         summary=f"Audited {len(state.get('inventory', {}).get('hosts', []))} hosts: {len(findings)} findings. {change}",

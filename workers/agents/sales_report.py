@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, TypedDict
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -125,7 +125,7 @@ async def report(state: SalesState) -> SalesState:
     return {}
 
 
-def after_confirm(state: SalesState) -> Literal["aggregate", "__end__"]:
+def after_confirm(state: SalesState) -> str:
     return END if state.get("scope_status") == "ignored" else "aggregate"
 
 
@@ -242,8 +242,8 @@ def markdown(state: dict[str, Any]) -> str:
         f"Total revenue {f['revenue']:,.2f} from {f['units']:,} units.",
         "",
     ]
-    parts += _table("By region", "region", f["by_region"], f["revenue"]) + [""]
-    parts += _table("By product", "product", f["by_product"], f["revenue"]) + [""]
+    parts += [*_table("By region", "region", f["by_region"], f["revenue"]), ""]
+    parts += [*_table("By product", "product", f["by_product"], f["revenue"]), ""]
     parts += _table("By month", "month", f["by_month"], f["revenue"])
     return "\n".join(parts)
 
