@@ -1,0 +1,53 @@
+"""The app factory: a slack-bolt AsyncApp wired to Baton's gateway, with Slack's rate limits waited out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from baton.gateway import TaskGateway
+from bot.blocks import TaskLinks
+from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.directory import UserGroupDirectory
+from bot.front_agent import FrontAgent
+from bot.listeners import register_listeners
+from bot.middleware import install_middleware
+from bot.services import BotServices
+from bot.settings import BotSettings
+
+__all__ = ["build_app", "build_client"]
+
+
+def build_client(settings: BotSettings) -> AsyncWebClient:
+    """The Web API client for SLACK_API_URL; 429s are retried after Retry-After (slack_sdk retries only connection
+    errors by default)."""
+    client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=5))
+    return client
+
+
+def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebClient | None = None,
+              agents: Sequence[AgentInfo] = DEFAULT_AGENTS, namespace: str = "default",
+              temporal_ui_url: str | None = None, chat_model: Callable[[], Any] | None = None,
+              tools: Callable[..., list[Any]] | None = None) -> tuple[AsyncApp, BotServices]:
+    client = client or build_client(settings)
+    services = BotServices(
+        settings=settings,
+        gateway=gateway,
+        directory=UserGroupDirectory(client),
+        links=TaskLinks(settings.baton_temporal_ui_url or temporal_ui_url, namespace),
+        agents=agents,
+    )
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=not settings.socket_mode,
+    )
+    install_middleware(app, services)
+    register_listeners(app, services, FrontAgent(services, chat_model, tools))
+    return app, services

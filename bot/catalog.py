@@ -1,0 +1,35 @@
+"""The agents people can run from Slack, with one line each for `/baton agents` and for the front agent's prompt.
+
+The bot never imports `workers/`, so the catalog is configuration: `DEFAULT_AGENTS` mirrors the example agents
+the workers register, and `BATON_AGENTS` ("name=description;name=description") replaces it for other deployments.
+An agent missing from the catalog is refused in Slack with the list of the ones that exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_AGENTS", "AgentInfo", "parse_catalog"]
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    name: str
+    description: str
+
+
+DEFAULT_AGENTS: tuple[AgentInfo, ...] = (
+    AgentInfo("ops_audit", "Audits hosts and services, and asks before restarting anything."),
+    AgentInfo("sales_report", "Builds a sales report for a period and region, with the figures as artifacts."),
+)
+
+
+def parse_catalog(text: str | None) -> tuple[AgentInfo, ...]:
+    if not text:
+        return DEFAULT_AGENTS
+    agents = []
+    for entry in text.split(";"):
+        name, _, description = entry.partition("=")
+        if name.strip():
+            agents.append(AgentInfo(name.strip(), description.strip()))
+    return tuple(agents)

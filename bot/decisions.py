@@ -1,0 +1,83 @@
+"""A click on a checkpoint card, from check to `decide` update: shared by the buttons and the modals.
+
+The bot checks first (the same rule as the workflow's validator, `contracts.approval`) so a person who may not
+decide gets an explanation and the workflow's history stays untouched; the workflow remains the authority.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskNotFound
+from bot.blocks.checkpoint import DECISION_LABELS
+from bot.services import BotServices
+from contracts import CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, utc_now
+from contracts.approval import refusal_reason
+
+__all__ = ["Check", "check_decision", "decide", "no_longer_pending"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """Either `refusal` (tell the person, change nothing) or a pending checkpoint they may decide."""
+
+    refusal: str | None
+    status: TaskStatusV1 | None = None
+    checkpoint: CheckpointV1 | None = None
+    groups: tuple[str, ...] = ()
+
+
+async def check_decision(services: BotServices, task_id: str, checkpoint_id: str | None, decision: DecisionKind,
+                         user_id: str) -> Check:
+    try:
+        status = await services.gateway.status(task_id)
+    except (TaskNotFound, TaskAlreadyFinished):
+        return Check(f"Task `{task_id}` is gone; this is no longer pending.")
+    checkpoint = status.pending_checkpoint
+    if status.is_terminal or checkpoint is None or checkpoint.id != checkpoint_id:
+        return Check(no_longer_pending(status, checkpoint_id), status)
+    groups = await services.directory.groups_of(user_id, status.approval.approver_groups)
+    reason = refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups)
+    if reason is not None:
+        return Check(f"You cannot decide this: {reason}", status)
+    return Check(None, status, checkpoint, tuple(groups))
+
+
+async def decide(services: BotServices, task_id: str, check: Check, decision: DecisionKind, user_id: str, *,
+                 edited_args: dict[str, Any] | None = None, text: str | None = None) -> str:
+    """Send the decision; returns what to tell the person (ephemeral), whatever the outcome."""
+    if check.checkpoint is None:
+        return check.refusal or "This is no longer pending."
+    label = DECISION_LABELS[decision].lower()
+    try:
+        outcome = await services.gateway.decide(task_id, DecisionV1(
+            checkpoint_id=check.checkpoint.id, decision=decision, edited_args=edited_args, text=text or None,
+            by=user_id, by_groups=list(check.groups), at=utc_now(),
+        ))
+    except TaskAlreadyFinished:
+        return "This task has finished; this is no longer pending."
+    except TaskNotFound:
+        return f"Task `{task_id}` is gone; this is no longer pending."
+    except DecisionRejected as exc:
+        try:
+            status = await services.gateway.status(task_id)
+        except (TaskNotFound, TaskAlreadyFinished):
+            return f"Your decision was not applied: {exc}"
+        if status.pending_checkpoint is None or status.pending_checkpoint.id != check.checkpoint.id:
+            return no_longer_pending(status, check.checkpoint.id)
+        return f"Your decision was not applied: {exc}"
+    if outcome.outcome == "approval_recorded":
+        return f"Your approval is recorded: {outcome.approvals} of {outcome.quorum} approvals."
+    return f"Done: you chose to {label} *{check.checkpoint.title}*."
+
+
+def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:
+    """Tell a late clicker what happened instead: who decided what, or that the task ended."""
+    record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
+    if record is not None:
+        who = "the expiry policy" if record.by == "expiry" else f"<@{record.by}>"
+        return f"This is no longer pending: {who} already chose *{DECISION_LABELS[record.decision]}*."
+    if status.is_terminal:
+        return f"This is no longer pending: the task has {status.phase.replace('_', ' ')}."
+    return "This is no longer pending."

@@ -1,0 +1,72 @@
+"""The front agent: answers mentions and DMs, and turns plain words into tasks.
+
+With a model configured (BATON_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY) it is a LangGraph ReAct agent on ChatOpenAI
+whose tools are Baton's delegation tools (`temporal_submit`, `temporal_status`, `temporal_cancel`): it picks the
+worker agent and starts the task; Temporal does the long work. Without a model it understands the `/baton`
+grammar (`run ops_audit check web-1`) and answers anything else with the help text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+from bot.commands import HELP_TEXT, ParseError, parse_command
+from bot.operations import execute
+from bot.origin import SlackOrigin
+from bot.services import BotServices
+
+__all__ = ["FrontAgent"]
+
+log = logging.getLogger(__name__)
+
+ToolsFactory = Callable[[BotServices, SlackOrigin], list[Any]]
+
+
+class FrontAgent:
+    def __init__(self, services: BotServices, chat_model: Callable[[], BaseChatModel] | None = None,
+                 tools: ToolsFactory | None = None) -> None:
+        self._services = services
+        self._chat_model = chat_model
+        self._tools = tools
+
+    @property
+    def uses_model(self) -> bool:
+        return self._chat_model is not None and self._tools is not None
+
+    async def answer(self, text: str, origin: SlackOrigin) -> str:
+        if not text:
+            return HELP_TEXT
+        if not self.uses_model:
+            return await self._grammar(text, origin)
+        return await self._agent(text, origin)
+
+    async def _grammar(self, text: str, origin: SlackOrigin) -> str:
+        command = parse_command(text)
+        if isinstance(command, ParseError):
+            return "I run agents for you; without a model configured I understand these commands:\n" + HELP_TEXT
+        reply = await execute(self._services, command, origin)
+        return reply.text
+
+    async def _agent(self, text: str, origin: SlackOrigin) -> str:
+        from langgraph.prebuilt import create_react_agent
+
+        assert self._chat_model is not None and self._tools is not None
+        agent = create_react_agent(self._chat_model(), self._tools(self._services, origin), prompt=self._prompt())
+        result = await agent.ainvoke({"messages": [HumanMessage(text)]}, {"recursion_limit": 12})
+        for message in reversed(result["messages"]):
+            if isinstance(message, AIMessage) and isinstance(message.content, str) and message.content.strip():
+                return message.content.strip()
+        return "Done."
+
+    def _prompt(self) -> SystemMessage:
+        catalog = "\n".join(f"- {a.name}: {a.description}" for a in self._services.agents)
+        return SystemMessage(
+            "You are Baton, a Slack assistant that delegates long jobs to durable worker agents. "
+            "Pick the agent that fits the request and start it with temporal_submit; use temporal_status and "
+            "temporal_cancel for questions about existing tasks. Do not do the work yourself. Agents:\n" + catalog
+        )

@@ -1,0 +1,124 @@
+"""What each `/baton` command does, shared by the slash command and by the front agent when no model is set.
+
+Each operation takes a parsed command and the Slack origin, talks to Temporal through the gateway, and returns a
+Reply rendered with the builders; permission checks happen here, before any call that would change a task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from baton.errors import BatonError
+from bot.blocks import home_view, status_message
+from bot.blocks.home import task_line
+from bot.blocks.text import escape
+from bot.commands import (
+    HELP_TEXT,
+    AgentsCommand,
+    CancelCommand,
+    Command,
+    HelpCommand,
+    ListCommand,
+    ParseError,
+    RunCommand,
+    StatusCommand,
+)
+from bot.origin import SlackOrigin, default_policy, task_request
+from bot.services import BotServices
+from contracts import CancellationV1, utc_now
+from contracts.approval import may_cancel
+
+__all__ = ["Reply", "execute"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    task_id: str | None = None
+    started: bool = False
+
+
+async def execute(services: BotServices, command: Command | ParseError, origin: SlackOrigin) -> Reply:
+    """Run one command; Baton errors become the reply (their messages are written for people)."""
+    try:
+        match command:
+            case ParseError(message=message):
+                return Reply(message)
+            case HelpCommand():
+                return Reply(HELP_TEXT)
+            case AgentsCommand():
+                return _agents(services)
+            case RunCommand():
+                return await run(services, command, origin)
+            case StatusCommand():
+                return await _status(services, command, origin)
+            case CancelCommand():
+                return await cancel(services, command.task_id, command.reason, origin.user_id)
+            case ListCommand():
+                return await _list(services, origin)
+    except BatonError as exc:
+        return Reply(escape(str(exc)))
+    return Reply(HELP_TEXT)
+
+
+async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
+              parameters: dict[str, object] | None = None, idempotency_key: str | None = None) -> Reply:
+    if services.agents and services.agent(command.agent) is None:
+        names = ", ".join(f"`{a.name}`" for a in services.agents)
+        return Reply(f"There is no agent called `{escape(command.agent)}`. Available: {names}.")
+    request = task_request(origin, command.agent, command.request, default_policy(services.settings), parameters,
+                           idempotency_key)
+    outcome = await services.gateway.submit(request)
+    if outcome.started:
+        where = "this thread" if origin.thread_ts else "this channel"
+        return Reply(f"Started `{outcome.task_id}` ({command.agent}). Progress will appear in {where}.",
+                     task_id=outcome.task_id, started=True)
+    return Reply(f"That request is already running as `{outcome.task_id}`.", task_id=outcome.task_id)
+
+
+async def cancel(services: BotServices, task_id: str, reason: str, user_id: str) -> Reply:
+    status = await services.gateway.status(task_id)
+    if status.is_terminal:
+        return Reply(f"Task `{task_id}` has already finished; this is no longer pending.")
+    if not may_cancel(status.approval, status.requester.user_id, user_id):
+        return Reply(f"Only the requester (<@{status.requester.user_id}>) or an admin can cancel `{task_id}`.")
+    await services.gateway.cancel(task_id, CancellationV1(by=user_id, reason=reason[:500]))
+    return Reply(f"Cancelling `{task_id}`.", task_id=task_id)
+
+
+def _agents(services: BotServices) -> Reply:
+    if not services.agents:
+        return Reply("No agents are configured.")
+    lines = [f"• `{a.name}`: {escape(a.description)}" for a in services.agents]
+    return Reply("*Agents you can run* (`/baton run <agent> <request>`):\n" + "\n".join(lines))
+
+
+async def _status(services: BotServices, command: StatusCommand, origin: SlackOrigin) -> Reply:
+    now = utc_now()
+    if command.task_id:
+        status = await services.gateway.status(command.task_id)
+        rendered = status_message(status, now=now, links=services.links)
+        return Reply(rendered.text, [b for b in rendered.blocks if b["type"] != "actions"])
+    tasks = await services.gateway.list_tasks(user_id=origin.user_id)
+    if not tasks:
+        return Reply("You have no running tasks.")
+    lines = [task_line(t, now=now, links=services.links) for t in tasks[:20]]
+    return Reply("*Your running tasks*\n\n" + "\n\n".join(lines))
+
+
+async def _list(services: BotServices, origin: SlackOrigin) -> Reply:
+    view = await home_for(services, origin.user_id)
+    return Reply("Your running tasks and the approvals waiting for you.", view["blocks"][2:])
+
+
+async def home_for(services: BotServices, user_id: str) -> dict[str, Any]:
+    """The App Home view (also the body of `/baton list`)."""
+    groups = await services.directory.groups_of(user_id, services.settings.baton_approver_groups)
+    try:
+        mine = await services.gateway.list_tasks(user_id=user_id)
+        waiting = await services.gateway.waiting_for(user_id, groups)
+    except BatonError as exc:
+        return home_view([], [], now=utc_now(), links=services.links, error=str(exc))
+    return home_view(mine, waiting, now=utc_now(), links=services.links)

@@ -1,0 +1,104 @@
+"""The bot's settings, read once at start from the environment and validated; a bad value stops the process with
+one line naming every missing or invalid variable (and never echoing a secret)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["BotSettings", "SettingsError", "load_settings"]
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """Raised by load_settings; str() is the one line to print before exiting."""
+
+
+class BotSettings(BaseSettings):
+    """Environment variables, named as DESIGN.md lists them (field name == variable name, case-insensitive)."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True)
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    """Required in HTTP mode (every request's signature is checked with it); unused in Socket Mode."""
+    slack_app_token: SecretStr | None = None
+    """Set it to run in Socket Mode (no public URL needed)."""
+    slack_api_url: str = "https://slack.com/api/"
+    baton_slack_team_id: str | None = None
+    """When set, requests from any other workspace are refused."""
+    baton_http_port: int = Field(default=3000, ge=0, le=65535)
+    baton_http_host: str = "0.0.0.0"
+    baton_temporal_ui_url: str | None = None
+    baton_admins: CsvList = Field(default_factory=list)
+    """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
+    baton_approvers: CsvList = Field(default_factory=list)
+    baton_approver_groups: CsvList = Field(default_factory=list)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    baton_model: str | None = None
+
+    @field_validator("baton_admins", "baton_approvers", "baton_approver_groups", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token (xoxb-...)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (xapp-...)")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _signing_secret_in_http_mode(self) -> BotSettings:
+        secret = self.slack_signing_secret
+        if self.slack_app_token is None and (secret is None or not secret.get_secret_value()):
+            raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (set it, or SLACK_APP_TOKEN)")
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def model_configured(self) -> bool:
+        return bool(self.baton_model)
+
+
+def load_settings(**overrides: object) -> BotSettings:
+    """BotSettings from the environment (and `overrides`), or SettingsError with one line naming the problems."""
+    try:
+        return BotSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = "_".join(str(p) for p in error["loc"]).upper()
+        reason = "missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name} ({reason})" if name else reason)
+    return "Invalid bot settings: " + "; ".join(problems)
