@@ -14,6 +14,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from contracts import CheckpointV1, DecisionKind, DecisionV1, RequesterV1, TaskRequestV1, TaskResultV1, utc_now
 from tests.fakes.openai_server import FakeOpenAI
 from workers.interrupts import checkpoint_from_interrupt, resume_command
+from workers.llm import UsageCounter
 from workers.registry import AgentContext, AgentSpec
 
 
@@ -68,9 +69,13 @@ class GraphDriver:
         self.config: dict[str, Any] = {"configurable": {"thread_id": self.request.task_id}}
         self.checkpoints: list[CheckpointV1] = []
         self.progress: list[str] = []
+        self.usage = UsageCounter()
+        self.config["callbacks"] = [self.usage]
+        self.stream_modes: list[str] = ["custom", "updates"]
+        """Add "messages" to make ChatOpenAI stream, as it does when the runner streams tokens."""
 
     async def _run(self, graph_input: Any) -> CheckpointV1 | None:
-        async for mode, chunk in self.graph.astream(graph_input, self.config, stream_mode=["custom", "updates"]):
+        async for mode, chunk in self.graph.astream(graph_input, self.config, stream_mode=self.stream_modes):
             if mode == "custom" and isinstance(chunk, dict) and "progress" in chunk:
                 self.progress.append(chunk["progress"])
         snapshot = await self.graph.aget_state(self.config)

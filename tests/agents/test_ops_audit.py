@@ -138,3 +138,17 @@ async def test_no_proposal_skips_the_checkpoint_and_changes_nothing(
     result = await run.result()
     assert result.outcome == "success" and "No remediation was proposed" in result.summary
     assert fake_openai.call_count == 2
+
+
+async def test_streamed_model_calls_work_and_usage_is_counted_across_the_pause(
+    fake_openai: FakeOpenAI, chat_model: Callable[..., ChatOpenAI], drive: Callable[..., Any]
+) -> None:
+    script_run(fake_openai)
+    run = drive(SPEC, lambda: chat_model(stream_usage=True), "Audit prod")
+    run.stream_modes = ["custom", "updates", "messages"]
+    await run.start()
+    await run.decide("accept")
+    assert (await run.result()).outcome == "success"
+    assert all(call.stream for call in fake_openai.calls)
+    assert run.usage.usage.llm_calls == 2
+    assert run.usage.usage.input_tokens == sum(c.usage["prompt_tokens"] for c in fake_openai.calls if c.usage)
