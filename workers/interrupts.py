@@ -10,8 +10,8 @@ conventions run unchanged under Baton.
 
 Decision names:  Baton  accept   edit   reject   respond     ignore
                  HITL   approve  edit   reject   respond     (reject)
-                 Inbox  accept   edit   (ignore) response    ignore
-                 plain  True     -      False    "text"      False
+                 Inbox  accept   edit   (ignore) response    ignore   (reject's text is dropped)
+                 plain  True     (args) False    "text"      False
 
 `resume_value` maps every decision kind to its nearest equivalent, so an expiry default (reject or ignore)
 applies even where the checkpoint did not offer it; people are held to `allowed_decisions` by the workflow.
@@ -212,10 +212,7 @@ def _inbox_response(decision: DecisionV1, request: dict[str, Any]) -> dict[str, 
         return {"type": "edit", "args": {"action": action_request.get("action", ""), "args": dict(edited)}}
     if kind == "respond":
         return {"type": "response", "args": decision.text or ""}
-    # Agent Inbox has no "reject": a rejection with a reason is a response when the agent takes responses.
-    config = request.get("config", {})
-    if kind == "reject" and decision.text and config.get("allow_respond"):
-        return {"type": "response", "args": decision.text}
+    # Agent Inbox has no "reject"; "ignore" is its way to not go ahead (a reason would read as an instruction).
     return {"type": "ignore", "args": None}
 
 

@@ -191,7 +191,7 @@ def test_human_interrupt_becomes_a_checkpoint_with_the_allowed_flags() -> None:
         (decide("respond", text="Use fiscal months"), [{"type": "response", "args": "Use fiscal months"}]),
         (decide("ignore"), [{"type": "ignore", "args": None}]),
         (decide("reject"), [{"type": "ignore", "args": None}]),
-        (decide("reject", text="wrong region"), [{"type": "response", "args": "wrong region"}]),
+        (decide("reject", text="expired"), [{"type": "ignore", "args": None}]),
     ],
 )
 def test_inbox_decisions_become_a_one_item_list_of_human_responses(decision: DecisionV1, expected: Any) -> None:
