@@ -1,0 +1,47 @@
+"""`python -m bot`: the Slack app (HTTP or Socket Mode) and the notify worker, until SIGTERM / SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from baton.errors import BatonError
+from baton.settings import TemporalSettings, connect_client
+from bot.catalog import parse_catalog
+from bot.runtime import BotRuntime
+from bot.settings import SettingsError, load_settings
+
+
+async def serve() -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    temporal_settings = TemporalSettings()
+    try:
+        client = await connect_client(temporal_settings)
+    except BatonError as exc:
+        print(exc, file=sys.stderr)
+        return 3
+    runtime = BotRuntime(settings, client, namespace=temporal_settings.namespace,
+                         temporal_ui_url=temporal_settings.ui_url, agents=parse_catalog(settings.baton_agents))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with runtime:
+        await stop.wait()
+        logging.getLogger("bot").info("Shutting down")
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    raise SystemExit(asyncio.run(serve()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""The `notify` activity: brings a Slack-originated task's thread up to date, run by the bot's Temporal worker.
+
+Temporal delivers it to whichever bot process is alive and retries it through Slack outages. It reads the task's
+`status` at delivery time (so a late delivery shows the latest state), then creates or edits, in the thread:
+the status message (one per task, edited in place), a card per checkpoint, the final message (with large texts as
+files), and on reminders / escalations a message that mentions the people named. It returns the ts of every
+message it owns; the workflow records them and passes them back, so a restarted bot edits instead of posting.
+
+Idempotent when retried: messages carry metadata naming their task and part, and a retried attempt looks for them
+in the thread before posting; identical edits are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from baton.errors import TaskNotFound
+from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
+from bot.blocks.text import escape, mention
+from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, utc_now
+
+__all__ = ["METADATA_EVENT", "SlackNotifier"]
+
+log = logging.getLogger(__name__)
+METADATA_EVENT = "baton_message"
+_PERMANENT = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive", "token_revoked",
+    "missing_scope", "invalid_blocks", "msg_too_long", "no_permission", "restricted_action",
+})
+"""Slack errors a retry cannot fix: the activity fails for good instead of retrying for a day."""
+
+
+class StatusSource(Protocol):
+    async def status(self, task_id: str) -> TaskStatusV1: ...
+
+
+class _Memory:
+    """Bounded per-process memory: what each message last showed (to skip identical edits) and what was posted."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+
+    def get(self, key: Any) -> Any:
+        return self._data.get(key)
+
+    def put(self, key: Any, value: Any) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self._size:
+            self._data.popitem(last=False)
+
+
+class SlackNotifier:
+    def __init__(self, client: AsyncWebClient, tasks: StatusSource, links: TaskLinks,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._client = client
+        self._tasks = tasks
+        self._links = links
+        self._clock = clock
+        self._memory = _Memory()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @activity.defn(name="notify")
+    async def notify(self, note: NotifyInputV1) -> NotifyResultV1:
+        try:
+            status = await self._tasks.status(note.task_id)
+        except TaskNotFound as exc:
+            raise ApplicationError(str(exc), type="TaskNotFound", non_retryable=True) from exc
+        lock = self._locks.setdefault(note.task_id, asyncio.Lock())
+        async with lock:
+            try:
+                messages = await self._deliver(note, status, retried=_attempt() > 1)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "unknown"))
+                if error in _PERMANENT:
+                    raise ApplicationError(f"Slack refused: {error}", type="SlackError", non_retryable=True) from exc
+                raise ApplicationError(f"Slack error: {error}", type="SlackError") from exc
+        if len(self._locks) > 10_000:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return NotifyResultV1(messages=messages)
+
+    async def _deliver(self, note: NotifyInputV1, status: TaskStatusV1, *, retried: bool) -> SlackMessagesV1:
+        channel = status.requester.channel_id
+        if not channel:
+            return note.messages
+        known = self._known(note, status)
+        thread = _Thread(self, status.task_id, channel, status.requester.thread_ts, retried)
+
+        status_ts = await thread.put("status", known.status_ts,
+                                     status_message(status, now=self._clock(), links=self._links))
+        thread.root_ts = status.requester.thread_ts or status_ts
+        cards = dict(known.checkpoint_ts)
+        pending = status.pending_checkpoint
+        for checkpoint_id, ts in cards.items():
+            if pending is None or checkpoint_id != pending.id:
+                await thread.put(f"checkpoint:{checkpoint_id}", ts, self._closed_card(status, checkpoint_id))
+        if pending is not None and not status.is_terminal:
+            self._memory.put(("checkpoint", status.task_id, pending.id), pending)
+            approvers = list(dict.fromkeys([*status.approval.approvers, *pending.allowed_users]))
+            card = checkpoint_card(status.task_id, pending, approvers=approvers)
+            cards[pending.id] = await thread.put(f"checkpoint:{pending.id}", cards.get(pending.id), card)
+            if note.kind in ("reminder", "escalation") and note.checkpoint_id == pending.id and note.mention:
+                await self._mention(thread, note, pending)
+        final_ts = known.final_ts
+        if status.is_terminal:
+            rendered = final_message(status)
+            final_ts = await thread.put("final", final_ts, rendered)
+            await thread.upload(rendered)
+        return SlackMessagesV1(status_ts=status_ts, checkpoint_ts=cards, final_ts=final_ts)
+
+    def _known(self, note: NotifyInputV1, status: TaskStatusV1) -> SlackMessagesV1:
+        """The ts's from the workflow, completed by what this process posted in an attempt that did not return."""
+        recorded = [note.messages, status.slack, self._memory.get(("messages", note.task_id)) or SlackMessagesV1()]
+        cards: dict[str, str] = {}
+        for messages in reversed(recorded):
+            cards.update(messages.checkpoint_ts)
+        return SlackMessagesV1(
+            status_ts=next((m.status_ts for m in recorded if m.status_ts), None),
+            checkpoint_ts=cards,
+            final_ts=next((m.final_ts for m in recorded if m.final_ts), None),
+        )
+
+    def _closed_card(self, status: TaskStatusV1, checkpoint_id: str) -> Rendered:
+        record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
+        checkpoint: CheckpointV1 | None = self._memory.get(("checkpoint", status.task_id, checkpoint_id))
+        return decided_card(checkpoint, record)
+
+    async def _mention(self, thread: _Thread, note: NotifyInputV1, checkpoint: CheckpointV1) -> None:
+        info = activity.info() if activity.in_activity() else None
+        key = ("mention", info.workflow_id, info.activity_id) if info else None
+        if key and self._memory.get(key):
+            return
+        people = " ".join(mention(u) for u in note.mention)
+        verb = "this is escalated to you" if note.kind == "escalation" else "reminder"
+        text = f"{people} {verb}: a decision is waiting on *{escape(checkpoint.title)}*."
+        await self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.root_ts, text=text)
+        if key:
+            self._memory.put(key, True)
+
+    def remember(self, task_id: str, part: str, ts: str) -> None:
+        current = self._memory.get(("messages", task_id)) or SlackMessagesV1()
+        if part == "status":
+            current = current.model_copy(update={"status_ts": ts})
+        elif part == "final":
+            current = current.model_copy(update={"final_ts": ts})
+        else:
+            cards = {**current.checkpoint_ts, part.split(":", 1)[1]: ts}
+            current = current.model_copy(update={"checkpoint_ts": cards})
+        self._memory.put(("messages", task_id), current)
+
+
+class _Thread:
+    """One delivery's view of a task's thread: post-or-edit by part, with retry-safe lookups."""
+
+    def __init__(self, notifier: SlackNotifier, task_id: str, channel: str, thread_ts: str | None,
+                 retried: bool) -> None:
+        self._n = notifier
+        self.task_id = task_id
+        self.channel = channel
+        self.root_ts = thread_ts
+        self._retried = retried
+
+    async def put(self, part: str, ts: str | None, rendered: Rendered) -> str:
+        client, memory = self._n._client, self._n._memory
+        digest = hashlib.sha256(json.dumps([rendered.text, rendered.blocks], sort_keys=True).encode()).hexdigest()
+        if ts is None and self._retried:
+            ts = await self._find(part)
+        if ts is not None:
+            if memory.get(("shown", self.channel, ts)) != digest:
+                await client.chat_update(channel=self.channel, ts=ts, text=rendered.text, blocks=rendered.blocks)
+                memory.put(("shown", self.channel, ts), digest)
+            return ts
+        response = await client.chat_postMessage(
+            channel=self.channel,
+            thread_ts=self.root_ts,
+            text=rendered.text,
+            blocks=rendered.blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"task_id": self.task_id, "part": part}},
+            unfurl_links=False,
+        )
+        posted = str(response["ts"])
+        memory.put(("shown", self.channel, posted), digest)
+        self._n.remember(self.task_id, part, posted)
+        return posted
+
+    async def upload(self, rendered: Rendered) -> None:
+        for upload in rendered.uploads:
+            key = ("uploaded", self.task_id, upload.filename)
+            if self._n._memory.get(key):
+                continue
+            await self._n._client.files_upload_v2(channel=self.channel, thread_ts=self.root_ts,
+                                                  content=upload.content, filename=upload.filename,
+                                                  title=upload.title)
+            self._n._memory.put(key, True)
+
+    async def _find(self, part: str) -> str | None:
+        """A message an earlier attempt posted but never reported (the bot died before the activity returned)."""
+        client = self._n._client
+        try:
+            if self.root_ts:
+                response = await client.conversations_replies(channel=self.channel, ts=self.root_ts, limit=200,
+                                                              include_all_metadata=True)
+            else:
+                response = await client.conversations_history(channel=self.channel, limit=100,
+                                                              include_all_metadata=True)
+        except SlackApiError as exc:
+            log.warning("Cannot look for earlier posts of %s: %s", self.task_id, exc.response.get("error"))
+            return None
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (metadata.get("event_type") == METADATA_EVENT and payload.get("task_id") == self.task_id
+                    and payload.get("part") == part):
+                return str(message["ts"])
+        return None
+
+
+def _attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else 1

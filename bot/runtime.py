@@ -1,0 +1,122 @@
+"""The bot process's parts, started and stopped together: the Slack app (HTTP on /slack/events, or Socket Mode)
+and the Temporal worker that runs the `notify` activity on the `baton-slack` queue.
+
+`python -m bot` runs it until SIGTERM; tests run it in-process on a free port against the fake Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from baton.gateway import AGENTS_TASK_QUEUE, TaskGateway
+from bot import NOTIFY_TASK_QUEUE
+from bot.app import build_app
+from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.notifier import SlackNotifier
+from bot.services import BotServices
+from bot.settings import BotSettings
+
+__all__ = ["BotRuntime", "chat_model_factory"]
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
+    """ChatOpenAI for the front agent when BATON_MODEL is set (any OpenAI-compatible server via OPENAI_BASE_URL)."""
+    if not settings.baton_model:
+        return None
+
+    def make() -> Any:
+        from langchain_openai import ChatOpenAI
+
+        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        return ChatOpenAI(model=settings.baton_model, base_url=settings.openai_base_url, api_key=api_key,
+                          max_retries=2, timeout=30.0)
+
+    return make
+
+
+class BotRuntime:
+    def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
+                 temporal_ui_url: str | None = None, agents: Sequence[AgentInfo] = DEFAULT_AGENTS,
+                 agents_task_queue: str = AGENTS_TASK_QUEUE, notify_task_queue: str = NOTIFY_TASK_QUEUE,
+                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
+        self.settings = settings
+        self.gateway = TaskGateway(temporal, task_queue=agents_task_queue)
+        self.app, self.services = build_app(
+            settings, self.gateway, agents=agents, namespace=namespace, temporal_ui_url=temporal_ui_url,
+            chat_model=chat_model if chat_model is not None else chat_model_factory(settings), tools=tools,
+        )
+        self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
+        self.worker = Worker(temporal, task_queue=notify_task_queue, activities=[self.notifier.notify])
+        self._worker_task: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: Any = None
+        self.port: int | None = None
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
+
+    async def start(self) -> BotRuntime:
+        self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
+        if self.settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            assert self.settings.slack_app_token is not None
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
+            await self._socket.connect_async()
+            log.info("Baton bot connected in Socket Mode")
+        else:
+            web_app = self.app.web_app(path=EVENTS_PATH)
+            web_app.router.add_get("/healthz", _healthz)
+            self._runner = web.AppRunner(web_app, access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.baton_http_host, self.settings.baton_http_port)
+            await site.start()
+            self.port = self._runner.addresses[0][1]
+            log.info("Baton bot listening on port %s%s", self.port, EVENTS_PATH)
+        return self
+
+    async def stop(self) -> None:
+        """Stop taking Slack requests first, then let running notify activities finish (Temporal retries the
+        rest on another replica)."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._worker_task is not None:
+            await self.worker.shutdown()
+            await self._worker_task
+            self._worker_task = None
+
+    async def __aenter__(self) -> BotRuntime:
+        return await self.start()
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    @property
+    def bolt(self) -> AsyncApp:
+        return self.app
+
+    @property
+    def bot_services(self) -> BotServices:
+        return self.services
+
+
+async def _healthz(_: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,42 @@
+"""Fixtures for the bot's tests: a fresh fake Slack per test, the bot's real Slack client on it, bot settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import build_client
+from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
+from bot.settings import BotSettings, load_settings
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlackApi]:
+    async with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot_settings(slack: FakeSlackApi) -> BotSettings:
+    return load_settings(
+        slack_bot_token=slack.bot_token,
+        slack_signing_secret=DEFAULT_SIGNING_SECRET,
+        slack_app_token=None,
+        slack_api_url=slack.base_url,
+        baton_http_host="127.0.0.1",
+        baton_http_port=0,
+        baton_temporal_ui_url="http://127.0.0.1:8233",
+        baton_slack_team_id=slack.team_id,
+        baton_model=None,
+    )
+
+
+@pytest.fixture
+async def slack_client(bot_settings: BotSettings) -> AsyncIterator[AsyncWebClient]:
+    """The bot's own client (with the rate-limit retry handler), pointed at the fake."""
+    client = build_client(bot_settings)
+    yield client
+    if client.session is not None:
+        await client.session.close()
