@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -20,10 +20,11 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskNotFound
-from contracts import CancellationV1, DecisionOutcomeV1, DecisionV1, TaskRequestV1, TaskStatusV1
+from contracts import CancellationV1, DecisionOutcomeV1, DecisionV1, TaskRequestV1, TaskResultV1, TaskStatusV1
 from contracts.approval import refusal_reason
 
 WORKFLOW_NAME = "AgentWorkflow"
+FINAL_STATUS_MEMO = "final_status"
 AGENTS_TASK_QUEUE = "agents"
 
 AGENT_KEY = SearchAttributeKey.for_keyword("BatonAgent")
@@ -77,8 +78,24 @@ class TaskGateway:
         return SubmitOutcome(task_id=request.task_id, started=True)
 
     async def status(self, task_id: str) -> TaskStatusV1:
+        """A running task answers its `status` query; a finished one left its final status in its memo, which
+        needs no worker to read (a query on a closed workflow would wait for one)."""
+        handle = self._handle(task_id)
         try:
-            return await self._handle(task_id).query("status", result_type=TaskStatusV1)
+            description = await handle.describe()
+            if description.status not in (None, WorkflowExecutionStatus.RUNNING):
+                final = await description.memo_value(FINAL_STATUS_MEMO, None, type_hint=TaskStatusV1)
+                if final is not None:
+                    return final
+            return await handle.query("status", result_type=TaskStatusV1)
+        except RPCError as exc:
+            raise self._translate(task_id, exc) from exc
+
+    async def result(self, task_id: str) -> TaskResultV1:
+        """Wait for the task to end and return its result; a failed or cancelled task raises Temporal's error."""
+        handle = self._client.get_workflow_handle(task_id, result_type=TaskResultV1)
+        try:
+            return await handle.result()
         except RPCError as exc:
             raise self._translate(task_id, exc) from exc
 

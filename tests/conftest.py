@@ -1,0 +1,90 @@
+"""Servers for the whole session: a real Temporal dev server (and, lazily, the time-skipping test server).
+
+Each test gets a fresh task queue, a fresh SQLite checkpoint file and fresh task ids, so tests never see each
+other's work even though they share one server.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from baton.devserver import DevServer, dev_server
+from baton.gateway import TaskGateway
+from workers.config import WorkerSettings
+from workers.registry import AgentRegistry
+from workers.worker import running_worker
+
+TEMPORAL_TEST_SERVER = Path(__import__("sys").executable).parent / "temporal-test-server"
+
+
+@pytest.fixture(scope="session")
+async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
+    log_path = tmp_path_factory.mktemp("temporal") / "dev-server.log"
+    async with dev_server(headless=True, log_path=log_path) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server: DevServer) -> Client:
+    return await Client.connect(temporal_server.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEMPORAL_TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"agents-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def worker_settings(temporal_server: DevServer, task_queue: str, tmp_path: Path) -> WorkerSettings:
+    return WorkerSettings(
+        temporal_address=temporal_server.address,
+        task_queue=task_queue,
+        checkpointer=str(tmp_path / "checkpoints.sqlite"),
+        progress_interval_s=0.05,
+        heartbeat_throttle_s=0.5,
+        drain_timeout_s=5,
+    )
+
+
+@pytest.fixture
+def gateway(temporal_client: Client, task_queue: str) -> TaskGateway:
+    return TaskGateway(temporal_client, task_queue=task_queue)
+
+
+WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]
+
+
+@pytest.fixture
+def agent_worker(temporal_client: Client, worker_settings: WorkerSettings) -> WorkerFactory:
+    """`async with agent_worker(): ...` runs the real worker in-process on this test's task queue."""
+
+    @asynccontextmanager
+    async def start(
+        registry: AgentRegistry | None = None, chat_model: Any = None, **overrides: Any
+    ) -> AsyncIterator[Worker]:
+        settings = worker_settings.model_copy(update=overrides)
+        async with running_worker(temporal_client, settings, registry=registry, chat_model=chat_model) as worker:
+            yield worker
+
+    return start

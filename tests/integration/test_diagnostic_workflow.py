@@ -1,0 +1,101 @@
+"""AgentWorkflow end to end on the real dev server, driven by the diagnostic agent."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+
+from baton.gateway import TaskGateway
+from contracts import CancellationV1
+from tests.conftest import WorkerFactory
+from tests.support import make_request, status_when
+
+
+async def test_submitted_task_reports_progress_and_completes(gateway: TaskGateway, agent_worker: WorkerFactory) -> None:
+    request = make_request(parameters={"steps": 4, "step_seconds": 0.1})
+    async with agent_worker():
+        outcome = await gateway.submit(request)
+        assert outcome.started
+        running = await status_when(gateway, request.task_id, lambda s: s.progress.step >= 2)
+        assert running.phase == "running"
+        assert running.progress.total == 5
+        result = await gateway.result(request.task_id)
+    assert result.outcome == "success"
+    assert "4 step(s)" in result.summary
+    final = await gateway.status(request.task_id)
+    assert final.phase == "completed"
+    assert final.progress.percent == 100.0
+    assert final.events, "progress events are kept in the status"
+
+
+async def test_cancel_while_running_stops_the_activity_and_ends_cancelled(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    request = make_request(parameters={"steps": 50, "step_seconds": 0.2})
+    async with agent_worker():
+        await gateway.submit(request)
+        await status_when(gateway, request.task_id, lambda s: s.progress.step >= 1)
+        await gateway.cancel(request.task_id, CancellationV1(by="U_OPERATOR", reason="no longer needed"))
+        handle = gateway.client.get_workflow_handle(request.task_id)
+        await status_when(gateway, request.task_id, lambda s: s.phase == "cancelled")
+        description = await handle.describe()
+        assert description.status == WorkflowExecutionStatus.CANCELED
+        history = await handle.fetch_history()
+    event_types = [event.WhichOneof("attributes") for event in history.events]
+    assert "activity_task_canceled_event_attributes" in event_types, "the activity itself observed the cancellation"
+    final = await gateway.status(request.task_id)
+    assert final.cancellation is not None and final.cancellation.by == "U_OPERATOR"
+    assert final.result is not None and final.result.outcome == "cancelled"
+    assert final.progress.step < 50
+
+
+async def test_non_retryable_agent_failure_fails_the_workflow_with_the_agents_message(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    request = make_request(parameters={"steps": 2, "fail": "always", "fail_at_step": 2})
+    async with agent_worker():
+        await gateway.submit(request)
+        handle = gateway.client.get_workflow_handle(request.task_id)
+        try:
+            await handle.result()
+        except WorkflowFailureError as exc:
+            message = str(exc.cause)
+        else:
+            raise AssertionError("the workflow should have failed")
+        description = await handle.describe()
+    assert description.status == WorkflowExecutionStatus.FAILED
+    assert "Diagnostic failure requested at step 2" in message
+    final = await gateway.status(request.task_id)
+    assert final.phase == "failed"
+    assert final.result is not None and final.result.error is not None
+    assert final.result.error.type == "AgentFailed"
+    assert final.attempt == 1, "a non-retryable failure is not retried"
+
+
+async def test_failing_once_then_succeeding_completes_after_one_retry_without_redoing_finished_steps(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    request = make_request(parameters={"steps": 3, "fail": "once", "fail_at_step": 3})
+    async with agent_worker():
+        await gateway.submit(request)
+        result = await gateway.result(request.task_id)
+    assert result.outcome == "success"
+    final = await gateway.status(request.task_id)
+    assert final.attempt == 2
+    steps_by_attempt = {(e.attempt, e.node) for e in final.events if e.node == "work"}
+    assert (2, "work") in steps_by_attempt
+
+
+async def test_the_same_idempotency_key_submitted_concurrently_starts_exactly_one_workflow(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    request = make_request(parameters={"steps": 1})
+    outcomes = await asyncio.gather(*(gateway.submit(request) for _ in range(8)))
+    assert sum(outcome.started for outcome in outcomes) == 1
+    async with agent_worker():
+        await gateway.result(request.task_id)
+    again = await gateway.submit(request)
+    assert not again.started, "a finished task's key still maps to that task"
+    count = await gateway.client.count_workflows(f"WorkflowId = '{request.task_id}'")
+    assert count.count == 1

@@ -1,0 +1,41 @@
+"""`python -m workers`: run a Baton worker until SIGTERM or SIGINT, then drain in-flight activities and exit."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from pydantic import ValidationError
+
+from workers.config import WorkerSettings
+from workers.logs import configure_logging
+from workers.worker import run_until
+
+
+async def _main() -> int:
+    try:
+        settings = WorkerSettings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        print(f"baton worker: invalid configuration: {problems}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await run_until(stop, settings)
+    except RuntimeError as exc:
+        print(f"baton worker: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main() -> int:
+    return asyncio.run(_main())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""The durable LangGraph checkpointer a worker shares across its activities: SQLite by default, PostgreSQL by DSN.
+
+One saver per worker process, opened at start and closed at shutdown, so concurrent activities share a connection
+(SQLite) or a pool (PostgreSQL) instead of opening one per task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+
+@asynccontextmanager
+async def open_checkpointer(target: str) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """`target` is a `postgresql://` DSN or a SQLite file path (its directory is created)."""
+    if target.startswith(("postgresql://", "postgres://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import AsyncConnectionPool
+
+        async with AsyncConnectionPool(
+            target,
+            min_size=1,
+            max_size=10,
+            open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        ) as pool:
+            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+            await saver.setup()
+            yield saver
+        return
+
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(target) as saver:
+        await saver.setup()
+        yield saver

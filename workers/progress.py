@@ -1,0 +1,59 @@
+"""Progress from an agent activity to its workflow, as `progress` signals, coalesced.
+
+A chatty agent must not flood the workflow's history: events closer together than `min_interval_s` are folded,
+keeping only the newest, which a background flush sends once the interval has passed. The last event of a run is
+always delivered (`close`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from temporalio.client import WorkflowHandle
+
+from contracts import ProgressEventV1
+
+log = logging.getLogger(__name__)
+
+
+class ProgressReporter:
+    def __init__(self, handle: WorkflowHandle[object, object], min_interval_s: float = 1.0) -> None:
+        self._handle = handle
+        self._min_interval_s = min_interval_s
+        self._last_sent = float("-inf")
+        self._pending: ProgressEventV1 | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    async def __call__(self, event: ProgressEventV1) -> None:
+        self._pending = event
+        wait = self._last_sent + self._min_interval_s - time.monotonic()
+        if wait <= 0:
+            await self._send_pending()
+        elif self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush_after(wait))
+
+    async def _flush_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._send_pending()
+
+    async def _send_pending(self) -> None:
+        event, self._pending = self._pending, None
+        if event is None:
+            return
+        self._last_sent = time.monotonic()
+        try:
+            await self._handle.signal("progress", event)
+            self.sent += 1
+        except Exception as exc:  # progress is best effort; the agent's work must not fail for it
+            log.warning("Could not report progress for %s: %s", self._handle.id, exc)
+
+    async def close(self) -> None:
+        if self._flush_task is not None:
+            self._flush_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flush_task
+        await self._send_pending()

@@ -1,0 +1,123 @@
+"""Runs one agent's LangGraph graph for one activity attempt, from wherever its durable checkpoint left off.
+
+The thread id is the task id, so every attempt of every `run_agent` activity of a task shares one LangGraph
+thread. What an attempt does depends on the thread's saved state, never on the attempt number:
+
+    no checkpoint yet                  -> start from the request's initial state
+    stopped between nodes (a crash)    -> continue with `astream(None)`: completed nodes are not run again
+    waiting at an interrupt + decision -> resume it with `Command(resume=...)` (the adapter's value)
+    waiting at an interrupt, no answer -> report the same checkpoint again (a retried attempt after a crash)
+    finished                           -> read the result from the final state
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command, StateSnapshot
+
+from contracts import ApprovalPolicyV1, ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
+from workers.interrupts import checkpoint_from_interrupt, resume_value
+from workers.registry import AgentSpec
+
+ProgressSink = Callable[[ProgressEventV1], Awaitable[None]]
+
+
+class AgentRun:
+    def __init__(
+        self,
+        spec: AgentSpec,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        request: TaskRequestV1,
+        report: ProgressSink,
+        callbacks: list[BaseCallbackHandler] | None = None,
+        attempt: int = 1,
+    ) -> None:
+        self._spec = spec
+        self._graph = graph
+        self._request = request
+        self._report = report
+        self._attempt = attempt
+        self._config: RunnableConfig = {
+            "configurable": {"thread_id": request.task_id},
+            "callbacks": callbacks or [],
+            "recursion_limit": 200,
+        }
+        self._step = 0
+
+    async def run(self, resume: ResumeV1 | None) -> RunAgentOutputV1:
+        state = await self._graph.aget_state(self._config)
+        self._step = _saved_step(state)
+        graph_input = self._input_for(state, resume)
+        if graph_input is _REPORT_AGAIN:
+            return self._outcome(state)
+        if graph_input is not _NOTHING_TO_RUN:
+            await self._stream(graph_input)
+            state = await self._graph.aget_state(self._config)
+        return self._outcome(state)
+
+    def _input_for(self, state: StateSnapshot, resume: ResumeV1 | None) -> Any:
+        if state.interrupts:
+            if resume is None:
+                return _REPORT_AGAIN
+            values = {
+                i.id: resume_value(resume.checkpoint, resume.decision)
+                for i in state.interrupts
+                if i.id == resume.checkpoint.id
+            }
+            if not values:
+                return _REPORT_AGAIN  # a decision for an interrupt the graph has moved past: ask about the new one
+            return Command(resume=values)
+        if state.next:
+            return None  # a checkpoint between nodes: a previous attempt crashed; continue from it
+        if state.created_at is not None:
+            return _NOTHING_TO_RUN  # already finished (a crash after the last node, before the activity returned)
+        return self._spec.initial_state(self._request)
+
+    async def _stream(self, graph_input: Any) -> None:
+        async for mode, chunk in self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"]):
+            if mode == "updates":
+                for node in chunk:
+                    if node.startswith("__"):
+                        continue
+                    self._step += 1
+                    await self._emit(node, f"Finished {node.replace('_', ' ')}")
+            elif isinstance(chunk, dict) and "progress" in chunk:
+                await self._emit(chunk.get("node"), str(chunk["progress"]))
+
+    async def _emit(self, node: str | None, message: str) -> None:
+        total = self._spec.total_steps(self._request) if callable(self._spec.total_steps) else self._spec.total_steps
+        await self._report(
+            ProgressEventV1(
+                step=self._step,
+                total=max(total, self._step) if total else None,
+                node=node,
+                message=message[:500],
+                attempt=self._attempt,
+                at=datetime.now(UTC),
+            )
+        )
+
+    def _outcome(self, state: StateSnapshot) -> RunAgentOutputV1:
+        if state.interrupts:
+            first = state.interrupts[0]
+            checkpoint = checkpoint_from_interrupt(
+                first.id, first.value, self._request.approval or ApprovalPolicyV1(), datetime.now(UTC)
+            )
+            return RunAgentOutputV1(kind="interrupted", checkpoint=checkpoint)
+        return RunAgentOutputV1(kind="completed", result=self._spec.result_from_state(dict(state.values)))
+
+
+def _saved_step(state: StateSnapshot) -> int:
+    metadata = state.metadata or {}
+    step = metadata.get("step", 0)
+    return max(0, int(step)) if isinstance(step, int) else 0
+
+
+_REPORT_AGAIN = object()
+_NOTHING_TO_RUN = object()

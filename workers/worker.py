@@ -1,0 +1,84 @@
+"""Builds and runs the Temporal worker that executes AgentWorkflow and the run_agent activity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from langchain_core.language_models import BaseChatModel
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from workers.activities import AgentActivities
+from workers.checkpointer import open_checkpointer
+from workers.config import WorkerSettings
+from workers.llm import make_chat_model
+from workers.registry import AgentRegistry
+from workers.workflow import AgentWorkflow
+
+log = logging.getLogger(__name__)
+
+
+def chat_model_factory(settings: WorkerSettings) -> Callable[[], BaseChatModel]:
+    """The real model when a key or base URL is configured; otherwise the labelled, scripted demo model."""
+    if settings.has_model:
+        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
+        return lambda: make_chat_model(model=settings.model, api_key=api_key, base_url=settings.openai_base_url)
+    from workers.demo_model import DemoChatModel
+
+    return DemoChatModel
+
+
+async def connect(settings: WorkerSettings) -> Client:
+    runtime = None
+    if settings.metrics_port:
+        telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}"))
+        runtime = Runtime(telemetry=telemetry)
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+        tls=settings.temporal_tls or settings.temporal_api_key is not None,
+        data_converter=pydantic_data_converter,
+        runtime=runtime,
+    )
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    settings: WorkerSettings,
+    registry: AgentRegistry | None = None,
+    chat_model: Callable[[], BaseChatModel] | None = None,
+) -> AsyncIterator[Worker]:
+    """A started worker for as long as the context lasts; leaving it drains in-flight activities first."""
+    registry = registry or AgentRegistry.from_references(settings.agents)
+    async with open_checkpointer(settings.checkpointer) as saver:
+        activities = AgentActivities(
+            client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s
+        )
+        worker = Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=[AgentWorkflow],
+            activities=[activities.run_agent],
+            max_concurrent_activities=settings.max_concurrent_activities,
+            graceful_shutdown_timeout=timedelta(seconds=settings.drain_timeout_s),
+            max_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
+            default_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
+        )
+        async with worker:
+            log.info("Worker on task queue '%s' runs agents: %s", settings.task_queue, ", ".join(registry.names()))
+            yield worker
+
+
+async def run_until(stop: asyncio.Event, settings: WorkerSettings) -> None:
+    client = await connect(settings)
+    async with running_worker(client, settings):
+        await stop.wait()
+        log.info("Stopping: draining in-flight activities (up to %.0f s)", settings.drain_timeout_s)

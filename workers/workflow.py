@@ -1,0 +1,271 @@
+"""AgentWorkflow: one durable task. Runs the agent activity, waits for people at checkpoints, reports status.
+
+    queued -> running --run_agent--> completed
+                 ^          |
+                 |          +--> interrupted -> waiting_for_human --decide / expiry default--+
+                 +---------------------------------------------------------------------------+
+    any phase --cancel--> cancelled;  agent error (non-retryable or retries exhausted) -> failed / timed_out
+
+No I/O and no clocks here: the agent runs in `run_agent`, Slack is reached through the bot's `notify` activity,
+and time comes from `workflow.now()` and timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import TimeoutError as TemporalTimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import (
+        CancellationV1,
+        CheckpointV1,
+        DecisionOutcomeV1,
+        DecisionV1,
+        ErrorInfoV1,
+        ProgressEventV1,
+        ResumeV1,
+        RunAgentInputV1,
+        RunAgentOutputV1,
+        TaskRequestV1,
+        TaskResultV1,
+        TaskStatusV1,
+        UsageV1,
+        refusal_reason,
+    )
+    from workers.expiry import expiry_decision, plan_wait
+    from workers.ledger import TaskLedger
+    from workers.thread_notifier import ThreadNotifier
+
+PHASE_KEY = SearchAttributeKey.for_keyword("BatonPhase")
+FINAL_STATUS_MEMO = "final_status"
+NON_RETRYABLE_ERROR_TYPES = ["UnknownAgent", "InvalidRequest", "LLMAuthError", "LLMBadRequest"]
+"""Belt and braces: these never help on retry. AgentFailed is absent because an agent may ask for a retry."""
+
+
+@workflow.defn(name="AgentWorkflow")
+class AgentWorkflow:
+    @workflow.init
+    def __init__(self, request: TaskRequestV1) -> None:
+        self._request = request
+        self._ledger = TaskLedger(request, workflow.now())
+        self._notifier = ThreadNotifier(request.task_id, enabled=request.requester.platform == "slack")
+        self._decision: DecisionV1 | None = None
+        self._usage = UsageV1()
+
+    @workflow.run
+    async def run(self, request: TaskRequestV1) -> TaskResultV1:
+        notifier_loop = asyncio.create_task(self._notifier.run())
+        try:
+            result = await self._run_to_completion()
+        except (ActivityError, asyncio.CancelledError) as exc:
+            if is_cancelled_exception(exc):
+                await self._finish_cancelled()
+                raise
+            if not isinstance(exc, ActivityError):
+                raise
+            error = _error_info(exc)
+            phase = "timed_out" if isinstance(exc.cause, TemporalTimeoutError) else "failed"
+            await self._finish(phase, TaskResultV1(outcome="failed", summary=error.message, error=error))
+            raise ApplicationError(
+                f"Agent '{request.agent}' failed: {error.message}",
+                error.model_dump(mode="json"),
+                type=error.type,
+                non_retryable=True,
+            ) from exc
+        await self._finish("completed", result)
+        notifier_loop.cancel()
+        return result
+
+    async def _finish_cancelled(self) -> None:
+        cancellation = self._ledger.cancellation or CancellationV1(by="temporal", reason="cancelled")
+        summary = f"Cancelled by {cancellation.by}" + (f": {cancellation.reason}" if cancellation.reason else ".")
+        await self._finish("cancelled", TaskResultV1(outcome="cancelled", summary=summary, usage=self._usage))
+
+    async def _run_to_completion(self) -> TaskResultV1:
+        resume: ResumeV1 | None = None
+        while True:
+            self._set_phase_running()
+            output = await self._run_agent(RunAgentInputV1(request=self._request, resume=resume))
+            self._usage = self._usage + output.usage
+            if output.kind == "completed" and output.result is not None:
+                return output.result.model_copy(update={"usage": self._usage})
+            if output.checkpoint is None:
+                raise ApplicationError(
+                    "The agent stopped without a result or a checkpoint", type="AgentFailed", non_retryable=True
+                )
+            resume = await self._wait_for_decision(self._stamp(output.checkpoint))
+
+    async def _run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
+        options = self._request.execution
+        return await workflow.execute_activity(
+            "run_agent",
+            agent_input,
+            result_type=RunAgentOutputV1,
+            start_to_close_timeout=timedelta(seconds=options.start_to_close_s),
+            heartbeat_timeout=timedelta(seconds=options.heartbeat_timeout_s),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=options.initial_retry_interval_s),
+                backoff_coefficient=2.0,
+                maximum_interval=timedelta(seconds=60),
+                maximum_attempts=options.max_attempts,
+                non_retryable_error_types=NON_RETRYABLE_ERROR_TYPES,
+            ),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+
+    def _stamp(self, checkpoint: CheckpointV1) -> CheckpointV1:
+        """The workflow, not the agent, owns a checkpoint's clock and who may answer it."""
+        now = workflow.now()
+        policy = self._request.approval
+        return checkpoint.model_copy(
+            update={
+                "created_at": now,
+                "expires_at": now + timedelta(seconds=policy.expires_after_s),
+                "quorum": policy.quorum,
+                "allowed_users": checkpoint.allowed_users or policy.approvers,
+                "approvals": [],
+                "state": "pending",
+            }
+        )
+
+    async def _wait_for_decision(self, checkpoint: CheckpointV1) -> ResumeV1:
+        self._decision = None
+        self._ledger.wait_for_human(checkpoint, workflow.now())
+        self._set_phase("waiting_for_human")
+        plan = plan_wait(self._request.approval)
+        if not await self._decided_within(plan.reminder_after):
+            self._mark_checkpoint("reminded")
+            self._notifier.mention("reminder", checkpoint.id, self._approvers_to_remind())
+            if not await self._decided_within(plan.expiry_after) and plan.escalation_window:
+                expires_at = workflow.now() + plan.escalation_window
+                self._mark_checkpoint("escalated", expires_at=expires_at)
+                self._notifier.mention("escalation", checkpoint.id, self._request.approval.escalate_to)
+                await self._decided_within(plan.escalation_window)
+        if self._decision is None:
+            pending = self._ledger.pending_checkpoint or checkpoint
+            self._mark_checkpoint("expired")
+            self._decision = expiry_decision(self._request.approval, pending, workflow.now())
+        decided = self._ledger.pending_checkpoint or checkpoint
+        self._ledger.record_decision(decided, self._decision, workflow.now())
+        self._notifier.changed()
+        return ResumeV1(checkpoint=decided, decision=self._decision)
+
+    async def _decided_within(self, duration: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(lambda: self._decision is not None, timeout=duration)
+        except TimeoutError:
+            return False
+        return True
+
+    def _mark_checkpoint(self, state: str, **changes: object) -> None:
+        pending = self._ledger.pending_checkpoint
+        if pending is not None:
+            self._ledger.update_checkpoint(pending.model_copy(update={"state": state, **changes}), workflow.now())
+            self._notifier.changed()
+
+    def _approvers_to_remind(self) -> list[str]:
+        pending = self._ledger.pending_checkpoint
+        named = list(pending.allowed_users) if pending else []
+        return named or list(self._request.approval.approvers) or [self._request.requester.user_id]
+
+    async def _finish(self, phase: str, result: TaskResultV1) -> None:
+        self._ledger.finish(phase, result, workflow.now())  # type: ignore[arg-type]
+        self._set_phase(phase)
+        await self._notifier.drain()
+        # Queries on a closed workflow need a live worker; the memo is readable by `describe()` with none.
+        workflow.upsert_memo({FINAL_STATUS_MEMO: self.status()})
+
+    def _set_phase_running(self) -> None:
+        self._ledger.running(workflow.now())
+        self._set_phase("running")
+
+    def _set_phase(self, phase: str) -> None:
+        workflow.upsert_search_attributes(TypedSearchAttributes([SearchAttributePair(PHASE_KEY, phase)]))
+        self._notifier.changed()
+
+    @workflow.query
+    def status(self) -> TaskStatusV1:
+        snapshot = self._ledger.snapshot()
+        return snapshot.model_copy(update={"slack": self._notifier.messages})
+
+    @workflow.signal
+    def progress(self, event: ProgressEventV1) -> None:
+        self._ledger.record_progress(event, workflow.now())
+        self._notifier.changed()
+
+    @workflow.signal
+    def cancel(self, cancellation: CancellationV1) -> None:
+        """Records who cancelled and why; the Temporal cancellation request that follows stops the agent."""
+        self._ledger.cancel_requested(cancellation, workflow.now())
+
+    @workflow.update
+    async def decide(self, decision: DecisionV1) -> DecisionOutcomeV1:
+        checkpoint = self._ledger.pending_checkpoint
+        if checkpoint is None:  # the validator prevents this; never `assert` in workflow code (it retries forever)
+            raise ApplicationError("No checkpoint is pending", type="CheckpointNotPending")
+        if decision.decision == "accept" and checkpoint.quorum > 1:
+            approvals = [*checkpoint.approvals, decision.by]
+            if len(approvals) < checkpoint.quorum:
+                self._ledger.update_checkpoint(checkpoint.model_copy(update={"approvals": approvals}), workflow.now())
+                self._notifier.changed()
+                return DecisionOutcomeV1(
+                    outcome="approval_recorded",
+                    approvals=len(approvals),
+                    quorum=checkpoint.quorum,
+                    message=f"{len(approvals)} of {checkpoint.quorum} approvals",
+                )
+            checkpoint = checkpoint.model_copy(update={"approvals": approvals})
+            self._ledger.update_checkpoint(checkpoint, workflow.now())
+        self._decision = decision
+        return DecisionOutcomeV1(
+            outcome="decided",
+            approvals=len(checkpoint.approvals),
+            quorum=checkpoint.quorum,
+            message=f"{decision.decision} by {decision.by}",
+        )
+
+    @decide.validator
+    def _validate_decision(self, decision: DecisionV1) -> None:
+        """Rejects without writing history: stale or already-decided checkpoints, and anyone the policy excludes."""
+        checkpoint = self._ledger.pending_checkpoint
+        if checkpoint is None or checkpoint.id != decision.checkpoint_id or self._decision is not None:
+            raise ApplicationError(self._why_not_pending(decision.checkpoint_id), type="CheckpointNotPending")
+        reason = refusal_reason(
+            self._request.approval,
+            self._request.requester.user_id,
+            checkpoint,
+            decision.decision,
+            decision.by,
+            decision.by_groups,
+        )
+        if reason:
+            raise ApplicationError(reason, type="DecisionNotAllowed")
+
+    def _why_not_pending(self, checkpoint_id: str) -> str:
+        for record in reversed(self._ledger.decisions):
+            if record.checkpoint_id == checkpoint_id:
+                who = "the expiry policy" if record.by == "expiry" else f"<@{record.by}>"
+                return f"This checkpoint was already decided: {record.decision} by {who}."
+        if self._decision is not None and self._decision.checkpoint_id == checkpoint_id:
+            return f"This checkpoint was already decided: {self._decision.decision} by <@{self._decision.by}>."
+        return "This checkpoint is no longer pending."
+
+
+def _error_info(exc: ActivityError) -> ErrorInfoV1:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        return ErrorInfoV1(
+            type=cause.type or "AgentFailed", message=cause.message[:20_000], retryable=not cause.non_retryable
+        )
+    if isinstance(cause, TemporalTimeoutError):
+        return ErrorInfoV1(
+            type="Timeout",
+            message=f"The agent timed out ({cause.type.name.lower()}) and ran out of retries.",
+            retryable=True,
+        )
+    return ErrorInfoV1(type=type(cause).__name__ if cause else "ActivityError", message=str(cause or exc)[:20_000])
