@@ -27,7 +27,7 @@ async def serve() -> int:
         print(exc, file=sys.stderr)
         return 3
     runtime = BotRuntime(settings, client, namespace=temporal_settings.namespace,
-                         temporal_ui_url=temporal_settings.ui_url, agents=parse_catalog(settings.baton_agents))
+                         temporal_ui_url=temporal_settings.ui_url, agents=parse_catalog(settings.baton_agent_catalog))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

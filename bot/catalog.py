@@ -1,7 +1,7 @@
 """The agents people can run from Slack, with one line each for `/baton agents` and for the front agent's prompt.
 
 The bot never imports `workers/`, so the catalog is configuration: `DEFAULT_AGENTS` mirrors the example agents
-the workers register, and `BATON_AGENTS` ("name=description;name=description") replaces it for other deployments.
+the workers register, and `BATON_AGENT_CATALOG` ("name=description;...") replaces it for other deployments.
 An agent missing from the catalog is refused in Slack with the list of the ones that exist.
 """
 

@@ -37,7 +37,7 @@ class BotSettings(BaseSettings):
     """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
     baton_approvers: CsvList = Field(default_factory=list)
     baton_approver_groups: CsvList = Field(default_factory=list)
-    baton_agents: str | None = None
+    baton_agent_catalog: str | None = None
     """The agent catalog shown in Slack, "name=description;..." (default: the example agents)."""
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

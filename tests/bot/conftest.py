@@ -8,7 +8,8 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_client
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
+from bot.runtime import BotRuntime
+from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import BotSettings, load_settings
 
 
@@ -40,3 +41,17 @@ async def slack_client(bot_settings: BotSettings) -> AsyncIterator[AsyncWebClien
     yield client
     if client.session is not None:
         await client.session.close()
+
+
+@pytest.fixture
+async def bot(bot_settings: BotSettings, temporal_client, task_queue: str) -> AsyncIterator[BotRuntime]:
+    """The whole bot in-process: the Slack app on a free port and the notify worker on `baton-slack`."""
+    async with BotRuntime(bot_settings, temporal_client, agents_task_queue=task_queue) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def sender(slack: FakeSlackApi, bot: BotRuntime) -> AsyncIterator[SlackDelivery]:
+    """Slack's side of the bot's request URL: really signed requests in Slack's wire formats."""
+    async with SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as delivery:
+        yield delivery
