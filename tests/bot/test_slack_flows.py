@@ -107,7 +107,7 @@ async def test_a_click_from_someone_the_policy_does_not_allow_is_refused_without
         gateway: TaskGateway) -> None:
     bot.services.settings = bot.services.settings.model_copy(update={"baton_approvers": ["U01ALICE"]})
     async with agent_worker():
-        root, checkpoint = await start_ops_audit(slack, sender, user="U02BOB")
+        _root, checkpoint = await start_ops_audit(slack, sender, user="U02BOB")
         task_id = task_id_of(checkpoint)
         handle = gateway.client.get_workflow_handle(task_id)
         await sender.send_block_actions(user_id="U03CAROL", action_id="baton.decide.accept", channel_id=CHANNEL,
