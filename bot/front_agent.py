@@ -1,9 +1,9 @@
 """The front agent: answers mentions and DMs, and turns plain words into tasks.
 
-With a model configured (BATON_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY) it is a LangGraph ReAct agent on ChatOpenAI
-whose tools are Baton's delegation tools (`temporal_submit`, `temporal_status`, `temporal_cancel`): it picks the
-worker agent and starts the task; Temporal does the long work. Without a model it understands the `/baton`
-grammar (`run ops_audit check web-1`) and answers anything else with the help text.
+With a model configured (BATON_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY) it is a LangGraph agent (langchain's
+`create_agent`) on ChatOpenAI whose tools are the delegation tools `temporal_submit`, `temporal_status` and
+`temporal_cancel`: it picks the worker agent and starts the task; Temporal does the long work. Without a model it
+understands the `/baton` grammar (`run ops_audit check web-1`) and answers anything else with the help text.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.commands import HELP_TEXT, ParseError, parse_command
 from bot.operations import execute
@@ -32,11 +32,15 @@ class FrontAgent:
                  tools: ToolsFactory | None = None) -> None:
         self._services = services
         self._chat_model = chat_model
+        if tools is None:
+            from bot.delegation import slack_delegation_tools
+
+            tools = slack_delegation_tools
         self._tools = tools
 
     @property
     def uses_model(self) -> bool:
-        return self._chat_model is not None and self._tools is not None
+        return self._chat_model is not None
 
     async def answer(self, text: str, origin: SlackOrigin) -> str:
         if not text:
@@ -53,19 +57,20 @@ class FrontAgent:
         return reply.text
 
     async def _agent(self, text: str, origin: SlackOrigin) -> str:
-        from langgraph.prebuilt import create_react_agent
+        from langchain.agents import create_agent
 
-        assert self._chat_model is not None and self._tools is not None
-        agent = create_react_agent(self._chat_model(), self._tools(self._services, origin), prompt=self._prompt())
+        if self._chat_model is None:
+            return HELP_TEXT
+        agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=self._prompt())
         result = await agent.ainvoke({"messages": [HumanMessage(text)]}, {"recursion_limit": 12})
         for message in reversed(result["messages"]):
             if isinstance(message, AIMessage) and isinstance(message.content, str) and message.content.strip():
                 return message.content.strip()
         return "Done."
 
-    def _prompt(self) -> SystemMessage:
+    def _prompt(self) -> str:
         catalog = "\n".join(f"- {a.name}: {a.description}" for a in self._services.agents)
-        return SystemMessage(
+        return (
             "You are Baton, a Slack assistant that delegates long jobs to durable worker agents. "
             "Pick the agent that fits the request and start it with temporal_submit; use temporal_status and "
             "temporal_cancel for questions about existing tasks. Do not do the work yourself. Agents:\n" + catalog

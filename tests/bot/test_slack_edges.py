@@ -144,7 +144,8 @@ async def test_help_and_unknown_subcommands_answer_privately(
     await sender.send_slash_command("help", "U02BOB", CHANNEL)
     await sender.send_slash_command("deploy prod", "U02BOB", CHANNEL)
     await sender.send_slash_command("run nosuch do it", "U02BOB", CHANNEL)
-    answers = await slack.wait_for(lambda: len(slack.ephemerals(user="U02BOB")) == 3 and slack.ephemerals(user="U02BOB"))
+    answers = await slack.wait_for(
+        lambda: len(slack.ephemerals(user="U02BOB")) == 3 and slack.ephemerals(user="U02BOB"))
     texts = sorted(a.text for a in answers)
     assert any("/baton run <agent> <request>" in t for t in texts)
     assert any("Unknown subcommand `deploy`" in t for t in texts)
