@@ -18,6 +18,17 @@ class TemporalUnavailable(BatonError):
     pass
 
 
+class NoWorkers(BatonError):
+    pass
+
+
+class UnknownAgent(BatonError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"Unknown agent '{name}'. Available agents: {', '.join(known) or 'none'}.")
+        self.name = name
+        self.known = known
+
+
 class TaskNotFound(BatonError):
     def __init__(self, task_id: str) -> None:
         super().__init__(f"No task with id {task_id}.")

@@ -6,9 +6,17 @@ importing `workers/`, and turns Temporal's errors into Baton's (see `baton.error
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
@@ -19,12 +27,24 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskNotFound
-from contracts import CancellationV1, DecisionOutcomeV1, DecisionV1, TaskRequestV1, TaskResultV1, TaskStatusV1
+from baton.errors import DecisionRejected, NoWorkers, TaskAlreadyFinished, TaskNotFound, UnknownAgent
+from contracts import (
+    AgentCatalogV1,
+    CancellationV1,
+    DecisionOutcomeV1,
+    DecisionV1,
+    ProgressV1,
+    TaskRequestV1,
+    TaskResultV1,
+    TaskStatusV1,
+)
 from contracts.approval import refusal_reason
 
 WORKFLOW_NAME = "AgentWorkflow"
+CATALOG_WORKFLOW_ID = "baton-agent-catalog"
+CATALOG_TTL_S = 30.0
 FINAL_STATUS_MEMO = "final_status"
+REQUEST_MEMO = "request"
 AGENTS_TASK_QUEUE = "agents"
 
 AGENT_KEY = SearchAttributeKey.for_keyword("BatonAgent")
@@ -48,17 +68,44 @@ def decide_update_id(checkpoint_id: str, user_id: str) -> str:
 
 
 class TaskGateway:
-    def __init__(self, client: Client, task_queue: str = AGENTS_TASK_QUEUE) -> None:
+    def __init__(self, client: Client, task_queue: str = AGENTS_TASK_QUEUE, query_timeout_s: float = 5.0) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._query_timeout = timedelta(seconds=query_timeout_s)
+        self._catalog: tuple[float, AgentCatalogV1] | None = None
 
     @property
     def client(self) -> Client:
         return self._client
 
-    async def submit(self, request: TaskRequestV1) -> SubmitOutcome:
+    async def agents(self) -> AgentCatalogV1:
+        """The agents the running workers offer (cached briefly: it is read on every submission)."""
+        now = time.monotonic()
+        if self._catalog and now - self._catalog[0] < CATALOG_TTL_S:
+            return self._catalog[1]
+        handle = self._client.get_workflow_handle(f"{CATALOG_WORKFLOW_ID}-{self._task_queue}")
+        try:
+            catalog = await handle.query("agents", result_type=AgentCatalogV1, rpc_timeout=timedelta(seconds=5))
+        except RPCError as exc:
+            raise NoWorkers(
+                f"No Baton worker is running on task queue '{self._task_queue}' (start one with `baton worker`)."
+            ) from exc
+        self._catalog = (now, catalog)
+        return catalog
+
+    async def submit(self, request: TaskRequestV1, validate_agent: bool = True) -> SubmitOutcome:
         """Start the task, or recognise it: the workflow id is the task id, which derives from the idempotency key,
-        and ids are never reused, so a second start with the same key (even after the first ended) starts nothing."""
+        and ids are never reused, so a second start with the same key (even after the first ended) starts nothing.
+
+        An agent no running worker offers is refused. With no worker running at all, the task is still accepted:
+        Temporal holds it until a worker starts, which is the point of a durable queue."""
+        if validate_agent:
+            try:
+                known = (await self.agents()).names()
+            except NoWorkers:
+                known = []
+            if known and request.agent not in known:
+                raise UnknownAgent(request.agent, known)
         attributes = [SearchAttributePair(AGENT_KEY, request.agent), SearchAttributePair(PHASE_KEY, "queued")]
         attributes.append(SearchAttributePair(REQUESTER_KEY, request.requester.user_id))
         if request.requester.channel_id:
@@ -72,14 +119,16 @@ class TaskGateway:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=TypedSearchAttributes(attributes),
+                memo={REQUEST_MEMO: request},
             )
         except WorkflowAlreadyStartedError:
             return SubmitOutcome(task_id=request.task_id, started=False)
         return SubmitOutcome(task_id=request.task_id, started=True)
 
     async def status(self, task_id: str) -> TaskStatusV1:
-        """A running task answers its `status` query; a finished one left its final status in its memo, which
-        needs no worker to read (a query on a closed workflow would wait for one)."""
+        """A running task answers its `status` query. A finished one left its final status in its memo, and one
+        that no worker is serving right now is described from its request memo and phase search attribute, so
+        neither needs a live worker (a query would wait for one)."""
         handle = self._handle(task_id)
         try:
             description = await handle.describe()
@@ -87,7 +136,14 @@ class TaskGateway:
                 final = await description.memo_value(FINAL_STATUS_MEMO, None, type_hint=TaskStatusV1)
                 if final is not None:
                     return final
-            return await handle.query("status", result_type=TaskStatusV1)
+            try:
+                return await handle.query("status", result_type=TaskStatusV1, rpc_timeout=self._query_timeout)
+            except RPCError as exc:
+                if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE) and (
+                    "timeout" not in exc.message.lower()
+                ):
+                    raise
+                return await _status_without_worker(description)
         except RPCError as exc:
             raise self._translate(task_id, exc) from exc
 
@@ -174,6 +230,25 @@ def may_decide(status: TaskStatusV1, user_id: str, groups: list[str]) -> bool:
         return False
     decision = "accept" if "accept" in checkpoint.allowed_decisions else checkpoint.allowed_decisions[0]
     return refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups) is None
+
+
+async def _status_without_worker(description: WorkflowExecutionDescription) -> TaskStatusV1:
+    request = await description.memo_value(REQUEST_MEMO, None, type_hint=TaskRequestV1)
+    if request is None:
+        raise NoWorkers("No Baton worker is answering for this task right now.")
+    phase = description.typed_search_attributes.get(PHASE_KEY) or "queued"
+    note = "No worker is running right now; the task resumes when one starts."
+    return TaskStatusV1(
+        task_id=request.task_id,
+        agent=request.agent,
+        request_text=request.text,
+        requester=request.requester,
+        approval=request.approval,
+        phase=phase,  # type: ignore[arg-type]
+        progress=ProgressV1(message=note),
+        created_at=request.created_at,
+        updated_at=description.start_time or request.created_at,
+    )
 
 
 def _quote(value: str) -> str:

@@ -9,6 +9,7 @@ from contracts.activities import (
     RunAgentOutputV1,
 )
 from contracts.approval import may_cancel, refusal_reason
+from contracts.catalog import AgentCatalogV1, AgentInfoV1
 from contracts.checkpoint import (
     CheckpointV1,
     DecisionKind,
@@ -35,6 +36,8 @@ __all__ = [
     "MAX_EVENTS_KEPT",
     "MAX_REQUEST_TEXT",
     "TERMINAL_PHASES",
+    "AgentCatalogV1",
+    "AgentInfoV1",
     "ApprovalPolicyV1",
     "ArtifactV1",
     "CancellationV1",

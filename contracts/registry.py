@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAgentInputV1, RunAgentOutputV1
+from contracts.catalog import AgentCatalogV1
 from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
@@ -25,4 +26,5 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     ResumeV1,
     NotifyInputV1,
     NotifyResultV1,
+    AgentCatalogV1,
 )

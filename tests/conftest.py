@@ -69,7 +69,7 @@ def worker_settings(temporal_server: DevServer, task_queue: str, tmp_path: Path)
 
 @pytest.fixture
 def gateway(temporal_client: Client, task_queue: str) -> TaskGateway:
-    return TaskGateway(temporal_client, task_queue=task_queue)
+    return TaskGateway(temporal_client, task_queue=task_queue, query_timeout_s=2)
 
 
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]

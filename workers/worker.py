@@ -10,11 +10,14 @@ from datetime import timedelta
 
 from langchain_core.language_models import BaseChatModel
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from contracts import AgentCatalogV1, AgentInfoV1
 from workers.activities import AgentActivities
+from workers.catalog_workflow import CATALOG_WORKFLOW_ID, AgentCatalogWorkflow
 from workers.checkpointer import open_checkpointer
 from workers.config import WorkerSettings
 from workers.llm import make_chat_model
@@ -65,7 +68,7 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[AgentWorkflow],
+            workflows=[AgentWorkflow, AgentCatalogWorkflow],
             activities=[activities.run_agent],
             max_concurrent_activities=settings.max_concurrent_activities,
             graceful_shutdown_timeout=timedelta(seconds=settings.drain_timeout_s),
@@ -73,8 +76,25 @@ async def running_worker(
             default_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
         )
         async with worker:
+            await publish_catalog(client, settings.task_queue, registry)
             log.info("Worker on task queue '%s' runs agents: %s", settings.task_queue, ", ".join(registry.names()))
             yield worker
+
+
+async def publish_catalog(client: Client, task_queue: str, registry: AgentRegistry) -> None:
+    """Tell the namespace's catalog which agents this worker runs (started on first use)."""
+    catalog = AgentCatalogV1(
+        agents=[AgentInfoV1(name=s.name, description=s.description[:500]) for s in registry.specs()]
+    )
+    await client.start_workflow(
+        AgentCatalogWorkflow.run,
+        catalog,
+        id=f"{CATALOG_WORKFLOW_ID}-{task_queue}",
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="register",
+        start_signal_args=[catalog],
+    )
 
 
 async def run_until(stop: asyncio.Event, settings: WorkerSettings) -> None:

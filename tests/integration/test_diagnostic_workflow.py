@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 
+from baton.errors import NoWorkers, UnknownAgent
 from baton.gateway import TaskGateway
 from contracts import CancellationV1
 from tests.conftest import WorkerFactory
@@ -99,3 +101,23 @@ async def test_the_same_idempotency_key_submitted_concurrently_starts_exactly_on
     assert not again.started, "a finished task's key still maps to that task"
     count = await gateway.client.count_workflows(f"WorkflowId = '{request.task_id}'")
     assert count.count == 1
+
+
+async def test_the_catalog_lists_the_workers_agents_and_an_unknown_agent_is_refused(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    async with agent_worker():
+        catalog = await gateway.agents()
+        assert {"diagnostic", "ops_audit", "sales_report"} <= set(catalog.names())
+        with pytest.raises(UnknownAgent, match=r"Unknown agent 'nope'.*diagnostic"):
+            await gateway.submit(make_request(agent="nope"))
+
+
+async def test_with_no_worker_running_the_catalog_says_so_and_a_task_is_still_accepted(gateway: TaskGateway) -> None:
+    with pytest.raises(NoWorkers, match="No Baton worker is running"):
+        await gateway.agents()
+    outcome = await gateway.submit(make_request())
+    assert outcome.started
+    status = await gateway.status(outcome.task_id)
+    assert status.phase == "queued"
+    assert "No worker is running" in status.progress.message
