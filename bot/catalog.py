@@ -1,8 +1,8 @@
 """The agents people can run from Slack, with one line each for `/baton agents` and for the front agent's prompt.
 
-The bot never imports `workers/`, so the catalog is configuration: `DEFAULT_AGENTS` mirrors the example agents
-the workers register, and `BATON_AGENT_CATALOG` ("name=description;...") replaces it for other deployments.
-An agent missing from the catalog is refused in Slack with the list of the ones that exist.
+The running workers publish the agents they offer (TaskGateway.agents); this configured catalog is the fallback
+while no worker is up to say: `DEFAULT_AGENTS` mirrors the example agents, and `BATON_AGENT_CATALOG`
+("name=description;...") replaces it for other deployments. An unknown agent is refused with the list.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
+from bot.catalog import AgentInfo
 from bot.commands import HELP_TEXT, ParseError, parse_command
-from bot.operations import execute
+from bot.operations import catalog, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
 
@@ -61,17 +62,19 @@ class FrontAgent:
 
         if self._chat_model is None:
             return HELP_TEXT
-        agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=self._prompt())
+        prompt = self._prompt(await catalog(self._services))
+        agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=prompt)
         result = await agent.ainvoke({"messages": [HumanMessage(text)]}, {"recursion_limit": 12})
         for message in reversed(result["messages"]):
             if isinstance(message, AIMessage) and isinstance(message.content, str) and message.content.strip():
                 return message.content.strip()
         return "Done."
 
-    def _prompt(self) -> str:
-        catalog = "\n".join(f"- {a.name}: {a.description}" for a in self._services.agents)
+    @staticmethod
+    def _prompt(agents: list[AgentInfo]) -> str:
+        listing = "\n".join(f"- {a.name}: {a.description}" for a in agents)
         return (
             "You are Baton, a Slack assistant that delegates long jobs to durable worker agents. "
             "Pick the agent that fits the request and start it with temporal_submit; use temporal_status and "
-            "temporal_cancel for questions about existing tasks. Do not do the work yourself. Agents:\n" + catalog
+            "temporal_cancel for questions about existing tasks. Do not do the work yourself. Agents:\n" + listing
         )

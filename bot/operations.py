@@ -13,6 +13,7 @@ from baton.errors import BatonError
 from bot.blocks import home_view, status_message
 from bot.blocks.home import task_line
 from bot.blocks.text import escape
+from bot.catalog import AgentInfo
 from bot.commands import (
     HELP_TEXT,
     AgentsCommand,
@@ -29,7 +30,7 @@ from bot.services import BotServices
 from contracts import CancellationV1, utc_now
 from contracts.approval import may_cancel
 
-__all__ = ["Reply", "execute"]
+__all__ = ["Reply", "cancel", "catalog", "execute", "home_for", "run"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
             case HelpCommand():
                 return Reply(HELP_TEXT)
             case AgentsCommand():
-                return _agents(services)
+                return _agents(await catalog(services))
             case RunCommand():
                 return await run(services, command, origin)
             case StatusCommand():
@@ -63,10 +64,20 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
     return Reply(HELP_TEXT)
 
 
+async def catalog(services: BotServices) -> list[AgentInfo]:
+    """The agents the running workers offer; the configured catalog while no worker is up to say."""
+    try:
+        offered = await services.gateway.agents()
+    except BatonError:
+        return list(services.agents)
+    return [AgentInfo(a.name, a.description) for a in offered.agents] or list(services.agents)
+
+
 async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
               parameters: dict[str, object] | None = None, idempotency_key: str | None = None) -> Reply:
-    if services.agents and services.agent(command.agent) is None:
-        names = ", ".join(f"`{a.name}`" for a in services.agents)
+    agents = await catalog(services)
+    if agents and command.agent not in {a.name for a in agents}:
+        names = ", ".join(f"`{a.name}`" for a in agents)
         return Reply(f"There is no agent called `{escape(command.agent)}`. Available: {names}.")
     request = task_request(origin, command.agent, command.request, default_policy(services.settings), parameters,
                            idempotency_key)
@@ -88,10 +99,10 @@ async def cancel(services: BotServices, task_id: str, reason: str, user_id: str)
     return Reply(f"Cancelling `{task_id}`.", task_id=task_id)
 
 
-def _agents(services: BotServices) -> Reply:
-    if not services.agents:
+def _agents(agents: list[AgentInfo]) -> Reply:
+    if not agents:
         return Reply("No agents are configured.")
-    lines = [f"• `{a.name}`: {escape(a.description)}" for a in services.agents]
+    lines = [f"• `{a.name}`: {escape(a.description)}" for a in agents]
     return Reply("*Agents you can run* (`/baton run <agent> <request>`):\n" + "\n".join(lines))
 
 
