@@ -44,4 +44,7 @@ async def connect_client(settings: TemporalSettings | None = None) -> Client:
             data_converter=pydantic_data_converter,
         )
     except RuntimeError as exc:  # the Rust core reports connection failures as RuntimeError
-        raise TemporalUnavailable(f"Cannot reach the Temporal server at {settings.address}: {exc}") from exc
+        reason = "connection refused" if "refused" in str(exc).lower() else str(exc).splitlines()[0][:200]
+        raise TemporalUnavailable(
+            f"Cannot reach the Temporal server at {settings.address} ({reason}). Is `make run` / `baton dev` up?"
+        ) from exc

@@ -20,9 +20,26 @@ from temporalio.worker import Worker
 
 from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
+from baton.process_exit import exit_now
 from workers.config import WorkerSettings
 from workers.registry import AgentRegistry
 from workers.worker import running_worker
+
+_exit_status: int | None = None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run with pytest's own verdict, before interpreter finalization: temporalio's core can abort the
+    interpreter there (exit 134 / 139, see DESIGN.md), which would turn a green suite red."""
+    if _exit_status is not None and not hasattr(config, "workerinput"):
+        exit_now(_exit_status)
+
 
 TEMPORAL_TEST_SERVER = Path(__import__("sys").executable).parent / "temporal-test-server"
 

@@ -90,7 +90,9 @@ class TaskLedger:
         self.finished_at = now
         self.updated_at = now
         if phase == "completed" and self.progress.total:
-            self.progress = self.progress.model_copy(update={"step": self.progress.total, "percent": 100.0})
+            self.progress = ProgressV1(
+                step=self.progress.total, total=self.progress.total, percent=100.0, message="Done"
+            )
 
     def snapshot(self) -> TaskStatusV1:
         request = self.request

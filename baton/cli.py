@@ -1,0 +1,119 @@
+"""`baton`: run Baton's processes and operate its tasks from a terminal.
+
+    baton dev                      Temporal dev server + worker (+ bot and sandbox), what `make run` calls
+    baton worker | bot             one process, as `python -m workers` / `python -m bot`
+    baton submit AGENT TEXT        prints the task id;  status TASK;  cancel TASK;  decide TASK DECISION
+    baton list | agents
+
+Every error prints one line and exits non-zero; no stack traces for bad input or a missing server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+
+from pydantic import ValidationError
+
+from baton import commands
+from baton.errors import BatonError
+from baton.gateway import TaskGateway
+from baton.process_exit import exit_now
+from baton.settings import TemporalSettings, connect_client
+
+Command = Callable[[TaskGateway, argparse.Namespace], Awaitable[str]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baton", description="Durable AI-agent jobs from Slack, run by Temporal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run everything locally: Temporal dev server, worker, bot and sandbox")
+    dev.add_argument("--port", type=int, default=7233, help="Temporal gRPC port")
+    dev.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
+    dev.add_argument("--state-dir", default=".baton", help="where tasks and checkpoints persist across restarts")
+    sub.add_parser("worker", help="run a worker (python -m workers)")
+    sub.add_parser("bot", help="run the Slack bot (python -m bot)")
+
+    submit = sub.add_parser("submit", help="start a task; prints its id")
+    submit.add_argument("agent")
+    submit.add_argument("text")
+    submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="agent parameter (repeatable)")
+    submit.add_argument("--key", help="idempotency key: the same key never starts a second task")
+    submit.add_argument("--approver", action="append", metavar="USER", help="who may decide checkpoints")
+    submit.add_argument("--quorum", type=int, default=1, help="distinct approvals needed")
+    submit.add_argument("--wait", action="store_true", help="wait for the task to end and print its status")
+    submit.set_defaults(handler=commands.submit)
+
+    status = sub.add_parser("status", help="show a task's status")
+    status.add_argument("task")
+    status.add_argument("--json", action="store_true", help="print the TaskStatusV1 as JSON")
+    status.set_defaults(handler=commands.status)
+
+    cancel = sub.add_parser("cancel", help="cancel a task")
+    cancel.add_argument("task")
+    cancel.add_argument("--reason", default="")
+    cancel.set_defaults(handler=commands.cancel)
+
+    decide = sub.add_parser("decide", help="answer the checkpoint a task waits on")
+    decide.add_argument("task")
+    decide.add_argument("decision", choices=["approve", "accept", "edit", "reject", "respond", "ignore"])
+    decide.add_argument("--text", help="the answer (respond) or the reason (reject)")
+    decide.add_argument("--args", help="edited arguments as a JSON object (edit)")
+    decide.add_argument("--as", dest="as_user", help="decide as this user id")
+    decide.set_defaults(handler=commands.decide)
+
+    listing = sub.add_parser("list", help="list open tasks")
+    listing.add_argument("--user", help="only this requester's tasks")
+    listing.add_argument("--all", action="store_true", help="include finished tasks")
+    listing.set_defaults(handler=commands.list_tasks)
+
+    agents = sub.add_parser("agents", help="the agents the running workers offer")
+    agents.set_defaults(handler=commands.agents)
+    return parser
+
+
+async def run_command(handler: Command, args: argparse.Namespace) -> str:
+    settings = TemporalSettings()
+    client = await connect_client(settings)
+    return await handler(TaskGateway(client, task_queue=os.environ.get("BATON_TASK_QUEUE", "agents")), args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command in ("worker", "bot"):
+        package = "workers" if args.command == "worker" else "bot"
+        os.execv(sys.executable, [sys.executable, "-m", package])
+    if args.command == "dev":
+        from baton.dev import run_dev
+
+        return run_dev(args)
+    try:
+        if args.command == "submit":
+            args.request = commands.build_request(args)  # bad input is refused before any connection is made
+        print(asyncio.run(run_command(args.handler, args)))
+    except BatonError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in exc.errors())
+        print(f"baton: invalid request: {problems}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def entrypoint() -> None:
+    """The `baton` console script: `main`, then an exit that cannot be turned into a crash by finalization."""
+    exit_now(main())
+
+
+if __name__ == "__main__":
+    entrypoint()

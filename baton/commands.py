@@ -1,0 +1,111 @@
+"""The operator commands behind `baton submit | status | cancel | decide | list | agents`, one async function each."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import uuid
+from argparse import Namespace
+from typing import Any
+
+from baton.gateway import TaskGateway
+from baton.render import render_status
+from baton.settings import TemporalSettings
+from contracts import (
+    ApprovalPolicyV1,
+    CancellationV1,
+    DecisionV1,
+    RequesterV1,
+    TaskRequestV1,
+    task_id_for,
+    utc_now,
+)
+
+
+def operator() -> str:
+    try:
+        return getpass.getuser()[:64] or "operator"
+    except (KeyError, OSError):
+        return "operator"
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, Any]:
+    """`key=value` pairs; a value that parses as JSON (numbers, booleans, lists) is taken as such."""
+    parameters: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"parameter '{pair}' is not key=value")
+        try:
+            parameters[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            parameters[key] = raw
+    return parameters
+
+
+def build_request(args: Namespace) -> TaskRequestV1:
+    key = args.key or f"cli:{operator()}:{uuid.uuid4()}"
+    approval = ApprovalPolicyV1(approvers=args.approver or [], quorum=args.quorum)
+    return TaskRequestV1(
+        task_id=task_id_for(args.agent, key),
+        agent=args.agent,
+        text=args.text,
+        parameters=parse_parameters(args.param or []),
+        requester=RequesterV1(platform="cli", user_id=operator()),
+        approval=approval,
+        idempotency_key=key,
+        created_at=utc_now(),
+    )
+
+
+async def submit(gateway: TaskGateway, args: Namespace) -> str:
+    request = args.request if getattr(args, "request", None) else build_request(args)
+    outcome = await gateway.submit(request)
+    note = "" if outcome.started else "  (already submitted with this key: nothing new started)"
+    if not args.wait:
+        return outcome.task_id + note
+    await gateway.result(outcome.task_id)
+    return await status(gateway, Namespace(task=outcome.task_id, json=False))
+
+
+async def status(gateway: TaskGateway, args: Namespace) -> str:
+    current = await gateway.status(args.task)
+    if args.json:
+        return current.model_dump_json(indent=2)
+    return render_status(current, utc_now(), TemporalSettings().ui_url)
+
+
+async def cancel(gateway: TaskGateway, args: Namespace) -> str:
+    await gateway.cancel(args.task, CancellationV1(by=operator(), reason=args.reason or ""))
+    return f"Cancellation requested for {args.task}."
+
+
+async def decide(gateway: TaskGateway, args: Namespace) -> str:
+    current = await gateway.status(args.task)
+    checkpoint = current.pending_checkpoint
+    if checkpoint is None:
+        return f"Task {args.task} is not waiting for a decision (phase: {current.phase})."
+    kind = {"approve": "accept", "respond": "respond"}.get(args.decision, args.decision)
+    edited = json.loads(args.args) if args.args else None
+    decision = DecisionV1(
+        checkpoint_id=checkpoint.id,
+        decision=kind,
+        edited_args=edited,
+        text=args.text,
+        by=args.as_user or operator(),
+        at=utc_now(),
+    )
+    outcome = await gateway.decide(args.task, decision)
+    return f"{checkpoint.title}: {outcome.message or outcome.outcome}"
+
+
+async def list_tasks(gateway: TaskGateway, args: Namespace) -> str:
+    tasks = await gateway.list_tasks(user_id=args.user, open_only=not args.all)
+    if not tasks:
+        return "No tasks."
+    return "\n".join(f"{t.task_id:32} {t.agent:14} {t.phase:18} {t.progress.message[:60]}" for t in tasks)
+
+
+async def agents(gateway: TaskGateway, args: Namespace) -> str:
+    catalog = await gateway.agents()
+    return "\n".join(f"{agent.name:16} {agent.description}" for agent in catalog.agents) or "No agents."
