@@ -1,0 +1,185 @@
+"""Fixtures for the human-in-the-loop tests: a fake model server per test, real ChatOpenAI clients pointed at it,
+a fresh PostgreSQL database per session, and worker processes that a test may SIGKILL.
+
+The Temporal servers, task queues and the in-process worker come from tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+
+from baton.devserver import DevServer
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from workers.llm import make_chat_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+POSTGRES_ADMIN_DSN = os.environ.get("BATON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+OPS_PROPOSAL = {
+    "summary": "Close telnet on the CI runner and patch OpenSSL on web-3 first.",
+    "steps": [
+        {"finding_id": "F1", "host": "ci-runner-1", "action": "close_port", "target": "23", "reason": "telnet"},
+        {"finding_id": "F2", "host": "web-3", "action": "upgrade_package", "target": "openssl", "reason": "1.1.1f"},
+    ],
+}
+OPS_REPORT = "Audit done: the riskiest issues are handled."
+SALES_NARRATIVE = "Sales grew steadily; EMEA led."
+
+
+def model_replies(body: dict[str, Any]) -> Any:
+    """Answers by what is asked, not by call order, so a call repeated after a crash gets the same answer."""
+    tools = [t.get("function", {}).get("name") for t in body.get("tools") or []]
+    if "ProposeRemediation" in tools:
+        return tool_call("ProposeRemediation", OPS_PROPOSAL)
+    text = json_text(body)
+    if "FIGURES_JSON" in text:
+        return SALES_NARRATIVE
+    if "FACTS_JSON" in text:
+        return OPS_REPORT
+    return None
+
+
+def json_text(body: dict[str, Any]) -> str:
+    parts = []
+    for message in body.get("messages", []):
+        content = message.get("content")
+        parts.append(content if isinstance(content, str) else str(content))
+    return "\n".join(parts)
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        server.respond_with(model_replies)
+        yield server
+
+
+@pytest.fixture
+def chat_model(fake_openai: FakeOpenAI) -> Callable[[], BaseChatModel]:
+    """The worker's model factory: the real ChatOpenAI (SDK retries off) talking to the fake server."""
+    return lambda: make_chat_model(
+        model="fake-model", api_key=fake_openai.api_key, base_url=fake_openai.base_url, timeout=30.0
+    )
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A fresh database for this session on the local server (trust auth), dropped at the end."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"baton_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- worker processes ------------------------------------------------------------------------------------------
+
+
+class WorkerProcess:
+    """`python -m workers` as its own process, so a test can SIGKILL it like a crashed host."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self._env = env
+        self._log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> WorkerProcess:
+        log = open(self._log_path, "ab")  # noqa: ASYNC230 - once per process start
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "workers", cwd=REPO_ROOT, env=self._env, stdout=log, stderr=log
+            )
+        finally:
+            log.close()
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no goodbye, exactly like a host that lost power."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 15)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+    def log(self) -> str:
+        return self._log_path.read_text(errors="replace") if self._log_path.exists() else ""
+
+
+WorkerProcesses = Callable[..., Any]
+
+
+@pytest.fixture
+def worker_processes(
+    temporal_server: DevServer, task_queue: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
+    """`async with worker_processes(checkpointer=..., openai=fake) as start: w = await start()`; each call to
+    `start()` launches another worker process on this test's task queue, sharing one checkpointer."""
+    started: list[WorkerProcess] = []
+
+    @asynccontextmanager
+    async def processes(
+        checkpointer: str | None = None,
+        fake: FakeOpenAI | None = None,
+        agents: str = "diagnostic,ops_audit,sales_report",
+    ) -> AsyncIterator[Callable[[], Any]]:
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "TEMPORAL_ADDRESS": temporal_server.address,
+            "BATON_TASK_QUEUE": task_queue,
+            "BATON_CHECKPOINTER": checkpointer or str(tmp_path / "checkpoints.sqlite"),
+            "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+            "BATON_PROGRESS_INTERVAL_S": "0",
+            "BATON_DRAIN_TIMEOUT_S": "1",
+            "BATON_AGENTS": agents,
+            "BATON_MODEL": "fake-model",
+        }
+        if fake is not None:
+            env["OPENAI_BASE_URL"] = fake.base_url
+            env["OPENAI_API_KEY"] = fake.api_key
+
+        async def start() -> WorkerProcess:
+            worker = WorkerProcess(env, tmp_path / f"worker-{len(started) + 1}.log")
+            started.append(worker)
+            return await worker.start()
+
+        try:
+            yield start
+        finally:
+            for worker in started:
+                worker.kill()
+                await worker.stop()
+
+    yield processes
+    for worker in started:  # pytest shows this only when the test failed
+        print(f"--- {worker._log_path.name} ---\n{worker.log()[-4000:]}")
