@@ -43,7 +43,7 @@ async def _stop(processes: list[asyncio.subprocess.Process], grace_s: float = 35
 
 async def _run(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
-    state.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     print("Baton dev: starting the Temporal dev server ...", flush=True)
     async with dev_server(
         port=args.port, ui_port=args.ui_port, db_filename=state / "temporal.db", log_path=state / "temporal.log"

@@ -30,7 +30,7 @@ class ChangeStream:
             self._on_close(self)
             self._queue.put_nowait(_CLOSED)
 
-    async def get(self, timeout: float | None = None) -> StateChange:  # noqa: ASYNC109 (a queue read, not I/O)
+    async def get(self, timeout: float | None = None) -> StateChange:
         """The next change; raises StopAsyncIteration once closed, TimeoutError after `timeout` seconds."""
         item = await asyncio.wait_for(self._queue.get(), timeout)
         if item is _CLOSED:

@@ -190,7 +190,7 @@ class FakeSlackApi:
         self._faults.add(method, error, status, retry_after, times)
 
     # waiting and following ---------------------------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:
         """Return predicate()'s first truthy value, re-checked after every call and state change (no sleeps)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

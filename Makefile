@@ -1,0 +1,39 @@
+# Baton: `make run` runs the whole system locally; `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lint typecheck schemas bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/baton dev
+
+test: setup
+	$(PY) -m ruff check contracts workers bot baton tests bench
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check contracts workers bot baton tests bench
+	$(PY) -m ruff format --check contracts workers bot baton tests bench
+
+typecheck: setup
+	$(PY) -m mypy
+
+schemas: setup
+	$(PY) -m contracts export
+
+bench: setup
+	$(PY) -m bench.crash_waste
+	$(PY) -m bench.concurrency
+
+clean:
+	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache
