@@ -8,6 +8,7 @@ import signal
 import sys
 
 from baton.errors import BatonError
+from baton.process_exit import exit_now
 from baton.settings import TemporalSettings, connect_client
 from bot.catalog import parse_catalog
 from bot.runtime import BotRuntime
@@ -40,7 +41,7 @@ async def serve() -> int:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise SystemExit(asyncio.run(serve()))
+    exit_now(asyncio.run(serve()))  # skips finalization, where temporalio's core can abort (baton.process_exit)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -61,6 +61,7 @@ class TaskStatusV1(Contract):
     task_id: TaskId
     agent: AgentName
     request_text: RequestText
+    parameters: dict[str, Any] = Field(default_factory=dict)
     requester: RequesterV1
     approval: ApprovalPolicyV1
     phase: Phase

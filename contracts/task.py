@@ -23,6 +23,8 @@ class RequesterV1(Contract):
     user_name: ShortText | None = None
     channel_id: ShortText | None = None
     thread_ts: ShortText | None = None
+    notify_task_queue: ShortText = "baton-slack"
+    """The Temporal task queue of the bot that owns this conversation: its `notify` activity keeps the thread live."""
 
 
 class ApprovalPolicyV1(Contract):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 
@@ -33,9 +34,14 @@ async def _main() -> int:
     return 0
 
 
-def main() -> int:
-    return asyncio.run(_main())
+def main() -> None:
+    code = asyncio.run(_main())
+    # Leave without interpreter finalization, where temporalio's core can abort the process (exit 134/139) after
+    # a clean drain: the exit code must say what happened. (baton.process_exit does the same for the bot and CLI.)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -100,6 +100,7 @@ class TaskLedger:
             task_id=request.task_id,
             agent=request.agent,
             request_text=request.text,
+            parameters=request.parameters,
             requester=request.requester,
             approval=request.approval,
             phase=self.phase,

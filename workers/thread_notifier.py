@@ -1,7 +1,7 @@
 """ThreadNotifier: keeps a Slack-originated task's thread up to date from inside the workflow.
 
 Workflow-side code (deterministic). Every visible change marks the thread dirty; one loop delivers through the
-bot's `notify` activity on the `baton-slack` queue, so Temporal hands it to whichever bot replica is alive and holds
+bot's `notify` activity on the requester's notify queue (`baton-slack` by default), so Temporal hands it to whichever bot replica is alive and holds
 it while none is. Changes that arrive during a delivery coalesce into the next one: a busy task costs few Slack
 calls, and the last delivery always shows the final state because the bot reads `status` at delivery time.
 """
@@ -17,15 +17,15 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from contracts import NotifyInputV1, NotifyKind, NotifyResultV1, SlackMessagesV1
 
-SLACK_TASK_QUEUE = "baton-slack"
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
 )
 
 
 class ThreadNotifier:
-    def __init__(self, task_id: str, enabled: bool) -> None:
+    def __init__(self, task_id: str, enabled: bool, task_queue: str) -> None:
         self._task_id = task_id
+        self._task_queue = task_queue
         self._enabled = enabled
         self._dirty = False
         self._mentions: list[NotifyInputV1] = []
@@ -64,7 +64,7 @@ class ThreadNotifier:
             result = await workflow.execute_activity(
                 "notify",
                 note,
-                task_queue=SLACK_TASK_QUEUE,
+                task_queue=self._task_queue,
                 result_type=NotifyResultV1,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(days=1),

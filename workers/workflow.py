@@ -53,7 +53,10 @@ class AgentWorkflow:
     def __init__(self, request: TaskRequestV1) -> None:
         self._request = request
         self._ledger = TaskLedger(request, workflow.now())
-        self._notifier = ThreadNotifier(request.task_id, enabled=request.requester.platform == "slack")
+        requester = request.requester
+        self._notifier = ThreadNotifier(
+            request.task_id, enabled=requester.platform == "slack", task_queue=requester.notify_task_queue
+        )
         self._decision: DecisionV1 | None = None
         self._usage = UsageV1()
 
