@@ -2,7 +2,8 @@
 
 Starts the Temporal dev server (state in `.baton/temporal.db`, so tasks survive a restart), a worker with SQLite
 checkpoints, and the Slack bot; with no Slack credentials set, the bot talks to the local sandbox (a Slack
-look-alike in the browser) instead. Ctrl-C stops everything, letting the worker drain first.
+look-alike in the browser) instead. Each runs as its own process (`python -m workers`, `-m bot`, `-m bot.sandbox`),
+as in production. Ctrl-C stops everything, letting the worker drain first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -54,9 +56,8 @@ async def _run(args: argparse.Namespace) -> int:
             BATON_CHECKPOINTER=os.environ.get("BATON_CHECKPOINTER", str(state / "checkpoints.sqlite")),
         )
         processes = [await _spawn("worker", "workers", env)]
-        extra_lines, bot_env = await _slack_side(env, state)
-        if bot_env is not None:
-            processes.append(await _spawn("bot", "bot", bot_env))
+        extra_lines, bot_env = await _slack_side(env, processes)
+        processes.append(await _spawn("bot", "bot", bot_env))
         print(
             "\nBaton is running.\n"
             f"  Temporal UI   {server.ui_url}\n"
@@ -88,14 +89,39 @@ async def _run(args: argparse.Namespace) -> int:
     return exit_code
 
 
-async def _slack_side(env: dict[str, str], state: Path) -> tuple[list[str], dict[str, str] | None]:
-    """The bot's environment: a real workspace when Slack credentials are set, else the local sandbox."""
-    if not Path(__file__).parent.parent.joinpath("bot", "__main__.py").exists():
-        return [], None
-    if os.environ.get("SLACK_BOT_TOKEN") and os.environ.get("SLACK_SIGNING_SECRET"):
-        port = os.environ.get("BATON_HTTP_PORT", "3000")
-        return [f"Slack bot     http://127.0.0.1:{port}/slack/events (or Socket Mode with SLACK_APP_TOKEN)"], env
-    return [], None
+async def _slack_side(
+    env: dict[str, str], processes: list[asyncio.subprocess.Process]
+) -> tuple[list[str], dict[str, str]]:
+    """The bot's environment: a real workspace when Slack credentials are set; otherwise the local sandbox (a
+    Slack look-alike in the browser), started here with fresh secrets that only it and the bot share."""
+    bot_port = os.environ.get("BATON_HTTP_PORT", "3000")
+    if os.environ.get("SLACK_BOT_TOKEN") and (
+        os.environ.get("SLACK_SIGNING_SECRET") or os.environ.get("SLACK_APP_TOKEN")
+    ):
+        return [
+            f"Slack bot     http://127.0.0.1:{bot_port}/slack/events (Socket Mode when SLACK_APP_TOKEN is set)"
+        ], env
+    sandbox_port = os.environ.get("BATON_SANDBOX_PORT", "3100")
+    shared = {
+        "SLACK_BOT_TOKEN": f"xoxb-sandbox-{secrets.token_hex(12)}",
+        "SLACK_SIGNING_SECRET": secrets.token_hex(32),
+    }
+    sandbox_env = {**env, **shared, "BATON_SANDBOX_PORT": sandbox_port}
+    sandbox_env["BATON_SANDBOX_EVENTS_URL"] = f"http://127.0.0.1:{bot_port}/slack/events"
+    processes.append(await _spawn("sandbox", "bot.sandbox", sandbox_env))
+    bot_env = {
+        **env,
+        **shared,
+        "SLACK_API_URL": f"http://127.0.0.1:{sandbox_port}/api/",
+        "BATON_HTTP_PORT": bot_port,
+        "BATON_SLACK_TEAM_ID": "T0SANDBOX",
+        "BATON_ADMINS": "U01ALICE",
+        "BATON_APPROVER_GROUPS": "S01APPROVERS",
+    }
+    return [
+        f"Sandbox       http://127.0.0.1:{sandbox_port}   <- open this: a local Slack channel with Baton in it",
+        "              (no Slack workspace needed; set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET for a real one)",
+    ], bot_env
 
 
 def run_dev(args: argparse.Namespace) -> int:
