@@ -1,0 +1,82 @@
+"""What one person sees of the fake workspace: the page's snapshot, and which live changes reach which viewer.
+
+Slack shows an ephemeral message and a modal only to the person they were made for; the page follows the same rule
+here, on the server, so switching users in the page never leaks what another person was shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.sandbox.workspace import Ephemeral, StateChange, View, Workspace
+
+__all__ = ["ViewerEvent", "snapshot", "viewer_event"]
+
+ViewerEvent = dict[str, Any]
+
+_MESSAGE_KINDS = {"message_posted", "message_updated", "reaction_added", "message_deleted"}
+_EPHEMERAL_KINDS = {"ephemeral_posted", "ephemeral_updated", "ephemeral_deleted"}
+_VIEW_KINDS = {"view_opened", "view_pushed", "view_updated", "view_closed"}
+
+
+def snapshot(ws: Workspace, viewer: str) -> dict[str, Any]:
+    """Everything the page needs to draw from scratch (first load, reconnect, user switch)."""
+    messages = [m.to_slack(ws.team_id, ws.app_id) | {"channel": m.channel}
+                for channel in ws.messages.values() for m in channel]
+    return {
+        "type": "snapshot",
+        "viewer": viewer,
+        "team": {"id": ws.team_id, "domain": ws.team_domain},
+        "bot": {"user_id": ws.bot_user.id, "bot_id": ws.bot_id, "name": ws.bot_user.real_name or ws.bot_user.name},
+        "users": [_user(u.id, ws) for u in ws.users.values()],
+        "usergroups": [{"id": g.id, "handle": g.handle, "name": g.name, "users": list(g.users)}
+                       for g in ws.usergroups.values()],
+        "channels": [{"id": cid, "name": name} for cid, name in ws.channels.items() if not cid.startswith("D")],
+        "messages": sorted(messages, key=lambda m: m["ts"]),
+        "ephemerals": [_ephemeral(e) for e in ws.ephemerals if e.user == viewer],
+        "views": [_view(ws, v) for v in ws.views.values() if v.type == "modal" and v.user == viewer and v.is_open],
+    }
+
+
+def viewer_event(change: StateChange, viewer: str, ws: Workspace) -> ViewerEvent | None:
+    """The change as the page applies it, or None when `viewer` must not see it (or the page has no use for it)."""
+    if change.kind in _MESSAGE_KINDS:
+        data = dict(change.data)
+        data.setdefault("channel", change.channel)
+        return {"type": "message", "kind": change.kind, "channel": change.channel, "ts": change.ts, "message": data}
+    if change.kind in _EPHEMERAL_KINDS:
+        if change.user != viewer:
+            return None
+        return {"type": "ephemeral", "kind": change.kind, "ephemeral": _ephemeral_data(change.data)}
+    if change.kind in _VIEW_KINDS:
+        if change.user != viewer:
+            return None
+        view_id = str(change.data.get("id", ""))
+        if change.kind == "view_closed":
+            return {"type": "view", "kind": change.kind, "view": {"id": view_id}}
+        stored = ws.views.get(view_id)
+        return {"type": "view", "kind": change.kind,
+                "view": _view(ws, stored) if stored is not None else change.data}
+    return None
+
+
+def _user(user_id: str, ws: Workspace) -> dict[str, Any]:
+    u = ws.users[user_id]
+    groups = [g.handle for g in ws.usergroups.values() if user_id in g.users]
+    return {"id": u.id, "name": u.name, "real_name": u.real_name or u.name, "is_admin": u.is_admin,
+            "is_bot": u.is_bot, "groups": groups}
+
+
+def _ephemeral(e: Ephemeral) -> dict[str, Any]:
+    return {"channel": e.channel, "user": e.user, "ts": e.message_ts, "text": e.text, "blocks": e.blocks,
+            "thread_ts": e.thread_ts}
+
+
+def _ephemeral_data(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: data.get(key) for key in ("channel", "user", "ts", "text", "blocks", "thread_ts")}
+
+
+def _view(ws: Workspace, view: View) -> dict[str, Any]:
+    out = ws.view_to_slack(view)
+    out["is_open"] = view.is_open
+    return out

@@ -1,0 +1,79 @@
+"""Browser fixtures: Debian's headless Chromium driven by Playwright, and a running sandbox (fake Slack + page).
+
+Chromium comes from the project's set-up (`apt-get install -y chromium`); it is never downloaded by Playwright. When
+it is missing the tests fail and say how to install it: a browser test that silently skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from browser_helpers import OpenAs
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from bot.sandbox.web_run import Sandbox, run_sandbox
+
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1440, "height": 900}
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.exists():
+        found = shutil.which("chromium")
+        pytest.fail(
+            f"Debian's Chromium is missing at {CHROMIUM}{f' (found {found})' if found else ''}: the browser tests need "
+            "it. Install it with `apt-get install -y chromium` (the project's `make setup` does); never run "
+            "`playwright install`.",
+            pytrace=False,
+        )
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium_path), headless=True,
+                                                   args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    ctx = await browser.new_context(viewport=VIEWPORT, device_scale_factor=1, locale="en-US",
+                                    timezone_id="Europe/Paris")
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    await ctx.close()
+
+
+@pytest.fixture
+async def page(context: BrowserContext) -> Page:
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors  # type: ignore[attr-defined]  # read by browser_helpers.assert_no_page_errors
+    return page
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with run_sandbox(port=0, events_url="http://127.0.0.1:9/slack/events") as running:
+        yield running
+
+
+@pytest.fixture
+def open_as(page: Page, sandbox: Sandbox) -> OpenAs:
+    """Open the sandbox as a user in #ops and wait for the live connection's first snapshot."""
+
+    async def open_page(user: str, channel: str = "C02OPS") -> Page:
+        await page.goto(f"{sandbox.url}?user={user}&channel={channel}")
+        await page.wait_for_selector(f"body[data-connected=true][data-viewer={user}]")
+        return page
+
+    return open_page
