@@ -79,8 +79,9 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
     if agents and command.agent not in {a.name for a in agents}:
         names = ", ".join(f"`{a.name}`" for a in agents)
         return Reply(f"There is no agent called `{escape(command.agent)}`. Available: {names}.")
-    request = task_request(origin, command.agent, command.request, default_policy(services.settings), parameters,
-                           idempotency_key)
+    request = task_request(origin, command.agent, command.request, default_policy(services.settings),
+                           notify_task_queue=services.settings.baton_notify_task_queue, parameters=parameters,
+                           idempotency_key=idempotency_key)
     outcome = await services.gateway.submit(request)
     if outcome.started:
         where = "this thread" if origin.thread_ts else "this channel"

@@ -45,8 +45,9 @@ def default_policy(settings: BotSettings) -> ApprovalPolicyV1:
     )
 
 
-def task_request(origin: SlackOrigin, agent: str, text: str, policy: ApprovalPolicyV1,
+def task_request(origin: SlackOrigin, agent: str, text: str, policy: ApprovalPolicyV1, *, notify_task_queue: str,
                  parameters: dict[str, object] | None = None, idempotency_key: str | None = None) -> TaskRequestV1:
+    """`notify_task_queue` is the queue of the bot that builds the request: its notify worker keeps the thread live."""
     key = idempotency_key or origin.idempotency_key
     return TaskRequestV1(
         task_id=task_id_for(agent, key),
@@ -54,7 +55,8 @@ def task_request(origin: SlackOrigin, agent: str, text: str, policy: ApprovalPol
         text=text,
         parameters=dict(parameters or {}),
         requester=RequesterV1(platform="slack", team_id=origin.team_id, user_id=origin.user_id,
-                              user_name=origin.user_name, channel_id=origin.channel_id, thread_ts=origin.thread_ts),
+                              user_name=origin.user_name, channel_id=origin.channel_id, thread_ts=origin.thread_ts,
+                              notify_task_queue=notify_task_queue),
         approval=policy,
         idempotency_key=key[:500],
         created_at=utc_now(),

@@ -1,5 +1,6 @@
 """The bot process's parts, started and stopped together: the Slack app (HTTP on /slack/events, or Socket Mode)
-and the Temporal worker that runs the `notify` activity on the `baton-slack` queue.
+and the Temporal worker that runs the `notify` activity on BATON_NOTIFY_TASK_QUEUE (default `baton-slack`), the
+queue every request this bot starts names as its requester's.
 
 `python -m bot` runs it until SIGTERM; tests run it in-process on a free port against the fake Slack.
 """
@@ -18,7 +19,6 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from baton.gateway import AGENTS_TASK_QUEUE, TaskGateway
-from bot import NOTIFY_TASK_QUEUE
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, AgentInfo
 from bot.notifier import SlackNotifier
@@ -49,7 +49,7 @@ def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
 class BotRuntime:
     def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
                  temporal_ui_url: str | None = None, agents: Sequence[AgentInfo] = DEFAULT_AGENTS,
-                 agents_task_queue: str = AGENTS_TASK_QUEUE, notify_task_queue: str = NOTIFY_TASK_QUEUE,
+                 agents_task_queue: str = AGENTS_TASK_QUEUE,
                  chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
         self.settings = settings
         self.gateway = TaskGateway(temporal, task_queue=agents_task_queue)
@@ -58,7 +58,8 @@ class BotRuntime:
             chat_model=chat_model if chat_model is not None else chat_model_factory(settings), tools=tools,
         )
         self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
-        self.worker = Worker(temporal, task_queue=notify_task_queue, activities=[self.notifier.notify])
+        self.worker = Worker(temporal, task_queue=settings.baton_notify_task_queue,
+                             activities=[self.notifier.notify])
         self._worker_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._socket: Any = None

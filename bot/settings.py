@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import NOTIFY_TASK_QUEUE
+
 __all__ = ["BotSettings", "SettingsError", "load_settings"]
 
 CsvList = Annotated[list[str], NoDecode]
@@ -33,6 +35,9 @@ class BotSettings(BaseSettings):
     baton_http_port: int = Field(default=3000, ge=0, le=65535)
     baton_http_host: str = "0.0.0.0"
     baton_temporal_ui_url: str | None = None
+    baton_notify_task_queue: str = Field(default=NOTIFY_TASK_QUEUE, min_length=1, max_length=500)
+    """The Temporal task queue this bot's notify worker polls; every request the bot starts names it
+    (requester.notify_task_queue), so the workflow calls back the bot that owns the conversation."""
     baton_admins: CsvList = Field(default_factory=list)
     """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
     baton_approvers: CsvList = Field(default_factory=list)

@@ -107,7 +107,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
                                      thread_ts=requester.thread_ts or old.slack.status_ts or thread_ts)
                 # One retry per failed task, however often Retry is clicked: the key names the task it retries.
                 reply = await run(services, RunCommand(old.agent, old.request_text), origin,
-                                  idempotency_key=f"retry:{ref.task_id}")
+                                  parameters=old.parameters, idempotency_key=f"retry:{ref.task_id}")
                 answer = reply.text
         except ValueError:
             answer = "This button is not one of Baton's."

@@ -20,7 +20,13 @@ async def slack() -> AsyncIterator[FakeSlackApi]:
 
 
 @pytest.fixture
-def bot_settings(slack: FakeSlackApi) -> BotSettings:
+def notify_task_queue(task_queue: str) -> str:
+    """This test's bot's own notify queue: workflows started by another test's bot never reach this one."""
+    return f"{task_queue}-slack"
+
+
+@pytest.fixture
+def bot_settings(slack: FakeSlackApi, notify_task_queue: str) -> BotSettings:
     return load_settings(
         slack_bot_token=slack.bot_token,
         slack_signing_secret=DEFAULT_SIGNING_SECRET,
@@ -31,6 +37,7 @@ def bot_settings(slack: FakeSlackApi) -> BotSettings:
         baton_temporal_ui_url="http://127.0.0.1:8233",
         baton_slack_team_id=slack.team_id,
         baton_model=None,
+        baton_notify_task_queue=notify_task_queue,
     )
 
 
@@ -45,7 +52,7 @@ async def slack_client(bot_settings: BotSettings) -> AsyncIterator[AsyncWebClien
 
 @pytest.fixture
 async def bot(bot_settings: BotSettings, temporal_client, task_queue: str) -> AsyncIterator[BotRuntime]:
-    """The whole bot in-process: the Slack app on a free port and the notify worker on `baton-slack`."""
+    """The whole bot in-process: the Slack app on a free port and the notify worker on this test's notify queue."""
     async with BotRuntime(bot_settings, temporal_client, agents_task_queue=task_queue) as runtime:
         yield runtime
 
