@@ -244,7 +244,7 @@ async def _status_without_worker(description: WorkflowExecutionDescription) -> T
         request_text=request.text,
         requester=request.requester,
         approval=request.approval,
-        phase=phase,  # type: ignore[arg-type]
+        phase=phase,
         progress=ProgressV1(message=note),
         created_at=request.created_at,
         updated_at=description.start_time or request.created_at,

@@ -46,7 +46,9 @@ class AgentActivities:
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         info = activity.info()
         request = agent_input.request
-        reporter = ProgressReporter(self._client.get_workflow_handle(info.workflow_id), self._progress_interval_s)
+        reporter = ProgressReporter(
+            self._client.get_workflow_handle(info.workflow_id or request.task_id), self._progress_interval_s
+        )
         usage = UsageCounter()
         try:
             spec = self._registry.get(request.agent)

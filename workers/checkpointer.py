@@ -28,9 +28,9 @@ async def open_checkpointer(target: str) -> AsyncIterator[BaseCheckpointSaver[st
             open=False,
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         ) as pool:
-            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
-            await saver.setup()
-            yield saver
+            postgres = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+            await postgres.setup()
+            yield postgres
         return
 
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver

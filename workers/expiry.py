@@ -35,7 +35,7 @@ def default_decision_kind(policy: ApprovalPolicyV1, checkpoint: CheckpointV1) ->
     """The policy's default if the checkpoint allows it; otherwise the safest thing it does allow."""
     for kind in (policy.on_expiry, "reject", "ignore", "respond"):
         if kind in checkpoint.allowed_decisions:
-            return kind  # type: ignore[return-value]
+            return kind
     return checkpoint.allowed_decisions[0]
 
 

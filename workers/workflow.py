@@ -16,7 +16,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
@@ -188,7 +188,7 @@ class AgentWorkflow:
         self._set_phase("running")
 
     def _set_phase(self, phase: str) -> None:
-        workflow.upsert_search_attributes(TypedSearchAttributes([SearchAttributePair(PHASE_KEY, phase)]))
+        workflow.upsert_search_attributes([PHASE_KEY.value_set(phase)])
         self._notifier.changed()
 
     @workflow.query
@@ -268,7 +268,7 @@ def _error_info(exc: ActivityError) -> ErrorInfoV1:
     if isinstance(cause, TemporalTimeoutError):
         return ErrorInfoV1(
             type="Timeout",
-            message=f"The agent timed out ({cause.type.name.lower()}) and ran out of retries.",
+            message=f"The agent timed out ({cause.type.name.lower() if cause.type else 'timeout'}) and ran out of retries.",
             retryable=True,
         )
     return ErrorInfoV1(type=type(cause).__name__ if cause else "ActivityError", message=str(cause or exc)[:20_000])
