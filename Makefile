@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+SOURCES := contracts workers bot baton tests $(wildcard bench)
 
 .PHONY: setup run test lint typecheck schemas bench clean
 
@@ -20,12 +21,12 @@ run: setup
 	$(VENV)/bin/baton dev
 
 test: setup
-	$(PY) -m ruff check contracts workers bot baton tests bench
+	$(PY) -m ruff check $(SOURCES)
 	$(PY) -m pytest
 
 lint: setup
-	$(PY) -m ruff check contracts workers bot baton tests bench
-	$(PY) -m ruff format --check contracts workers bot baton tests bench
+	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m ruff format --check $(SOURCES)
 
 typecheck: setup
 	$(PY) -m mypy

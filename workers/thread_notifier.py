@@ -1,9 +1,10 @@
 """ThreadNotifier: keeps a Slack-originated task's thread up to date from inside the workflow.
 
 Workflow-side code (deterministic). Every visible change marks the thread dirty; one loop delivers through the
-bot's `notify` activity on the requester's notify queue (`baton-slack` by default), so Temporal hands it to whichever bot replica is alive and holds
-it while none is. Changes that arrive during a delivery coalesce into the next one: a busy task costs few Slack
-calls, and the last delivery always shows the final state because the bot reads `status` at delivery time.
+bot's `notify` activity on the requester's notify queue (`baton-slack` by default), so Temporal hands it to
+whichever bot replica is alive and holds it while none is. Changes that arrive during a delivery coalesce into the
+next one: a busy task costs few Slack calls, and the last delivery always shows the final state because the bot
+reads `status` at delivery time.
 """
 
 from __future__ import annotations

@@ -266,9 +266,10 @@ def _error_info(exc: ActivityError) -> ErrorInfoV1:
             type=cause.type or "AgentFailed", message=cause.message[:20_000], retryable=not cause.non_retryable
         )
     if isinstance(cause, TemporalTimeoutError):
+        kind = cause.type.name.lower() if cause.type else "timeout"
         return ErrorInfoV1(
             type="Timeout",
-            message=f"The agent timed out ({cause.type.name.lower() if cause.type else 'timeout'}) and ran out of retries.",
+            message=f"The agent timed out ({kind}) and ran out of retries.",
             retryable=True,
         )
     return ErrorInfoV1(type=type(cause).__name__ if cause else "ActivityError", message=str(cause or exc)[:20_000])
