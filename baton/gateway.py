@@ -238,17 +238,8 @@ async def _status_without_worker(description: WorkflowExecutionDescription) -> T
         raise NoWorkers("No Baton worker is answering for this task right now.")
     phase = description.typed_search_attributes.get(PHASE_KEY) or "queued"
     note = "No worker is running right now; the task resumes when one starts."
-    return TaskStatusV1(
-        task_id=request.task_id,
-        agent=request.agent,
-        request_text=request.text,
-        requester=request.requester,
-        approval=request.approval,
-        phase=phase,
-        progress=ProgressV1(message=note),
-        created_at=request.created_at,
-        updated_at=description.start_time or request.created_at,
-    )
+    updated_at = description.start_time or request.created_at
+    return TaskStatusV1.of_request(request, phase, updated_at, progress=ProgressV1(message=note))
 
 
 def _quote(value: str) -> str:

@@ -10,7 +10,7 @@ from pydantic import Field
 from contracts.checkpoint import CheckpointV1, DecisionRecordV1
 from contracts.common import MAX_EVENTS_KEPT, AgentName, Contract, RequestText, ShortText, TaskId
 from contracts.result import TaskResultV1
-from contracts.task import ApprovalPolicyV1, RequesterV1
+from contracts.task import ApprovalPolicyV1, RequesterV1, TaskRequestV1
 
 Phase = Literal["queued", "running", "waiting_for_human", "completed", "failed", "cancelled", "timed_out"]
 TERMINAL_PHASES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
@@ -81,3 +81,19 @@ class TaskStatusV1(Contract):
     @property
     def is_terminal(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+    @classmethod
+    def of_request(cls, request: TaskRequestV1, phase: Phase, updated_at: datetime, **state: Any) -> TaskStatusV1:
+        """A status for `request`: the request's own fields, plus whatever the task's state adds (`state`)."""
+        return cls(
+            task_id=request.task_id,
+            agent=request.agent,
+            request_text=request.text,
+            parameters=request.parameters,
+            requester=request.requester,
+            approval=request.approval,
+            phase=phase,
+            created_at=request.created_at,
+            updated_at=updated_at,
+            **state,
+        )

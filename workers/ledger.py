@@ -95,15 +95,10 @@ class TaskLedger:
             )
 
     def snapshot(self) -> TaskStatusV1:
-        request = self.request
-        return TaskStatusV1(
-            task_id=request.task_id,
-            agent=request.agent,
-            request_text=request.text,
-            parameters=request.parameters,
-            requester=request.requester,
-            approval=request.approval,
-            phase=self.phase,
+        return TaskStatusV1.of_request(
+            self.request,
+            self.phase,
+            self.updated_at,
             progress=self.progress,
             events=list(self.events),
             pending_checkpoint=self.pending_checkpoint,
@@ -111,9 +106,7 @@ class TaskLedger:
             result=self.result,
             cancellation=self.cancellation,
             attempt=self.attempt,
-            created_at=request.created_at,
             started_at=self.started_at,
-            updated_at=self.updated_at,
             finished_at=self.finished_at,
             slack=self.slack,
         )
