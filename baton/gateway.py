@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast, get_args
 
 from temporalio.client import (
     Client,
@@ -33,6 +34,7 @@ from contracts import (
     CancellationV1,
     DecisionOutcomeV1,
     DecisionV1,
+    Phase,
     ProgressV1,
     TaskRequestV1,
     TaskResultV1,
@@ -236,7 +238,8 @@ async def _status_without_worker(description: WorkflowExecutionDescription) -> T
     request = await description.memo_value(REQUEST_MEMO, None, type_hint=TaskRequestV1)
     if request is None:
         raise NoWorkers("No Baton worker is answering for this task right now.")
-    phase = description.typed_search_attributes.get(PHASE_KEY) or "queued"
+    recorded = description.typed_search_attributes.get(PHASE_KEY)
+    phase = cast(Phase, recorded if recorded in get_args(Phase) else "queued")
     note = "No worker is running right now; the task resumes when one starts."
     updated_at = description.start_time or request.created_at
     return TaskStatusV1.of_request(request, phase, updated_at, progress=ProgressV1(message=note))
