@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from playwright.async_api import Locator, Page
 
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+"""Where the README's screenshots are written by the end-to-end test."""
 OpenAs = Callable[..., Awaitable[Page]]
 """open_as(user, channel="C02OPS"): the sandbox page as that person, live."""
 

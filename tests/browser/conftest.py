@@ -18,7 +18,6 @@ from bot.sandbox.web_run import Sandbox, run_sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = {"width": 1440, "height": 900}
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,7 @@ function keepBottom(el, draw) {
 function renderChannel() {
   const name = state.channelNames[state.channel] || "";
   $("#channel-name").textContent = name;
-  $("#composer-input").placeholder = `Message #${name}  —  try /baton run ops_audit check the web fleet`;
+  $("#composer-input").placeholder = `Message #${name}`;
   const roots = [...state.messages.values()].filter((m) => inChannel(m) && (!m.thread_ts || m.thread_ts === m.ts));
   const extras = visibleExtras().filter((e) => !e.thread_ts);
   const rows = [...roots, ...extras].sort(byTs);

@@ -76,9 +76,9 @@ export function messageHtml(state, m, opts = {}) {
       : `<div class="avatar" style="background:${who.color}">${escapeHtml(who.avatar)}</div>`}</div>
     <div class="body">
       ${opts.compact ? "" : `<div class="meta"><span class="name">${escapeHtml(who.name)}</span>${
-        who.app ? `<span class="app-badge">APP</span>` : ""}<span class="time">${escapeHtml(time)}</span></div>`}
+        who.app ? `<span class="app-badge">APP</span>` : ""}<span class="time">${escapeHtml(time)}</span>${edited}</div>`}
       ${onlyYou}
-      <div class="content">${body}${edited}</div>
+      <div class="content">${body}${opts.compact ? edited : ""}</div>
       ${attachments(m, ctx)}${files(m)}
       ${replies}
     </div>

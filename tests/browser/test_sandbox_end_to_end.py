@@ -1,0 +1,141 @@
+"""The whole product in a real browser: the sandbox page, the real bot (Slack app + notify worker), the real worker
+with the demo model, the real Temporal dev server. What a newcomer sees after `make run`, clicked through in
+headless Chromium; the screenshots for the README are taken here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from browser_helpers import (
+    DOCS_IMG,
+    OpenAs,
+    assert_no_page_errors,
+    switch_user,
+    thread_messages,
+    type_and_send,
+)
+from playwright.async_api import Locator, Page, expect
+from temporalio.client import Client
+
+from bot.runtime import BotRuntime
+from bot.sandbox.web_run import Sandbox
+from bot.settings import load_settings
+from tests.conftest import WorkerFactory
+
+pytestmark = pytest.mark.timeout(240)
+
+LONG = 90_000  # ms: the agent's steps run on a shared 2-core machine
+
+
+@pytest.fixture
+async def baton_bot(sandbox: Sandbox, temporal_client: Client, task_queue: str) -> AsyncIterator[BotRuntime]:
+    """The real bot, configured exactly as `baton dev` configures it for the sandbox (its bot_env())."""
+    env = {key.lower(): value for key, value in sandbox.bot_env().items()}
+    settings = load_settings(**env, baton_http_host="127.0.0.1", baton_http_port=0, baton_model=None,
+                             baton_temporal_ui_url="http://127.0.0.1:8233",
+                             baton_notify_task_queue=f"{task_queue}-slack-{uuid.uuid4().hex[:6]}")
+    async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as runtime:
+        sandbox.connect_bot(runtime.events_url)
+        yield runtime
+
+
+def status_messages(page: Page) -> Locator:
+    """The bot's messages at the channel's top level that name the agent (ephemerals excluded)."""
+    return page.locator("#messages .message:not([data-ephemeral])").filter(has=page.locator(".app-badge")).filter(
+        has_text="ops_audit")
+
+
+def status_text(page: Page, ts: str) -> Locator:
+    return page.locator(f'#messages .message[data-ts="{ts}"] .content')
+
+
+async def start_ops_audit(page: Page, request: str) -> str:
+    """Type the slash command, wait for the status message; returns its ts (it is edited in place from then on)."""
+    before = await status_messages(page).count()
+    await type_and_send(page, f"/baton run ops_audit {request}")
+    started = page.locator("#messages .message[data-ephemeral]").filter(has_text="Started ops_audit-")
+    await started.last.wait_for(timeout=LONG)
+    await expect(status_messages(page)).to_have_count(before + 1, timeout=LONG)
+    ts = await status_messages(page).last.get_attribute("data-ts")
+    assert ts
+    return ts
+
+
+async def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
+    """A README picture: `top` (a message in the thread) scrolled to the top of its pane, animations settled."""
+    if top is not None:
+        await top.evaluate("el => el.scrollIntoView({block: 'start'})")
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(DOCS_IMG / name), animations="disabled")
+
+
+async def open_card(page: Page, status_ts: str) -> Locator:
+    replies = page.locator(f'#messages .message[data-ts="{status_ts}"] .replies')
+    await replies.wait_for(timeout=LONG)
+    await replies.click()
+    card = thread_messages(page).filter(has=page.locator("button", has_text="Approve"))
+    await card.wait_for(timeout=LONG)
+    return card
+
+
+async def test_run_approve_refuse_and_reject_in_the_browser(
+        open_as: OpenAs, sandbox: Sandbox, baton_bot: BotRuntime, agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        page = await open_as("U01ALICE")
+
+        # Alice runs an audit: the status message appears and is edited in place as the task moves (here to
+        # "Waiting for a decision"; below, while the page watches, to "Completed" under the same ts).
+        ts = await start_ops_audit(page, "check the web fleet")
+        await status_text(page, ts).filter(has_text="Waiting for a decision").wait_for(timeout=LONG)
+        assert await page.locator(f'#messages .message[data-ts="{ts}"] .edited').count() == 1
+        card = await open_card(page, ts)
+        card_ts = await card.get_attribute("data-ts")
+        card_buttons = page.locator(f'#thread-messages .message[data-ts="{card_ts}"] button.bk-button')
+        assert {"Approve", "Reject"} <= set(await card_buttons.all_inner_texts())
+
+        # Bob is not an approver: his click is refused, privately, and the card keeps its buttons.
+        await switch_user(page, "U02BOB")
+        await page.locator(f'#thread-messages .message[data-ts="{card_ts}"] button', has_text="Approve").click()
+        refusal = thread_messages(page).filter(has_text="not an approver")
+        await refusal.wait_for(timeout=LONG)
+        assert await refusal.get_attribute("data-ephemeral") == "true"
+        assert await card_buttons.count() >= 2
+
+        # Alice does not see Bob's refusal; her screen is the README's approval-card picture.
+        await switch_user(page, "U01ALICE")
+        await card_buttons.first.wait_for()
+        assert await thread_messages(page).filter(has_text="not an approver").count() == 0
+        await screenshot(page, "sandbox-approval-card.png", top=card)
+
+        # Alice approves: the card records it and loses its buttons, the result arrives in the thread.
+        await card_buttons.filter(has_text="Approve").click()
+        decided = page.locator(f'#thread-messages .message[data-ts="{card_ts}"]')
+        await decided.filter(has_text="Approved by @Alice Martin").wait_for(timeout=LONG)
+        assert await decided.locator("button").count() == 0
+        final = thread_messages(page).filter(has_text="tokens in")
+        await final.wait_for(timeout=LONG)
+        assert "Completed" in await final.inner_text()
+        await status_text(page, ts).filter(has_text="Completed").wait_for(timeout=LONG)
+        assert await page.locator(f'#messages .message[data-ts="{ts}"] button.bk-button').count() == 0
+        await screenshot(page, "sandbox-result.png", top=final)
+
+        # Carol (an approver) rejects a second audit with a reason typed in the modal.
+        await page.click(".thread-close")
+        await switch_user(page, "U03CAROL")
+        ts2 = await start_ops_audit(page, "restart the payments workers")
+        card2 = await open_card(page, ts2)
+        card2_ts = await card2.get_attribute("data-ts")
+        await card2.locator("button", has_text="Reject").click()
+        modal = page.locator(".modal")
+        await modal.wait_for(timeout=LONG)
+        await modal.locator("textarea").fill("not during business hours")
+        await screenshot(page, "sandbox-reject-modal.png")
+        await modal.locator(".modal-submit").click()
+        await modal.wait_for(state="detached", timeout=LONG)
+        rejected = page.locator(f'#thread-messages .message[data-ts="{card2_ts}"]')
+        await rejected.filter(has_text="Rejected by @Carol Petit").wait_for(timeout=LONG)
+        assert "not during business hours" in await rejected.inner_text()
+        await thread_messages(page).filter(has_text="tokens in").wait_for(timeout=LONG)
+    assert_no_page_errors(page)
