@@ -80,7 +80,10 @@ class AgentRun:
         return self._spec.initial_state(self._request)
 
     async def _stream(self, graph_input: Any) -> None:
-        async for mode, chunk in self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"]):
+        # durability="sync": a node's checkpoint is on disk before the next node starts. LangGraph's default
+        # ("async") writes it while the next node runs, so a crash there re-ran the finished node on retry.
+        stream = self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"], durability="sync")
+        async for mode, chunk in stream:
             if mode == "updates":
                 for node in chunk:
                     if node.startswith("__"):
