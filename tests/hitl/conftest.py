@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from langchain_core.language_models import BaseChatModel
+from temporalio.client import Client
 
 from baton.devserver import DevServer
+from contracts import ProgressEventV1
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from workers.llm import make_chat_model
 
@@ -58,11 +61,46 @@ def json_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+class GatedOpenAI(FakeOpenAI):
+    """The fake model server, plus a gate: while held, calls wait at the door (a test kills the worker meanwhile)
+    and are recorded only once released, exactly as the server would have seen them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gate: asyncio.Event | None = None
+        self._arrived = asyncio.Condition()
+        self.held = 0
+
+    def hold(self) -> None:
+        self._gate = asyncio.Event()
+
+    def release(self) -> None:
+        if self._gate is not None:
+            self._gate.set()
+        self._gate = None
+
+    async def wait_until_held(self, n: int = 1) -> None:
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: self.held >= n)
+
+    async def _chat_completions(self, request: web.Request) -> web.StreamResponse:
+        gate = self._gate
+        if gate is not None:
+            await request.read()  # the whole request arrived (aiohttp keeps it): the model "saw" this call
+            async with self._arrived:
+                self.held += 1
+                self._arrived.notify_all()
+            await gate.wait()
+        return await super()._chat_completions(request)
+
+
 @pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
+async def fake_openai() -> AsyncIterator[GatedOpenAI]:
+    server = GatedOpenAI()
+    async with server:
         server.respond_with(model_replies)
         yield server
+        server.release()
 
 
 @pytest.fixture
@@ -71,6 +109,19 @@ def chat_model(fake_openai: FakeOpenAI) -> Callable[[], BaseChatModel]:
     return lambda: make_chat_model(
         model="fake-model", api_key=fake_openai.api_key, base_url=fake_openai.base_url, timeout=30.0
     )
+
+
+async def progress_events(client: Client, task_id: str) -> list[ProgressEventV1]:
+    """Every progress signal the task received, from its history (the status keeps only the latest few)."""
+    history = await client.get_workflow_handle(task_id).fetch_history()
+    events: list[ProgressEventV1] = []
+    for event in history.events:
+        if event.HasField("workflow_execution_signaled_event_attributes"):
+            signal = event.workflow_execution_signaled_event_attributes
+            if signal.signal_name == "progress":
+                [decoded] = await client.data_converter.decode(signal.input.payloads, [ProgressEventV1])
+                events.append(decoded)
+    return events
 
 
 # -- PostgreSQL ------------------------------------------------------------------------------------------------
