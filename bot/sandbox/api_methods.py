@@ -14,9 +14,11 @@ from typing import Any
 from bot.sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
 from bot.sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
 
-__all__ = ["SlackError", "WebApiMethods"]
+__all__ = ["APP_TOKEN_METHODS", "SlackError", "WebApiMethods"]
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+"""Methods Slack authenticates with the app-level token (xapp-...) instead of the bot token."""
 
 
 class SlackError(Exception):
@@ -58,8 +60,11 @@ class WebApiMethods:
     def __init__(self, ws: Workspace, file_url: Callable[[str], str]) -> None:
         self.ws = ws
         self._file_url = file_url
+        self.open_socket: Callable[[], str] | None = None
+        """Set by bot.sandbox.socket_mode while a fake Socket Mode server is attached: mints a one-use ws:// URL."""
         self.handlers: dict[str, Handler] = {
             "auth.test": self.auth_test,
+            "apps.connections.open": self.apps_connections_open,
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
             "chat.postEphemeral": self.chat_post_ephemeral,
@@ -130,6 +135,12 @@ class WebApiMethods:
         return {"ok": True, "url": f"https://{ws.team_domain}.slack.com/", "team": ws.team_domain,
                 "user": ws.bot_user.name, "team_id": ws.team_id, "user_id": ws.bot_user.id, "bot_id": ws.bot_id,
                 "is_enterprise_install": False}
+
+    def apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Socket Mode's WebSocket URL; refused like an app without Socket Mode when no fake server is attached."""
+        if self.open_socket is None:
+            raise SlackError("access_denied")
+        return {"ok": True, "url": self.open_socket()}
 
     def chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)

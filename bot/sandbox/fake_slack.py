@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.api_methods import SlackError, WebApiMethods
+from bot.sandbox.api_methods import APP_TOKEN_METHODS, SlackError, WebApiMethods
 from bot.sandbox.changes import ChangeStream
 from bot.sandbox.recording import Faults, RecordedCall
 from bot.sandbox.response_urls import ResponseUrls
@@ -36,9 +36,10 @@ from bot.sandbox.workspace import (
     Workspace,
 )
 
-__all__ = ["DEFAULT_BOT_TOKEN", "DEFAULT_CHANNELS", "FakeSlackApi", "RecordedCall"]
+__all__ = ["DEFAULT_APP_TOKEN", "DEFAULT_BOT_TOKEN", "DEFAULT_CHANNELS", "FakeSlackApi", "RecordedCall"]
 
 DEFAULT_BOT_TOKEN = "xoxb-000000000000-000000000000-sandboxsandboxsandbox"
+DEFAULT_APP_TOKEN = "xapp-1-A0BATON-000000000000-sandboxsandboxsandbox"
 DEFAULT_CHANNELS: dict[str, str] = {"C01GENERAL": "general", "C02OPS": "ops"}
 RESPONSE_URL_METHOD = "response_url"
 T = TypeVar("T")
@@ -51,6 +52,7 @@ class FakeSlackApi:
         self,
         *,
         bot_token: str = DEFAULT_BOT_TOKEN,
+        app_token: str = DEFAULT_APP_TOKEN,
         host: str = "127.0.0.1",
         port: int = 0,
         users: Iterable[SlackUser] = DEFAULT_USERS,
@@ -63,6 +65,7 @@ class FakeSlackApi:
         app_id: str = "A0BATON",
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.host = host
         self._port = port
         self.workspace = Workspace(
@@ -279,8 +282,11 @@ class FakeSlackApi:
             return self._answer(method, args, {"ok": False, "error": "unknown_method"})
         if not token:
             return self._answer(method, args, {"ok": False, "error": "not_authed"})
-        if token != self.bot_token:
-            return self._answer(method, args, {"ok": False, "error": "invalid_auth"})
+        expected = self.app_token if method in APP_TOKEN_METHODS else self.bot_token
+        if token != expected:
+            wrong_kind = token in (self.bot_token, self.app_token)
+            return self._answer(method, args, {"ok": False, "error": "not_allowed_token_type" if wrong_kind
+                                               else "invalid_auth"})
         fault = self._faults.take(method)
         if fault is not None:
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else None
