@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
 from pathlib import Path
 
-from baton.devserver import DevServer
+import aiohttp
+
+from baton.devserver import DevServer, free_port
 from baton.gateway import TaskGateway
 from tests.conftest import WorkerFactory
-from tests.support import make_request, status_when
+from tests.support import eventually, make_request, status_when
 
 
 def _env(server: DevServer, task_queue: str, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -99,3 +102,30 @@ async def test_cli_errors_are_one_clear_line_and_a_nonzero_exit(
             assert err.count("\n") == 1 and expected in err, err
     code, _, err = await _baton({**env, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, "status", "x")
     assert code == 1 and "Cannot reach the Temporal server at 127.0.0.1:1" in err and err.count("\n") == 1
+
+
+async def test_a_worker_with_a_metrics_port_serves_prometheus_metrics(
+    temporal_server: DevServer, task_queue: str, tmp_path: Path, gateway: TaskGateway
+) -> None:
+    port = free_port()
+    env = _env(temporal_server, task_queue, tmp_path, BATON_METRICS_PORT=str(port), BATON_LOG_FORMAT="json")
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "workers", env=env, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        request = make_request(parameters={"steps": 1})
+        await gateway.submit(request)
+        await gateway.result(request.task_id)
+
+        async def scrape() -> str | None:
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as reply:
+                text = await reply.text()
+            return text if "temporal_activity_execution_latency" in text else None
+
+        metrics = await eventually(scrape)
+        assert f'task_queue="{task_queue}"' in metrics
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(worker.communicate(), 60)
+    first_line = out.decode().splitlines()[0]
+    assert json.loads(first_line)["level"] == "info", "BATON_LOG_FORMAT=json logs one JSON object a line"
