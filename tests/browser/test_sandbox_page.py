@@ -33,7 +33,12 @@ CARD = [
         {"type": "button", "action_id": "approve", "value": "cp-1", "style": "primary",
          "text": {"type": "plain_text", "text": "Approve"}},
         {"type": "button", "action_id": "reject", "value": "cp-1", "style": "danger",
-         "text": {"type": "plain_text", "text": "Reject"}}]},
+         "text": {"type": "plain_text", "text": "Reject"}},
+        {"type": "button", "action_id": "cancel", "value": "task-1", "text": {"type": "plain_text", "text": "Cancel"},
+         "confirm": {"title": {"type": "plain_text", "text": "Cancel this task?"},
+                     "text": {"type": "plain_text", "text": "The agent stops."},
+                     "confirm": {"type": "plain_text", "text": "Cancel task"},
+                     "deny": {"type": "plain_text", "text": "Keep running"}}}]},
 ]
 MODAL = {"type": "modal", "callback_id": "reason", "title": {"type": "plain_text", "text": "Reject"},
          "submit": {"type": "plain_text", "text": "Reject"}, "private_metadata": "cp-1",
@@ -86,6 +91,12 @@ async def standin(sandbox: Sandbox) -> AsyncIterator[StandIn]:
         await ack()
         record.seen.append(("reject", body["user"]["id"], body["actions"][0]["value"]))
         await client.views_open(trigger_id=body["trigger_id"], view=MODAL)
+
+    @app.action("cancel")
+    async def cancel(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        record.seen.append(("cancel", body["user"]["id"], body["actions"][0]["value"]))
+        await respond(text="Cancelled task-1.")
 
     @app.view("reason")
     async def reason(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
@@ -220,4 +231,21 @@ async def test_the_page_catches_up_after_its_live_connection_drops(
     await page.wait_for_function(f"Number(document.body.dataset.snapshots) > {before}")
     await channel_messages(page).filter(has_text="posted while the page was away").wait_for()
     await page.wait_for_selector("body[data-connected=true]")
+    assert_no_page_errors(page)
+
+
+async def test_a_button_with_a_confirm_dialog_sends_the_click_only_once_confirmed(
+        open_as: OpenAs, standin: StandIn) -> None:
+    page = await open_as("U02BOB")
+    await type_and_send(page, "/baton card")
+    card = channel_messages(page).filter(has=page.locator(".bk-header", has_text="Restart web-1?"))
+    await card.locator("button", has_text="Cancel").click()
+    dialog = page.locator(".confirm")
+    await dialog.filter(has_text="Cancel this task?").wait_for()
+    await dialog.locator("button", has_text="Keep running").click()
+    await dialog.wait_for(state="detached")
+    await card.locator("button", has_text="Cancel").click()
+    await dialog.locator("button", has_text="Cancel task").click()
+    await channel_messages(page).filter(has_text="Cancelled task-1.").wait_for()
+    assert [s for s in standin.seen if s[0] == "cancel"] == [("cancel", "U02BOB", "task-1")]
     assert_no_page_errors(page)
