@@ -121,3 +121,19 @@ async def test_with_no_worker_running_the_catalog_says_so_and_a_task_is_still_ac
     status = await gateway.status(outcome.task_id)
     assert status.phase == "queued"
     assert "No worker is running" in status.progress.message
+
+
+async def test_a_chatty_agents_progress_is_coalesced_so_history_stays_small(
+    gateway: TaskGateway, agent_worker: WorkerFactory
+) -> None:
+    request = make_request(parameters={"steps": 400})
+    async with agent_worker(progress_interval_s=0.5):
+        await gateway.submit(request)
+        await gateway.result(request.task_id)
+    history = await gateway.client.get_workflow_handle(request.task_id).fetch_history()
+    signals = [
+        e for e in history.events if e.WhichOneof("attributes") == "workflow_execution_signaled_event_attributes"
+    ]
+    final = await gateway.status(request.task_id)
+    assert final.progress.step == final.progress.total == 401, "the last event is always delivered"
+    assert len(signals) < 40, f"{len(signals)} progress signals for ~800 progress events"
