@@ -6,6 +6,7 @@ it is missing the tests fail and say how to install it: a browser test that sile
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from bot.sandbox.web_run import Sandbox, run_sandbox
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("BATON_CHROMIUM", "/usr/bin/chromium"))
+"""Debian's package puts it here; BATON_CHROMIUM overrides it (another distribution's Chromium build)."""
 VIEWPORT = {"width": 1440, "height": 900}
 
 
