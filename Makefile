@@ -5,13 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SOURCES := contracts workers bot baton tests $(wildcard bench)
 
-.PHONY: setup run test lint typecheck schemas bench clean
+.PHONY: setup run test lint typecheck schemas screenshots bench clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@# Browser tests drive Debian's Chromium through Playwright; `playwright install` (a download) is never used.
-	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	dpkg -s chromium fonts-noto-color-emoji >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -33,6 +33,9 @@ typecheck: setup
 
 schemas: setup
 	$(PY) -m contracts export
+
+screenshots: setup
+	BATON_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_sandbox_end_to_end.py -q
 
 bench: setup
 	$(PY) -m bench.crash_waste

@@ -4,6 +4,7 @@ headless Chromium; the screenshots for the README are taken here."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -33,9 +34,14 @@ LONG = 90_000  # ms: the agent's steps run on a shared 2-core machine
 async def baton_bot(sandbox: Sandbox, temporal_client: Client, task_queue: str) -> AsyncIterator[BotRuntime]:
     """The real bot, configured exactly as `baton dev` configures it for the sandbox (its bot_env())."""
     env = {key.lower(): value for key, value in sandbox.bot_env().items()}
-    settings = load_settings(**env, baton_http_host="127.0.0.1", baton_http_port=0, baton_model=None,
-                             baton_temporal_ui_url="http://127.0.0.1:8233",
-                             baton_notify_task_queue=f"{task_queue}-slack-{uuid.uuid4().hex[:6]}")
+    settings = load_settings(
+        **env,
+        baton_http_host="127.0.0.1",
+        baton_http_port=0,
+        baton_model=None,
+        baton_temporal_ui_url="http://127.0.0.1:8233",
+        baton_notify_task_queue=f"{task_queue}-slack-{uuid.uuid4().hex[:6]}",
+    )
     async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as runtime:
         sandbox.connect_bot(runtime.events_url)
         yield runtime
@@ -43,8 +49,11 @@ async def baton_bot(sandbox: Sandbox, temporal_client: Client, task_queue: str) 
 
 def status_messages(page: Page) -> Locator:
     """The bot's messages at the channel's top level that name the agent (ephemerals excluded)."""
-    return page.locator("#messages .message:not([data-ephemeral])").filter(has=page.locator(".app-badge")).filter(
-        has_text="ops_audit")
+    return (
+        page.locator("#messages .message:not([data-ephemeral])")
+        .filter(has=page.locator(".app-badge"))
+        .filter(has_text="ops_audit")
+    )
 
 
 def status_text(page: Page, ts: str) -> Locator:
@@ -67,8 +76,11 @@ async def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
     """A README picture: `top` (a message in the thread) scrolled to the top of its pane, animations settled."""
     if top is not None:
         await top.evaluate("el => el.scrollIntoView({block: 'start'})")
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(DOCS_IMG / name), animations="disabled")
+    picture = await page.screenshot(animations="disabled")
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("BATON_SCREENSHOTS") == "1":  # `make screenshots`: refresh the README's pictures
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        (DOCS_IMG / name).write_bytes(picture)
 
 
 async def open_card(page: Page, status_ts: str) -> Locator:
@@ -81,7 +93,8 @@ async def open_card(page: Page, status_ts: str) -> Locator:
 
 
 async def test_run_approve_refuse_and_reject_in_the_browser(
-        open_as: OpenAs, sandbox: Sandbox, baton_bot: BotRuntime, agent_worker: WorkerFactory) -> None:
+    open_as: OpenAs, sandbox: Sandbox, baton_bot: BotRuntime, agent_worker: WorkerFactory
+) -> None:
     async with agent_worker():
         page = await open_as("U01ALICE")
 
