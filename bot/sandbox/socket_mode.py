@@ -148,7 +148,7 @@ class FakeSocketMode:
     def ack_latencies(self) -> list[float]:
         return [a.latency_s for a in self.acks]
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10) -> T:
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10) -> T:
         """Return predicate()'s first truthy value, re-checked after every connection change and ack (no sleeps)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -169,7 +169,7 @@ class FakeSocketMode:
 
     async def wait_connected(self, count: int = 1, timeout: float = 10) -> SocketConnection:
         """Wait until `count` connections have been opened in all and one is live; returns the live one."""
-        return await self.wait_for(lambda: len(self.connections) >= count and self.live_connection, timeout)
+        return await self.wait_for(lambda: self.live_connection if len(self.connections) >= count else None, timeout)
 
     def _wake(self) -> None:
         if self._changed is not None:

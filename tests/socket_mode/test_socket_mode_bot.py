@@ -24,6 +24,18 @@ def completed(slack: FakeSlackApi, ts: str) -> bool:
     return "Completed" in str(slack.message(CHANNEL, ts).blocks)
 
 
+def buttons(message: Message) -> list[str]:
+    return [e["text"]["text"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def approval_card(slack: FakeSlackApi, root: Message) -> Message | None:
+    return next((m for m in slack.messages_in(CHANNEL, root.ts) if "Approve" in buttons(m)), None)
+
+
+def final_message(slack: FakeSlackApi, root: Message) -> Message | None:
+    return next((m for m in slack.messages_in(CHANNEL, root.ts) if "tokens in" in str(m.blocks)), None)
+
+
 async def tasks_on(client: Client, task_queue: str) -> list[str]:
     """Task ids started on this test's own task queue (visibility; callers wait for it to catch up)."""
     query = f"WorkflowType = 'AgentWorkflow' AND TaskQueue = '{task_queue}'"
@@ -126,3 +138,28 @@ async def test_a_slash_command_envelope_delivered_twice_starts_one_task(
 async def _finished(client: Client, task_id: str) -> bool:
     description = await client.get_workflow_handle(task_id).describe()
     return description.status is not None and description.status.name == "COMPLETED"
+
+
+async def test_a_checkpoint_is_decided_over_the_socket_and_a_modal_error_comes_back_in_the_ack(
+        slack: FakeSlackApi, socket_mode: FakeSocketMode, socket_bot: BotRuntime, agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        await socket_mode.send_slash_command("run ops_audit check the web tier", "U02BOB", CHANNEL)
+        [root] = await slack.wait_for(lambda: root_messages(slack), timeout=30)
+        checkpoint = await slack.wait_for(lambda: approval_card(slack, root), timeout=60)
+        click = await socket_mode.send_block_actions(user_id="U02BOB", action_id="baton.decide.edit",
+                                                     channel_id=CHANNEL, message_ts=checkpoint.ts)
+        assert click.type == "interactive" and click.latency_s < SLACK_ACK_DEADLINE_S
+        assert socket_mode.envelopes[-1]["payload"]["type"] == "block_actions"
+        [modal] = await slack.wait_for(lambda: slack.views(user="U02BOB", open_only=True))
+        prefilled = modal.payload["blocks"][1]["element"]["initial_value"]
+        bad = await socket_mode.send_view_submission(user_id="U02BOB", view_id=modal.id,
+                                                     values={"baton_input": {"value": "{not json"}})
+        assert socket_mode.envelopes[-1]["accepts_response_payload"] is True
+        assert bad.payload is not None and bad.payload["response_action"] == "errors"
+        assert slack.views(user="U02BOB", open_only=True), "the ack's errors keep the modal open"
+        good = await socket_mode.send_view_submission(user_id="U02BOB", view_id=modal.id,
+                                                      values={"baton_input": {"value": prefilled}})
+        assert good.payload is None and not slack.views(user="U02BOB", open_only=True)
+        await slack.wait_for(lambda: final_message(slack, root), timeout=60)
+    assert "Edited and approved by <@U02BOB>" in str(slack.message(CHANNEL, checkpoint.ts).blocks)
+    assert buttons(slack.message(CHANNEL, checkpoint.ts)) == []
