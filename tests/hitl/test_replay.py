@@ -1,0 +1,40 @@
+"""Every recorded history under tests/histories/ replays against today's AgentWorkflow without a
+non-determinism error, so a workflow change that would break tasks already in flight fails here first.
+
+Record new histories with `BATON_RECORD_HISTORIES=1 pytest tests/hitl/test_record_histories.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workers.catalog_workflow import AgentCatalogWorkflow
+from workers.workflow import AgentWorkflow
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+def history_files() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+
+def test_the_recorded_histories_include_runs_with_checkpoints() -> None:
+    names = {path.stem for path in history_files()}
+    assert {"ops_audit_approved", "sales_report_edited", "two_checkpoints", "expired_after_escalation"} <= names
+
+
+@pytest.mark.parametrize("path", history_files(), ids=lambda p: p.stem)
+async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
+    history = load(path)
+    replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
