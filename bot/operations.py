@@ -65,12 +65,8 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
 
 
 async def catalog(services: BotServices) -> list[AgentInfo]:
-    """The agents the running workers offer; the configured catalog while no worker is up to say."""
-    try:
-        offered = await services.gateway.agents()
-    except BatonError:
-        return list(services.agents)
-    return [AgentInfo(a.name, a.description) for a in offered.agents] or list(services.agents)
+    """The agents the running workers offer; the configured catalog while no worker has said."""
+    return list((await services.offered.get()).agents)
 
 
 async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
@@ -82,7 +78,8 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
     request = task_request(origin, command.agent, command.request, default_policy(services.settings),
                            notify_task_queue=services.settings.baton_notify_task_queue, parameters=parameters,
                            idempotency_key=idempotency_key)
-    outcome = await services.gateway.submit(request)
+    # Checked just above against the offered list; a second catalog lookup in the gateway would only add latency.
+    outcome = await services.gateway.submit(request, validate_agent=False)
     if outcome.started:
         where = "this thread" if origin.thread_ts else "this channel"
         return Reply(f"Started `{outcome.task_id}` ({command.agent}). Progress will appear in {where}.",

@@ -8,6 +8,7 @@ queue every request this bot starts names as its requester's.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -70,6 +71,9 @@ class BotRuntime:
         return f"http://127.0.0.1:{self.port}{EVENTS_PATH}"
 
     async def start(self) -> BotRuntime:
+        # Everything built so far lives as long as the process: keep it out of the collector's full passes, which
+        # otherwise stop every request for 100+ ms on this heap (langchain, pydantic schemas, temporalio).
+        gc.freeze()
         self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
         if self.settings.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -102,6 +106,7 @@ class BotRuntime:
             await self.worker.shutdown()
             await self._worker_task
             self._worker_task = None
+        await self.services.responder.close()
 
     async def __aenter__(self) -> BotRuntime:
         return await self.start()

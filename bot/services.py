@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -10,6 +11,8 @@ from bot.blocks import TaskLinks
 from bot.catalog import DEFAULT_AGENTS, AgentInfo
 from bot.dedupe import EventDedupe
 from bot.directory import UserGroupDirectory
+from bot.offered import OfferedAgents
+from bot.responder import Responder
 from bot.settings import BotSettings
 
 __all__ = ["BotServices"]
@@ -23,6 +26,15 @@ class BotServices:
     links: TaskLinks
     agents: Sequence[AgentInfo] = DEFAULT_AGENTS
     dedupe: EventDedupe = field(default_factory=EventDedupe)
+    responder: Responder = field(default_factory=Responder)
+    offered: OfferedAgents = field(init=False)
+    """The agents the workers offer (bot.offered), falling back to `agents` while no worker has said."""
+    command_slots: asyncio.Semaphore = field(init=False)
+    """Bounds the slash-command work running after the ack (see listeners/commands.py)."""
+
+    def __post_init__(self) -> None:
+        self.offered = OfferedAgents(self.gateway, self.agents)
+        self.command_slots = asyncio.Semaphore(self.settings.baton_command_concurrency)
 
     def agent(self, name: str) -> AgentInfo | None:
         return next((a for a in self.agents if a.name == name), None)

@@ -38,6 +38,8 @@ class BotSettings(BaseSettings):
     baton_notify_task_queue: str = Field(default=NOTIFY_TASK_QUEUE, min_length=1, max_length=500)
     """The Temporal task queue this bot's notify worker polls; every request the bot starts names it
     (requester.notify_task_queue), so the workflow calls back the bot that owns the conversation."""
+    baton_command_concurrency: int = Field(default=8, ge=1, le=1000)
+    """Slash commands worked on at once after their ack (the rest wait their turn, already acked)."""
     baton_admins: CsvList = Field(default_factory=list)
     """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
     baton_approvers: CsvList = Field(default_factory=list)
