@@ -6,6 +6,7 @@ importing `workers/`, and turns Temporal's errors into Baton's (see `baton.error
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -75,24 +76,34 @@ class TaskGateway:
         self._task_queue = task_queue
         self._query_timeout = timedelta(seconds=query_timeout_s)
         self._catalog: tuple[float, AgentCatalogV1] | None = None
+        self._catalog_lookup: asyncio.Future[AgentCatalogV1] | None = None
 
     @property
     def client(self) -> Client:
         return self._client
 
     async def agents(self) -> AgentCatalogV1:
-        """The agents the running workers offer (cached briefly: it is read on every submission)."""
-        now = time.monotonic()
-        if self._catalog and now - self._catalog[0] < CATALOG_TTL_S:
+        """The agents the running workers offer. Cached briefly (it is read on every submission), and looked up
+        once however many callers ask at the same moment."""
+        if self._catalog and time.monotonic() - self._catalog[0] < CATALOG_TTL_S:
             return self._catalog[1]
+        if self._catalog_lookup is None or self._catalog_lookup.done():
+            self._catalog_lookup = asyncio.ensure_future(self._look_up_agents())
+        return await asyncio.shield(self._catalog_lookup)
+
+    def forget_agents(self) -> None:
+        """Drop the cached catalog, so the next `agents()` asks the workers again."""
+        self._catalog = None
+
+    async def _look_up_agents(self) -> AgentCatalogV1:
         handle = self._client.get_workflow_handle(f"{CATALOG_WORKFLOW_ID}-{self._task_queue}")
         try:
-            catalog = await handle.query("agents", result_type=AgentCatalogV1, rpc_timeout=timedelta(seconds=5))
+            catalog = await handle.query("agents", result_type=AgentCatalogV1, rpc_timeout=self._query_timeout)
         except RPCError as exc:
             raise NoWorkers(
                 f"No Baton worker is running on task queue '{self._task_queue}' (start one with `baton worker`)."
             ) from exc
-        self._catalog = (now, catalog)
+        self._catalog = (time.monotonic(), catalog)
         return catalog
 
     async def submit(self, request: TaskRequestV1, validate_agent: bool = True) -> SubmitOutcome:

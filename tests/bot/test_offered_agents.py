@@ -23,7 +23,7 @@ async def test_the_last_list_a_worker_gave_stays_in_use_when_a_later_lookup_fail
     assert live.live and "diagnostic" in live.names()
     # The worker is gone; forget the gateway's own short cache so the next lookup really asks Temporal (and times
     # out): that wait happens in the background, not in the request.
-    lookups._catalog = None
+    lookups.forget_agents()
     started = time.monotonic()
     after = await offered.get()
     assert time.monotonic() - started < 0.5

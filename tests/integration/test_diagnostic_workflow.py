@@ -137,3 +137,9 @@ async def test_a_chatty_agents_progress_is_coalesced_so_history_stays_small(
     final = await gateway.status(request.task_id)
     assert final.progress.step == final.progress.total == 401, "the last event is always delivered"
     assert len(signals) < 40, f"{len(signals)} progress signals for ~800 progress events"
+
+
+async def test_concurrent_catalog_reads_share_one_lookup(gateway: TaskGateway, agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        catalogs = await asyncio.gather(*(gateway.agents() for _ in range(20)))
+    assert all(catalog is catalogs[0] for catalog in catalogs), "one query answered all twenty callers"
