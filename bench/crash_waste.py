@@ -225,7 +225,7 @@ async def main(checkpointer: str | None) -> dict[str, Any]:
         f"\nworst repeated calls: Baton {worst}, baseline {results['worst_repeated_calls_baseline']}; "
         f"target (<= 1) {'met' if worst <= 1 else 'MISSED'}"
     )
-    print(f"results: {write_results('crash_waste', results)}")
+    print(f"results: {write_results('crash_waste_postgres' if checkpointer else 'crash_waste', results)}")
     return results
 
 
