@@ -33,9 +33,16 @@ async def serve() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with runtime:
+    try:
+        await runtime.start()
+    except SettingsError as exc:  # found only by asking Slack (a refused SLACK_APP_TOKEN)
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         await stop.wait()
         logging.getLogger("bot").info("Shutting down")
+    finally:
+        await runtime.stop()
     return 0
 
 

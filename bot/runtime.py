@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -24,7 +26,7 @@ from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, AgentInfo
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
-from bot.settings import BotSettings
+from bot.settings import BotSettings, SettingsError
 
 __all__ = ["BotRuntime", "chat_model_factory"]
 
@@ -59,8 +61,10 @@ class BotRuntime:
             chat_model=chat_model if chat_model is not None else chat_model_factory(settings), tools=tools,
         )
         self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
-        self.worker = Worker(temporal, task_queue=settings.baton_notify_task_queue,
-                             activities=[self.notifier.notify])
+        self._temporal = temporal
+        self.worker: Worker | None = None
+        """Built at start, once the Slack side is known to work: a Worker registers its task queue when it is
+        built, so one built for a start that fails would keep a second bot off the queue until the process ends."""
         self._worker_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._socket: Any = None
@@ -74,13 +78,21 @@ class BotRuntime:
         # Everything built so far lives as long as the process: keep it out of the collector's full passes, which
         # otherwise stop every request for 100+ ms on this heap (langchain, pydantic schemas, temporalio).
         gc.freeze()
-        self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
-        if self.settings.socket_mode:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # `async with` does not call __aexit__ when __aenter__ raises
+            raise
+        return self
 
-            assert self.settings.slack_app_token is not None
-            self._socket = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
-            await self._socket.connect_async()
+    async def _start(self) -> None:
+        socket = await self._open_socket() if self.settings.socket_mode else None
+        self.worker = Worker(self._temporal, task_queue=self.settings.baton_notify_task_queue,
+                             activities=[self.notifier.notify])
+        self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
+        if socket is not None:
+            self._socket = socket
+            await socket.connect_async()
             log.info("Baton bot connected in Socket Mode")
         else:
             web_app = self.app.web_app(path=EVENTS_PATH)
@@ -91,7 +103,31 @@ class BotRuntime:
             await site.start()
             self.port = self._runner.addresses[0][1]
             log.info("Baton bot listening on port %s%s", self.port, EVENTS_PATH)
-        return self
+
+    async def _open_socket(self) -> Any:
+        """The Socket Mode handler, holding its first WebSocket URL, or SettingsError if Slack refuses the app token.
+
+        slack_sdk's connect() would log invalid_auth and retry forever, so a wrong or revoked SLACK_APP_TOKEN looks
+        like a hang; asking `apps.connections.open` once here turns it into one line at start. A network error is
+        left to connect()'s own retries (Slack may just be unreachable for a moment).
+        """
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        assert self.settings.slack_app_token is not None
+        token = self.settings.slack_app_token.get_secret_value()
+        url: str | None = None
+        try:
+            # The call slack_sdk's issue_new_wss_url() makes, on the bot's client (429s waited out), before the
+            # handler exists: a refusal leaves nothing to close and no retry loop behind.
+            url = (await self.app.client.apps_connections_open(app_token=token))["url"]
+        except SlackApiError as exc:
+            refused = f"Invalid bot settings: SLACK_APP_TOKEN (Slack refused it: {exc.response['error']})"
+            raise SettingsError(refused) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("Slack is not reachable yet (%s); Socket Mode keeps retrying", type(exc).__name__)
+        handler = AsyncSocketModeHandler(self.app, token)
+        handler.client.wss_uri = url  # None: connect() asks for one itself
+        return handler
 
     async def stop(self) -> None:
         """Stop taking Slack requests first, then let running notify activities finish (Temporal retries the
@@ -102,7 +138,7 @@ class BotRuntime:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
-        if self._worker_task is not None:
+        if self._worker_task is not None and self.worker is not None:
             await self.worker.shutdown()
             await self._worker_task
             self._worker_task = None
