@@ -27,6 +27,7 @@ def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> 
     """Agent, phase, progress bar, current step, elapsed time, task id, Temporal UI link, and a cancel button
     while the task can still be cancelled (who may press it is checked when it is pressed)."""
     phase = PHASE_LABELS.get(status.phase, status.phase)
+    checkpoint = status.pending_checkpoint if status.phase == "waiting_for_human" else None
     blocks = [
         section(f"*{escape(status.agent)}* · {phase}\n>{escape(truncate(status.request_text, _REQUEST_PREVIEW))}"),
     ]
@@ -38,11 +39,13 @@ def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> 
         elif progress.step:
             steps = f"  step {progress.step}"
         line = f"`{progress_bar(progress.percent)}`{steps}"
-        if progress.message:
+        # While a decision is pending, the worker's progress message restates it ("Waiting for a decision: <title>");
+        # the phase already says "Waiting for a decision" and the line below names it: say it once.
+        if progress.message and not (checkpoint is not None and checkpoint.title in progress.message):
             line += f"\n{escape(truncate(progress.message, 500))}"
         blocks.append(section(line))
-    if status.phase == "waiting_for_human" and status.pending_checkpoint is not None:
-        blocks.append(context(f":raised_hand: Waiting for: *{escape(status.pending_checkpoint.title)}*"))
+    if checkpoint is not None:
+        blocks.append(context(f"Decision needed: *{escape(truncate(checkpoint.title, 500))}*"))
     if status.cancellation is not None:
         reason = f": {escape(status.cancellation.reason)}" if status.cancellation.reason else ""
         blocks.append(context(f"Cancelled by {_who(status.cancellation.by)}{reason}"))

@@ -101,6 +101,18 @@ def test_status_message_shows_agent_phase_progress_step_elapsed_id_link_and_canc
     assert block_errors(rendered.blocks) == []
 
 
+def test_a_task_waiting_for_a_decision_names_the_checkpoint_once_in_its_status_message() -> None:
+    checkpoint = make_checkpoint(title="Approve apply_remediation?")
+    status = make_status(phase="waiting_for_human", pending_checkpoint=checkpoint,
+                         progress=make_status().progress.model_copy(
+                             update={"message": "Waiting for a decision: Approve apply_remediation?"}))
+    text = all_text(status_message(status, now=NOW, links=LINKS).blocks)
+    assert text.count("Approve apply_remediation?") == 1 and text.count("Waiting for") == 1
+    assert "Decision needed: *Approve apply_remediation?*" in text and "▓▓▓▓░░░░░░ 40%" in text
+    other = status.model_copy(update={"progress": status.progress.model_copy(update={"message": "paging on-call"})})
+    assert "paging on-call" in all_text(status_message(other, now=NOW, links=LINKS).blocks), "other news still shows"
+
+
 def test_finished_status_message_has_no_cancel_button_and_stops_the_clock() -> None:
     status = make_status(phase="completed", finished_at=T0 + timedelta(seconds=42))
     rendered = status_message(status, now=NOW + timedelta(days=3), links=LINKS)
