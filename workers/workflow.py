@@ -86,7 +86,7 @@ class AgentWorkflow:
 
     async def _finish_cancelled(self) -> None:
         cancellation = self._ledger.cancellation or CancellationV1(by="temporal", reason="cancelled")
-        summary = f"Cancelled by {cancellation.by}" + (f": {cancellation.reason}" if cancellation.reason else ".")
+        summary = f"Cancelled by {cancellation.by}" + (f": {cancellation.reason}" if cancellation.reason else "")
         await self._finish("cancelled", TaskResultV1(outcome="cancelled", summary=summary, usage=self._usage))
 
     async def _run_to_completion(self) -> TaskResultV1:
@@ -145,7 +145,10 @@ class AgentWorkflow:
             self._mark_checkpoint("reminded")
             self._notifier.mention("reminder", checkpoint.id, self._approvers_to_remind())
             if not await self._decided_within(plan.expiry_after) and plan.escalation_window:
-                expires_at = workflow.now() + plan.escalation_window
+                pending = self._ledger.pending_checkpoint
+                expires_at = (pending.expires_at if pending and pending.expires_at else workflow.now()) + (
+                    plan.escalation_window
+                )
                 self._mark_checkpoint("escalated", expires_at=expires_at)
                 self._notifier.mention("escalation", checkpoint.id, self._request.approval.escalate_to)
                 await self._decided_within(plan.escalation_window)
