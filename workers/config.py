@@ -51,6 +51,11 @@ class WorkerSettings(BaseSettings):
         5.0, gt=0, validation_alias=AliasChoices("BATON_HEARTBEAT_THROTTLE_S", "heartbeat_throttle_s")
     )
     """How often heartbeats reach the server at most: also how fast a running agent learns it was cancelled."""
+    sticky_queue_timeout_s: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("BATON_STICKY_QUEUE_TIMEOUT_S", "sticky_queue_timeout_s")
+    )
+    """How long a workflow task waits for the worker that has the workflow cached before any worker may take it:
+    after a worker dies, its tasks stall this long."""
     progress_interval_s: float = Field(
         1.0, ge=0, validation_alias=AliasChoices("BATON_PROGRESS_INTERVAL_S", "progress_interval_s")
     )

@@ -74,6 +74,7 @@ async def running_worker(
             graceful_shutdown_timeout=timedelta(seconds=settings.drain_timeout_s),
             max_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
             default_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
+            sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
         )
         async with worker:
             await publish_catalog(client, settings.task_queue, registry)

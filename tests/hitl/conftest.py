@@ -210,6 +210,7 @@ def worker_processes(
             "BATON_TASK_QUEUE": task_queue,
             "BATON_CHECKPOINTER": checkpointer or str(tmp_path / "checkpoints.sqlite"),
             "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+            "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
             "BATON_PROGRESS_INTERVAL_S": "0",
             "BATON_DRAIN_TIMEOUT_S": "1",
             "BATON_AGENTS": agents,

@@ -24,6 +24,7 @@ def _env(server: DevServer, task_queue: str, tmp_path: Path, **extra: str) -> di
         "BATON_TASK_QUEUE": task_queue,
         "BATON_CHECKPOINTER": str(tmp_path / "checkpoints.sqlite"),
         "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+        "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
         "BATON_PROGRESS_INTERVAL_S": "0.05",
         "BATON_AGENTS": "diagnostic",
         **extra,
