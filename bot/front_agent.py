@@ -1,9 +1,10 @@
 """The front agent: answers mentions and DMs, and turns plain words into tasks.
 
-With a model configured (BATON_MODEL, OPENAI_BASE_URL, OPENAI_API_KEY) it is a LangGraph agent (langchain's
-`create_agent`) on ChatOpenAI whose tools are the delegation tools `temporal_submit`, `temporal_status` and
-`temporal_cancel`: it picks the worker agent and starts the task; Temporal does the long work. Without a model it
-understands the `/baton` grammar (`run ops_audit check web-1`) and answers anything else with the help text.
+It is a LangGraph agent (langchain's `create_agent`) whose tools are the delegation tools `temporal_submit`,
+`temporal_status` and `temporal_cancel`: it picks the worker agent and starts the task; Temporal does the long work.
+Its model is ChatOpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set, else the scripted, labelled demo model
+(bot/demo_front_model.py). With BATON_FRONT_AGENT=grammar there is no model: it understands the `/baton` grammar
+(`run ops_audit check web-1`) and answers anything else with the help text.
 """
 
 from __future__ import annotations

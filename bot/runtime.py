@@ -35,15 +35,21 @@ EVENTS_PATH = "/slack/events"
 
 
 def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
-    """ChatOpenAI for the front agent when BATON_MODEL is set (any OpenAI-compatible server via OPENAI_BASE_URL)."""
-    if not settings.baton_model:
+    """The front agent's model (BATON_FRONT_AGENT): ChatOpenAI on any OpenAI-compatible server when OPENAI_API_KEY
+    or OPENAI_BASE_URL is set, else the scripted, labelled demo model; None for the `/baton` grammar alone."""
+    kind = settings.front_agent
+    if kind == "grammar":
         return None
+    if kind == "demo":
+        from bot.demo_front_model import DemoFrontModel
+
+        return DemoFrontModel
 
     def make() -> Any:
         from langchain_openai import ChatOpenAI
 
         api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        return ChatOpenAI(model=settings.baton_model, base_url=settings.openai_base_url, api_key=api_key,
+        return ChatOpenAI(model=settings.model_name, base_url=settings.openai_base_url, api_key=api_key,
                           max_retries=2, timeout=30.0)
 
     return make
@@ -78,6 +84,7 @@ class BotRuntime:
         # Everything built so far lives as long as the process: keep it out of the collector's full passes, which
         # otherwise stop every request for 100+ ms on this heap (langchain, pydantic schemas, temporalio).
         gc.freeze()
+        log.info("Front agent for mentions and DMs: %s", self.settings.front_agent)
         try:
             await self._start()
         except BaseException:

@@ -3,16 +3,19 @@ one line naming every missing or invalid variable (and never echoing a secret)."
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import NOTIFY_TASK_QUEUE
 
-__all__ = ["BotSettings", "SettingsError", "load_settings"]
+__all__ = ["DEFAULT_MODEL", "BotSettings", "FrontAgentKind", "SettingsError", "load_settings"]
 
 CsvList = Annotated[list[str], NoDecode]
+FrontAgentKind = Literal["grammar", "demo", "model"]
+DEFAULT_MODEL = "gpt-4o-mini"
+"""The worker's default too (workers/config.py), so one OPENAI_API_KEY gives both the same model."""
 
 
 class SettingsError(Exception):
@@ -49,12 +52,24 @@ class BotSettings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     baton_model: str | None = None
+    """The front agent's model name on the OpenAI-compatible server (default: the worker's, gpt-4o-mini)."""
+    baton_front_agent: FrontAgentKind | None = None
+    """How mentions and DMs are read: `model` (ChatOpenAI; needs OPENAI_API_KEY or OPENAI_BASE_URL), `demo` (the
+    scripted, labelled demo model: bot/demo_front_model.py), `grammar` (the `/baton` grammar only, no model).
+    Default: `model` when one is configured, else `demo`."""
 
     @field_validator("baton_admins", "baton_approvers", "baton_approver_groups", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("baton_front_agent", mode="before")
+    @classmethod
+    def _front_agent(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
         return value
 
     @field_validator("slack_bot_token")
@@ -87,13 +102,31 @@ class BotSettings(BaseSettings):
             raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (set it, or SLACK_APP_TOKEN)")
         return self
 
+    @model_validator(mode="after")
+    def _model_for_the_front_agent(self) -> BotSettings:
+        if self.baton_front_agent == "model" and not self.model_configured:
+            raise ValueError("BATON_FRONT_AGENT (model needs OPENAI_API_KEY or OPENAI_BASE_URL)")
+        return self
+
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
     @property
     def model_configured(self) -> bool:
-        return bool(self.baton_model)
+        """A real model is reachable: an API key or an OpenAI-compatible base URL (as the worker decides)."""
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key is not None else ""
+        return bool(key or self.openai_base_url)
+
+    @property
+    def front_agent(self) -> FrontAgentKind:
+        if self.baton_front_agent is not None:
+            return self.baton_front_agent
+        return "model" if self.model_configured else "demo"
+
+    @property
+    def model_name(self) -> str:
+        return self.baton_model or DEFAULT_MODEL
 
 
 def load_settings(**overrides: object) -> BotSettings:

@@ -37,6 +37,8 @@ def bot_settings(slack: FakeSlackApi, notify_task_queue: str) -> BotSettings:
         baton_temporal_ui_url="http://127.0.0.1:8233",
         baton_slack_team_id=slack.team_id,
         baton_model=None,
+        openai_api_key=None,  # whatever the environment holds: mentions go to the demo front model
+        openai_base_url=None,
         baton_notify_task_queue=notify_task_queue,
     )
 

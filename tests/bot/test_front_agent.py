@@ -1,5 +1,5 @@
 """Mentions and DMs: the front agent on the real ChatOpenAI (pointed at the fake model) starts the task the model
-picks; without a model the `/baton` grammar still works and anything else gets the help text."""
+picks; with BATON_FRONT_AGENT=grammar the `/baton` grammar still works and anything else gets the help text."""
 
 from __future__ import annotations
 
@@ -48,10 +48,15 @@ async def test_a_mention_handled_by_the_front_agent_starts_the_task_the_model_pi
     assert fake_model.call_count == 2
 
 
-async def test_without_a_model_a_dm_in_the_command_grammar_works_and_chat_gets_help(
-        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery) -> None:
-    _, agents = await sender.say("U02BOB", "D01BOB", "agents")
-    _, chat = await sender.say("U02BOB", "D01BOB", "hello there")
-    await slack.wait_for(lambda: slack.messages_in("D01BOB", agents["ts"]) and slack.messages_in("D01BOB", chat["ts"]))
+async def test_with_the_grammar_front_agent_a_dm_in_the_command_grammar_works_and_chat_gets_help(
+        slack: FakeSlackApi, bot_settings: BotSettings, temporal_client: Client, task_queue: str) -> None:
+    settings = bot_settings.model_copy(update={"baton_front_agent": "grammar"})
+    async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as bot, \
+            SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as sender:
+        _, agents = await sender.say("U02BOB", "D01BOB", "agents")
+        _, chat = await sender.say("U02BOB", "D01BOB", "hello there")
+        await slack.wait_for(lambda: slack.messages_in("D01BOB", agents["ts"])
+                             and slack.messages_in("D01BOB", chat["ts"]))
     assert "ops_audit" in slack.messages_in("D01BOB", agents["ts"])[0].text
-    assert "/baton run <agent> <request>" in slack.messages_in("D01BOB", chat["ts"])[0].text
+    chat_reply = slack.messages_in("D01BOB", chat["ts"])[0].text
+    assert "/baton run <agent> <request>" in chat_reply and "[demo model]" not in chat_reply

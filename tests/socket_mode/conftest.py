@@ -45,6 +45,8 @@ def socket_bot_settings(slack: FakeSlackApi, notify_task_queue: str) -> BotSetti
         baton_temporal_ui_url="http://127.0.0.1:8233",
         baton_slack_team_id=slack.team_id,
         baton_model=None,
+        openai_api_key=None,  # whatever the environment holds: mentions go to the demo front model
+        openai_base_url=None,
         baton_notify_task_queue=notify_task_queue,
     )
 
