@@ -14,9 +14,7 @@ from temporalio.client import Client
 
 from baton.devserver import DevServer
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi
-from bot.sandbox.fake_slack import DEFAULT_APP_TOKEN
-from bot.sandbox.socket_mode import FakeSocketMode
+from bot.sandbox import DEFAULT_APP_TOKEN, FakeSlackApi, FakeSocketMode
 from bot.settings import BotSettings, SettingsError
 
 REVOKED = "xapp-1-A0BATON-000000000000-revokedrevokedrevoked"
