@@ -50,6 +50,7 @@ def delegation_tools(
                 task_id=task_id_for(agent, key),
                 agent=agent,
                 text=request,
+                parameters=parameters or {},
                 requester=requester,
                 approval=policy,
                 idempotency_key=key,
