@@ -22,6 +22,7 @@ run: setup
 
 test: setup
 	$(PY) -m ruff check $(SOURCES)
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 lint: setup
