@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
+from bot.sandbox.fake_slack import FakeSlackApi
 from workers.config import WorkerSettings
 from workers.registry import AgentRegistry
 from workers.worker import running_worker
@@ -88,6 +89,19 @@ def worker_settings(temporal_server: DevServer, task_queue: str, tmp_path: Path)
 @pytest.fixture
 def gateway(temporal_client: Client, task_queue: str) -> TaskGateway:
     return TaskGateway(temporal_client, task_queue=task_queue, query_timeout_s=2)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlackApi]:
+    """A fresh fake Slack Web API (bot.sandbox) on 127.0.0.1 for this test."""
+    async with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def notify_task_queue(task_queue: str) -> str:
+    """This test's bot's own notify queue: workflows started by another test's bot never reach this one."""
+    return f"{task_queue}-slack"
 
 
 WorkerFactory = Callable[..., AbstractAsyncContextManager[Worker]]

@@ -14,18 +14,6 @@ from bot.settings import BotSettings, load_settings
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    async with FakeSlackApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def notify_task_queue(task_queue: str) -> str:
-    """This test's bot's own notify queue: workflows started by another test's bot never reach this one."""
-    return f"{task_queue}-slack"
-
-
-@pytest.fixture
 def bot_settings(slack: FakeSlackApi, notify_task_queue: str) -> BotSettings:
     return load_settings(
         slack_bot_token=slack.bot_token,

@@ -15,12 +15,6 @@ from bot.sandbox.delivery import SlackDelivery
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    async with FakeSlackApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def client(slack: FakeSlackApi) -> AsyncIterator[AsyncWebClient]:
     web_client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
     yield web_client

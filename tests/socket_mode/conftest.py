@@ -17,21 +17,9 @@ from bot.settings import BotSettings, load_settings
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlackApi]:
-    async with FakeSlackApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def socket_mode(slack: FakeSlackApi) -> AsyncIterator[FakeSocketMode]:
     async with FakeSocketMode(slack) as server:
         yield server
-
-
-@pytest.fixture
-def notify_task_queue(task_queue: str) -> str:
-    """This test's bot's own notify queue: workflows started by another test's bot never reach this one."""
-    return f"{task_queue}-slack"
 
 
 @pytest.fixture
@@ -52,8 +40,9 @@ def socket_bot_settings(slack: FakeSlackApi, notify_task_queue: str) -> BotSetti
 
 
 @pytest.fixture
-async def socket_bot(socket_bot_settings: BotSettings, socket_mode: FakeSocketMode, temporal_client: Client,
-                     task_queue: str) -> AsyncIterator[BotRuntime]:
+async def socket_bot(
+    socket_bot_settings: BotSettings, socket_mode: FakeSocketMode, temporal_client: Client, task_queue: str
+) -> AsyncIterator[BotRuntime]:
     """The whole bot in-process, connected over the fake socket, with its notify worker on this test's queue."""
     async with BotRuntime(socket_bot_settings, temporal_client, agents_task_queue=task_queue) as runtime:
         await socket_mode.wait_connected()
