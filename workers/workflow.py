@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -71,18 +72,22 @@ class AgentWorkflow:
                 raise
             if not isinstance(exc, ActivityError):
                 raise
-            error = _error_info(exc)
             phase = "timed_out" if isinstance(exc.cause, TemporalTimeoutError) else "failed"
-            await self._finish(phase, TaskResultV1(outcome="failed", summary=error.message, error=error))
-            raise ApplicationError(
-                f"Agent '{request.agent}' failed: {error.message}",
-                error.model_dump(mode="json"),
-                type=error.type,
-                non_retryable=True,
-            ) from exc
+            await self._fail(phase, _error_info(exc), exc)
         await self._finish("completed", result)
         notifier_loop.cancel()
         return result
+
+    async def _fail(self, phase: str, error: ErrorInfoV1, cause: BaseException | None = None) -> NoReturn:
+        """Record the failure where a person sees it, then fail the workflow (Temporal shows Failed)."""
+        result = TaskResultV1(outcome="failed", summary=error.message, error=error, usage=self._usage)
+        await self._finish(phase, result)
+        raise ApplicationError(
+            f"Agent '{self._request.agent}' failed: {error.message}",
+            error.model_dump(mode="json"),
+            type=error.type,
+            non_retryable=True,
+        ) from cause
 
     async def _finish_cancelled(self) -> None:
         cancellation = self._ledger.cancellation or CancellationV1(by="temporal", reason="cancelled")
@@ -98,9 +103,8 @@ class AgentWorkflow:
             if output.kind == "completed" and output.result is not None:
                 return output.result.model_copy(update={"usage": self._usage})
             if output.checkpoint is None:
-                raise ApplicationError(
-                    "The agent stopped without a result or a checkpoint", type="AgentFailed", non_retryable=True
-                )
+                message = "The agent stopped without a result or a checkpoint."
+                await self._fail("failed", ErrorInfoV1(type="AgentFailed", message=message))
             resume = await self._wait_for_decision(self._stamp(output.checkpoint))
 
     async def _run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:

@@ -73,3 +73,24 @@ async def test_a_401_fails_the_task_at_once_with_a_readable_error_and_no_retry(
     assert final.phase == "failed"
     assert final.result is not None and final.result.error is not None
     assert final.result.error.type == "LLMAuthError" and not final.result.error.retryable
+
+
+async def test_a_task_failing_after_a_checkpoint_keeps_the_usage_of_the_runs_before(
+    gateway: TaskGateway, agent_worker: WorkerFactory, fake_openai: GatedOpenAI, chat_model: Callable[[], BaseChatModel]
+) -> None:
+    request = make_request("ops_audit", "Audit prod")
+    async with agent_worker(chat_model=chat_model):
+        await gateway.submit(request)
+        waiting = await status_when(gateway, request.task_id, lambda s: s.phase == "waiting_for_human")
+        assert waiting.pending_checkpoint is not None
+        fake_openai.fail_next(1, status=401)  # the report call, after the approval
+        await gateway.decide(
+            request.task_id,
+            DecisionV1(checkpoint_id=waiting.pending_checkpoint.id, decision="accept", by="U_A", at=utc_now()),
+        )
+        with pytest.raises(WorkflowFailureError):
+            await gateway.result(request.task_id)
+    final = await gateway.status(request.task_id)
+    assert final.phase == "failed" and final.result is not None
+    assert final.result.usage.llm_calls == 1, "the analyse call before the checkpoint still counts"
+    assert final.result.usage.input_tokens > 0
