@@ -12,6 +12,10 @@ a WebSocket, filtered per viewer (ephemerals and modals only for their person).
     POST /sandbox/api/action       {user, action_id, channel + message_ts | view_id, block_id?}: a click
     POST /sandbox/api/submit       {user, view_id, values: {block_id: {action_id: value}}}: a modal submission
     POST /sandbox/api/close        {user, view_id}: the person closed a modal
+    POST /sandbox/api/home         {user}: the person opened the bot's Home tab (an `app_home_opened` event)
+
+The bot's DM with each person is the D… conversation `dm_channel(user)`: the composer posts to it like to a channel,
+and SlackDelivery sends those as `message` events with channel_type "im". Only its person sees it.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from aiohttp import web
 
 from bot.sandbox.delivery import DeliveryResult, SlackDelivery
 from bot.sandbox.fake_slack import FakeSlackApi
+from bot.sandbox.payloads import new_ts
 from bot.sandbox.web_compose import SlashCommand, compose
-from bot.sandbox.web_state import snapshot, viewer_event
+from bot.sandbox.web_state import dm_channel, snapshot, viewer_event
 from bot.sandbox.workspace import Ephemeral, Message
 
 __all__ = ["STATIC_DIR", "SandboxWeb"]
@@ -59,6 +64,7 @@ class SandboxWeb:
         app.router.add_post("/sandbox/api/action", self._action)
         app.router.add_post("/sandbox/api/submit", self._submit)
         app.router.add_post("/sandbox/api/close", self._close)
+        app.router.add_post("/sandbox/api/home", self._home)
         app.on_shutdown.append(self._close_sockets)
 
     @property
@@ -167,12 +173,36 @@ class SandboxWeb:
     async def _close(self, request: web.Request) -> web.Response:
         return await self._guarded(request, self._do_close)
 
+    async def _home(self, request: web.Request) -> web.Response:
+        return await self._guarded(request, self._do_home)
+
+    async def _do_home(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Slack sends `app_home_opened` each time the person opens the tab, with the view it last published."""
+        user = body["user"]
+        ts = new_ts()
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user, "channel": dm_channel(user),
+                                 "tab": "home", "event_ts": ts}
+        published = self.slack.workspace.home_views.get(user)
+        if published is not None:
+            event["view"] = self.slack.workspace.view_to_slack(published)
+        result = await self.delivery.send_event(event)
+        if result.status != 200:
+            return {"notice": f"The bot refused the app_home_opened event (HTTP {result.status})."}
+        return {}
+
+    def _check_channel(self, channel: str, user: str) -> None:
+        """Channels are open to everyone; a D… conversation only to its own person."""
+        if channel.startswith("D"):
+            if channel != dm_channel(user):
+                raise BadRequest(f"{channel!r} is not your conversation with the bot")
+        elif channel not in self.slack.workspace.channels:
+            raise BadRequest(f"unknown channel {channel!r}")
+
     async def _do_compose(self, body: dict[str, Any]) -> dict[str, Any]:
         user, channel = body["user"], str(body.get("channel") or "")
         text = str(body.get("text") or "")
         thread_ts = body.get("thread_ts") or None
-        if channel not in self.slack.workspace.channels:
-            raise BadRequest(f"unknown channel {channel!r}")
+        self._check_channel(channel, user)
         if not text.strip():
             raise BadRequest("nothing to send")
         ws = self.slack.workspace
@@ -219,6 +249,12 @@ class SandboxWeb:
         channel, message_ts = body.get("channel") or None, body.get("message_ts") or None
         if view_id is None and (channel is None or message_ts is None):
             raise BadRequest("a click needs channel + message_ts, or view_id")
+        if channel is not None:
+            self._check_channel(str(channel), body["user"])
+        if view_id is not None:
+            view = self.slack.workspace.views.get(str(view_id))
+            if view is None or view.user != body["user"]:
+                raise BadRequest(f"no view {view_id!r} for this user")
         try:
             result = await self.delivery.send_block_actions(
                 user_id=body["user"], action_id=action_id, channel_id=channel, message_ts=message_ts,

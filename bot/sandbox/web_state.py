@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.sandbox.workspace import Ephemeral, StateChange, View, Workspace
 
-__all__ = ["ViewerEvent", "snapshot", "viewer_event"]
+__all__ = ["ViewerEvent", "dm_channel", "snapshot", "viewer_event", "visible_to"]
 
 ViewerEvent = dict[str, Any]
 
@@ -19,10 +19,21 @@ _EPHEMERAL_KINDS = {"ephemeral_posted", "ephemeral_updated", "ephemeral_deleted"
 _VIEW_KINDS = {"view_opened", "view_pushed", "view_updated", "view_closed"}
 
 
+def dm_channel(user_id: str) -> str:
+    """The person's direct-message conversation with the bot (Slack's D… ids); one per person, stable per run."""
+    return "D" + (user_id[1:] if user_id.startswith("U") else user_id)
+
+
+def visible_to(channel: str | None, viewer: str) -> bool:
+    """Channels are public to everyone in the sandbox; a DM only to its person (the bot's side is the API)."""
+    return not channel or not channel.startswith("D") or channel == dm_channel(viewer)
+
+
 def snapshot(ws: Workspace, viewer: str) -> dict[str, Any]:
     """Everything the page needs to draw from scratch (first load, reconnect, user switch)."""
     messages = [m.to_slack(ws.team_id, ws.app_id) | {"channel": m.channel}
-                for channel in ws.messages.values() for m in channel]
+                for channel, listed in ws.messages.items() if visible_to(channel, viewer) for m in listed]
+    home = ws.home_views.get(viewer)
     return {
         "type": "snapshot",
         "viewer": viewer,
@@ -35,15 +46,25 @@ def snapshot(ws: Workspace, viewer: str) -> dict[str, Any]:
         "messages": sorted(messages, key=lambda m: m["ts"]),
         "ephemerals": [_ephemeral(e) for e in ws.ephemerals if e.user == viewer],
         "views": [_view(ws, v) for v in ws.views.values() if v.type == "modal" and v.user == viewer and v.is_open],
+        "dm_channel": dm_channel(viewer),
+        "home": _view(ws, home) if home is not None else None,
     }
 
 
 def viewer_event(change: StateChange, viewer: str, ws: Workspace) -> ViewerEvent | None:
     """The change as the page applies it, or None when `viewer` must not see it (or the page has no use for it)."""
     if change.kind in _MESSAGE_KINDS:
+        if not visible_to(change.channel, viewer):
+            return None
         data = dict(change.data)
         data.setdefault("channel", change.channel)
         return {"type": "message", "kind": change.kind, "channel": change.channel, "ts": change.ts, "message": data}
+    if change.kind == "home_published":
+        # Each person's App Home is their own: Bob never sees the view published for Alice.
+        if change.user != viewer:
+            return None
+        stored = ws.home_views.get(viewer)
+        return {"type": "home", "view": _view(ws, stored) if stored is not None else change.data}
     if change.kind in _EPHEMERAL_KINDS:
         if change.user != viewer:
             return None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from playwright.async_api import Locator, Page
+from playwright.async_api import Locator, Page, expect
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 """Where the README's screenshots are written by the end-to-end test."""
+LONG = 90_000
+"""ms: the agent's steps run on a shared 2-core machine."""
 OpenAs = Callable[..., Awaitable[Page]]
 """open_as(user, channel="C02OPS"): the sandbox page as that person, live."""
 
@@ -35,3 +37,28 @@ def channel_messages(page: Page) -> Locator:
 
 def thread_messages(page: Page) -> Locator:
     return page.locator("#thread-messages .message")
+
+
+def status_messages(page: Page) -> Locator:
+    """The bot's messages at the channel's top level that name the agent (ephemerals excluded)."""
+    return (
+        page.locator("#messages .message:not([data-ephemeral])")
+        .filter(has=page.locator(".app-badge"))
+        .filter(has_text="ops_audit")
+    )
+
+
+def status_text(page: Page, ts: str) -> Locator:
+    return page.locator(f'#messages .message[data-ts="{ts}"] .content')
+
+
+async def start_ops_audit(page: Page, request: str) -> str:
+    """Type the slash command, wait for the status message; returns its ts (it is edited in place from then on)."""
+    before = await status_messages(page).count()
+    await type_and_send(page, f"/baton run ops_audit {request}")
+    started = page.locator("#messages .message[data-ephemeral]").filter(has_text="Started ops_audit-")
+    await started.last.wait_for(timeout=LONG)
+    await expect(status_messages(page)).to_have_count(before + 1, timeout=LONG)
+    ts = await status_messages(page).last.get_attribute("data-ts")
+    assert ts
+    return ts

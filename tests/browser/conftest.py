@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from browser_helpers import OpenAs
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from temporalio.client import Client
 
+from bot.runtime import BotRuntime
 from bot.sandbox.web_run import Sandbox, run_sandbox
+from bot.settings import load_settings
 
 CHROMIUM = Path(os.environ.get("BATON_CHROMIUM", "/usr/bin/chromium"))
 """Debian's package puts it here; BATON_CHROMIUM overrides it (another distribution's Chromium build)."""
@@ -78,3 +82,22 @@ def open_as(page: Page, sandbox: Sandbox) -> OpenAs:
         return page
 
     return open_page
+
+
+@pytest.fixture
+async def baton_bot(sandbox: Sandbox, temporal_client: Client, task_queue: str) -> AsyncIterator[BotRuntime]:
+    """The real bot, configured exactly as `baton dev` configures it for the sandbox (its bot_env()), with the
+    labelled demo front model whatever the environment holds (no key is read, no network is used)."""
+    env = {key.lower(): value for key, value in sandbox.bot_env().items()}
+    settings = load_settings(
+        **env,
+        baton_http_host="127.0.0.1",
+        baton_http_port=0,
+        baton_model=None,
+        baton_front_agent="demo",
+        baton_temporal_ui_url="http://127.0.0.1:8233",
+        baton_notify_task_queue=f"{task_queue}-slack-{uuid.uuid4().hex[:6]}",
+    )
+    async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as runtime:
+        sandbox.connect_bot(runtime.events_url)
+        yield runtime

@@ -5,72 +5,25 @@ headless Chromium; the screenshots for the README are taken here."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from browser_helpers import (
     DOCS_IMG,
+    LONG,
     OpenAs,
     assert_no_page_errors,
+    start_ops_audit,
+    status_text,
     switch_user,
     thread_messages,
-    type_and_send,
 )
-from playwright.async_api import Locator, Page, expect
-from temporalio.client import Client
+from playwright.async_api import Locator, Page
 
 from bot.runtime import BotRuntime
 from bot.sandbox.web_run import Sandbox
-from bot.settings import load_settings
 from tests.conftest import WorkerFactory
 
 pytestmark = pytest.mark.timeout(240)
-
-LONG = 90_000  # ms: the agent's steps run on a shared 2-core machine
-
-
-@pytest.fixture
-async def baton_bot(sandbox: Sandbox, temporal_client: Client, task_queue: str) -> AsyncIterator[BotRuntime]:
-    """The real bot, configured exactly as `baton dev` configures it for the sandbox (its bot_env())."""
-    env = {key.lower(): value for key, value in sandbox.bot_env().items()}
-    settings = load_settings(
-        **env,
-        baton_http_host="127.0.0.1",
-        baton_http_port=0,
-        baton_model=None,
-        baton_temporal_ui_url="http://127.0.0.1:8233",
-        baton_notify_task_queue=f"{task_queue}-slack-{uuid.uuid4().hex[:6]}",
-    )
-    async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as runtime:
-        sandbox.connect_bot(runtime.events_url)
-        yield runtime
-
-
-def status_messages(page: Page) -> Locator:
-    """The bot's messages at the channel's top level that name the agent (ephemerals excluded)."""
-    return (
-        page.locator("#messages .message:not([data-ephemeral])")
-        .filter(has=page.locator(".app-badge"))
-        .filter(has_text="ops_audit")
-    )
-
-
-def status_text(page: Page, ts: str) -> Locator:
-    return page.locator(f'#messages .message[data-ts="{ts}"] .content')
-
-
-async def start_ops_audit(page: Page, request: str) -> str:
-    """Type the slash command, wait for the status message; returns its ts (it is edited in place from then on)."""
-    before = await status_messages(page).count()
-    await type_and_send(page, f"/baton run ops_audit {request}")
-    started = page.locator("#messages .message[data-ephemeral]").filter(has_text="Started ops_audit-")
-    await started.last.wait_for(timeout=LONG)
-    await expect(status_messages(page)).to_have_count(before + 1, timeout=LONG)
-    ts = await status_messages(page).last.get_attribute("data-ts")
-    assert ts
-    return ts
-
 
 async def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
     """A README picture: `top` (a message in the thread) scrolled to the top of its pane, animations settled."""

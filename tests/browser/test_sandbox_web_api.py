@@ -111,3 +111,22 @@ async def test_python_m_bot_sandbox_serves_the_page_and_prints_no_secret() -> No
     printed = first + rest.decode()
     assert process.returncode == 0, printed
     assert shared.bot_token not in printed and shared.signing_secret not in printed
+
+
+async def test_a_dm_with_the_bot_and_an_app_home_are_seen_only_by_their_person(
+        sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    sandbox.slack.post_user_message("D01ALICE", "U01ALICE", "alice to the bot")
+    sandbox.slack.workspace.publish_home("U01ALICE", {"type": "home", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "alice's home"}}]})
+    async with http.get(f"{sandbox.url}sandbox/api/state", params={"user": "U01ALICE"}) as response:
+        alice = await response.json()
+    async with http.get(f"{sandbox.url}sandbox/api/state", params={"user": "U02BOB"}) as response:
+        bob = await response.json()
+    assert alice["dm_channel"] == "D01ALICE" and bob["dm_channel"] == "D02BOB"
+    assert [m["text"] for m in alice["messages"]] == ["alice to the bot"] and bob["messages"] == []
+    assert alice["home"]["blocks"][0]["text"]["text"] == "alice's home" and bob["home"] is None
+    assert all(not c["id"].startswith("D") for c in alice["channels"]), "DMs are not listed as channels"
+    async with http.post(f"{sandbox.url}sandbox/api/compose",
+                         json={"user": "U02BOB", "channel": "D01ALICE", "text": "let me in"}) as response:
+        assert response.status == 400, "nobody writes in another person's DM with the bot"
+    assert [m.text for m in sandbox.slack.workspace.messages["D01ALICE"]] == ["alice to the bot"]

@@ -1,9 +1,9 @@
 // The sandbox page: state from the server's snapshot + live changes (WebSocket), what a person does sent to the
 // sandbox's API (which delivers it to the bot as Slack would). No framework, no build step, nothing from the internet.
 
-import { readInputs } from "./blockkit.js";
+import { readInputs, renderBlocks } from "./blockkit.js";
 import { escapeHtml } from "./mrkdwn.js";
-import { colorOf, confirmHtml, introHtml, listHtml, modalHtml, roleOf } from "./view.js";
+import { colorOf, confirmHtml, context, dmIntroHtml, introHtml, listHtml, modalHtml, roleOf } from "./view.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (sel) => document.querySelector(sel);
@@ -12,6 +12,9 @@ const state = {
   viewer: params.get("user") || localStorage.getItem("baton.sandbox.user") || "U01ALICE",
   channel: params.get("channel") || localStorage.getItem("baton.sandbox.channel") || "C01GENERAL",
   thread: null,
+  app: ["home", "messages"].includes(params.get("app")) ? params.get("app") : null,  // the bot's pane: which tab
+  dm: null,                // this viewer's D… conversation with the bot
+  home: null,              // the Home view the bot last published for this viewer
   bot: {},
   users: {},
   userOrder: [],
@@ -41,7 +44,10 @@ function load(snap) {
   state.messages = new Map(snap.messages.map((m) => [`${m.channel}/${m.ts}`, m]));
   state.ephemerals = new Map(snap.ephemerals.map((e) => [e.ts, { ...e, kind: "ephemeral" }]));
   state.views = new Map(snap.views.map((v) => [v.id, v]));
-  if (!state.channelNames[state.channel]) state.channel = snap.channels[0]?.id;
+  state.dm = snap.dm_channel;
+  state.home = snap.home;
+  if (state.app) state.channel = state.dm;
+  else if (!state.channelNames[state.channel]) state.channel = snap.channels[0]?.id;
   renderAll();
 }
 
@@ -65,6 +71,8 @@ function apply(event) {
       if (state.ephemerals.has(e.ts)) flash(e.ts);
       state.ephemerals.set(e.ts, { ...e, kind: "ephemeral" });
     }
+  } else if (event.type === "home") {
+    state.home = event.view;
   } else if (event.type === "view") {
     if (event.kind === "view_closed") state.views.delete(event.view.id);
     else state.views.set(event.view.id, event.view);
@@ -105,8 +113,9 @@ function renderUsers() {
 }
 
 function renderSidebar() {
+  $(".app-link").classList.toggle("active", Boolean(state.app));
   $("#channels").innerHTML = state.channels.map((c) => `<button type="button" class="channel-link${
-    c.id === state.channel ? " active" : ""}" data-channel="${escapeHtml(c.id)}"><span class="hash">#</span>${
+    c.id === state.channel && !state.app ? " active" : ""}" data-channel="${escapeHtml(c.id)}"><span class="hash">#</span>${
     escapeHtml(c.name)}</button>`).join("");
   const me = state.users[state.viewer];
   $("#me").innerHTML = me ? `<span class="avatar small" style="background:${colorOf(me.id)}">${
@@ -137,16 +146,45 @@ function keepBottom(el, draw) {
   if (atBottom) el.scrollTop = el.scrollHeight;
 }
 
+function renderHeader() {
+  const botName = state.bot.name || "Baton";
+  const icon = $("#pane-icon");
+  icon.className = state.app ? "pane-icon-app" : "hash";
+  icon.innerHTML = state.app ? `<span class="avatar small" style="background:#4a154b">${escapeHtml(botName.slice(0, 1))}</span>` : "#";
+  $("#channel-name").textContent = state.app ? botName : state.channelNames[state.channel] || "";
+  $("#app-tabs").hidden = !state.app;
+  for (const tab of document.querySelectorAll(".app-tab")) {
+    const active = tab.dataset.appTab === state.app;
+    tab.classList.toggle("active", active);
+    tab.setAttribute("aria-selected", String(active));
+  }
+  const home = state.app === "home";
+  $("#home").hidden = !home;
+  $("#messages").hidden = home;
+  $("#composer").hidden = home;
+}
+
+// The bot's Home tab: whatever view it published for this viewer (views.publish), redrawn live when it publishes.
+function renderHome() {
+  if (state.app !== "home") return;
+  const view = state.home;
+  $("#home").innerHTML = view
+    ? `<div class="home-view" data-view-id="${escapeHtml(view.id)}">${renderBlocks(view.blocks, context(state))}</div>`
+    : `<div class="home-empty">Opening Baton's Home…</div>`;
+}
+
 function renderChannel() {
-  const name = state.channelNames[state.channel] || "";
-  $("#channel-name").textContent = name;
-  $("#composer-input").placeholder = `Message #${name}`;
+  renderHeader();
+  renderHome();
+  if (state.app === "home") return;
+  const name = state.app ? state.bot.name || "Baton" : state.channelNames[state.channel] || "";
+  $("#composer-input").placeholder = state.app ? `Message ${name}` : `Message #${name}`;
   const roots = [...state.messages.values()].filter((m) => inChannel(m) && (!m.thread_ts || m.thread_ts === m.ts));
   const extras = visibleExtras().filter((e) => !e.thread_ts);
   const rows = [...roots, ...extras].sort(byTs);
   const list = $("#messages");
   keepBottom(list, () => {
-    list.innerHTML = introHtml(name) + listHtml(state, rows, { replyCounts: replyCounts() });
+    list.innerHTML = (state.app ? dmIntroHtml(name) : introHtml(name)) + listHtml(state, rows, { replyCounts: replyCounts() });
   });
 }
 
@@ -156,7 +194,7 @@ function renderThread() {
   pane.hidden = !parent;
   document.body.classList.toggle("with-thread", Boolean(parent));
   if (!parent) return;
-  $("#thread-channel").textContent = `#${state.channelNames[state.channel] || ""}`;
+  $("#thread-channel").textContent = state.app ? state.bot.name || "Baton" : `#${state.channelNames[state.channel] || ""}`;
   const replies = [...state.messages.values()].filter((m) => inChannel(m) && m.thread_ts === parent.ts && m.ts !== parent.ts);
   const extras = visibleExtras().filter((e) => e.thread_ts === parent.ts);
   const rows = [...replies, ...extras].sort(byTs);
@@ -206,6 +244,7 @@ function connect() {
     const event = JSON.parse(msg.data);
     if (event.type === "snapshot") {
       load(event);
+      if (state.app === "home") openHome();  // a fresh viewer (user switch, reload) opens their own Home
       state.retry = 0;
       document.body.dataset.snapshots = String(Number(document.body.dataset.snapshots || 0) + 1);
       document.body.dataset.connected = "true";
@@ -235,7 +274,7 @@ async function send(text, threadTs) {
 
 async function click(button) {
   const message = button.closest(".message");
-  const modal = button.closest(".modal");
+  const modal = button.closest(".modal, .home-view");  // a view: a modal or the Home tab
   const where = modal
     ? { view_id: modal.dataset.viewId }
     : { channel: message.dataset.channel, message_ts: message.dataset.ts };
@@ -303,12 +342,36 @@ function switchUser(id) {
 
 function switchChannel(id) {
   state.channel = id;
+  state.app = null;
   state.thread = null;
   localStorage.setItem("baton.sandbox.channel", id);
   const url = new URL(location.href);
   url.searchParams.set("channel", id);
+  url.searchParams.delete("app");
   history.replaceState(null, "", url);
   renderAll();
+}
+
+// Slack sends `app_home_opened` every time the person opens the Home tab; the bot answers with views.publish.
+async function openHome() {
+  try {
+    const answer = await post("/sandbox/api/home", {});
+    if (answer.notice) notice(answer.notice);
+  } catch (err) {
+    notice(`Could not open Baton's Home: ${err.message}`);
+  }
+}
+
+function switchApp(tab) {
+  if (tab !== state.app) state.thread = null;
+  state.app = tab;
+  state.channel = state.dm;
+  const url = new URL(location.href);
+  url.searchParams.set("app", tab);
+  history.replaceState(null, "", url);
+  renderAll();
+  if (tab === "home") openHome();
+  else $("#composer-input").focus();
 }
 
 // --- wiring ----------------------------------------------------------------------------------------------------------
@@ -337,6 +400,10 @@ document.addEventListener("click", (e) => {
     else click(target);
   } else if (target.dataset.user) {
     switchUser(target.dataset.user);
+  } else if (target.dataset.app) {
+    switchApp(target.dataset.app);
+  } else if (target.dataset.appTab) {
+    switchApp(target.dataset.appTab);
   } else if (target.matches(".channel-link")) {
     switchChannel(target.dataset.channel);
   } else if (target.dataset.openThread) {
@@ -351,7 +418,7 @@ document.addEventListener("click", (e) => {
     renderAll();
   } else if (target.dataset.try) {
     $("#composer-input").value = target.dataset.try;
-    $("#composer").classList.add("command-mode");
+    $("#composer").classList.toggle("command-mode", target.dataset.try.startsWith("/"));
     $("#composer-input").focus();
   } else if (target.matches(".modal-submit")) {
     submitModal();

@@ -112,6 +112,17 @@ export function introHtml(channelName) {
   </div>`;
 }
 
+export function dmIntroHtml(botName) {
+  const tries = ["please audit the web fleet", "how are my tasks going?", "/baton list", "/baton help"];
+  return `<div class="intro">
+    <h2>${escapeHtml(botName)}</h2>
+    <p>This is your direct message conversation with ${escapeHtml(botName)}. Ask in plain words: it starts the
+       right agent and answers in a thread. Only you see this conversation.</p>
+    <div class="tries">${tries.map((t) => `<button type="button" class="try" data-try="${escapeHtml(t)}"><code>${
+      escapeHtml(t)}</code></button>`).join("")}</div>
+  </div>`;
+}
+
 export function modalHtml(state, view, errors) {
   const ctx = context(state);
   const submit = view.submit ? `<button type="button" class="modal-submit">${textObject(view.submit)}</button>` : "";
