@@ -196,7 +196,7 @@ class TaskGateway:
         self, user_id: str | None = None, open_only: bool = True, limit: int = 50
     ) -> list[TaskStatusV1]:
         """Tasks from Temporal visibility, newest first, each rendered by its own `status` query."""
-        clauses = [f"WorkflowType = '{WORKFLOW_NAME}'"]
+        clauses = [self._own_tasks()]
         if open_only:
             clauses.append("ExecutionStatus = 'Running'")
         if user_id:
@@ -211,7 +211,7 @@ class TaskGateway:
 
     async def waiting_for(self, user_id: str, groups: list[str] | None = None, limit: int = 50) -> list[TaskStatusV1]:
         """Open tasks whose pending checkpoint this person may decide (the `/baton list` and App Home view)."""
-        query = f"WorkflowType = '{WORKFLOW_NAME}' AND ExecutionStatus = 'Running' AND BatonPhase = 'waiting_for_human'"
+        query = f"{self._own_tasks()} AND ExecutionStatus = 'Running' AND BatonPhase = 'waiting_for_human'"
         waiting: list[TaskStatusV1] = []
         async for execution in self._client.list_workflows(query, limit=limit):
             try:
@@ -221,6 +221,10 @@ class TaskGateway:
             if status.pending_checkpoint and may_decide(status, user_id, groups or []):
                 waiting.append(status)
         return waiting
+
+    def _own_tasks(self) -> str:
+        """Visibility filter for this gateway's tasks: several deployments (or tests) may share a namespace."""
+        return f"WorkflowType = '{WORKFLOW_NAME}' AND TaskQueue = '{_quote(self._task_queue)}'"
 
     def _handle(self, task_id: str) -> WorkflowHandle[object, object]:
         return self._client.get_workflow_handle(task_id)

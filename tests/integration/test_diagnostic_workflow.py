@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
 from baton.errors import NoWorkers, UnknownAgent
 from baton.gateway import TaskGateway
 from contracts import CancellationV1
 from tests.conftest import WorkerFactory
-from tests.support import make_request, status_when
+from tests.support import eventually, make_request, status_when
 
 
 async def test_submitted_task_reports_progress_and_completes(gateway: TaskGateway, agent_worker: WorkerFactory) -> None:
@@ -143,3 +144,22 @@ async def test_concurrent_catalog_reads_share_one_lookup(gateway: TaskGateway, a
     async with agent_worker():
         catalogs = await asyncio.gather(*(gateway.agents() for _ in range(20)))
     assert all(catalog is catalogs[0] for catalog in catalogs), "one query answered all twenty callers"
+
+
+async def test_listing_shows_only_this_gateways_tasks(
+    gateway: TaskGateway, agent_worker: WorkerFactory, temporal_client: Client
+) -> None:
+    other = TaskGateway(temporal_client, task_queue=f"other-{uuid.uuid4().hex[:8]}", query_timeout_s=2)
+    mine = make_request(parameters={"steps": 2}, user_id="U_LISTED")
+    theirs = make_request(parameters={"steps": 2}, user_id="U_LISTED")
+    await other.submit(theirs, validate_agent=False)  # no worker on that queue: it just waits
+    async with agent_worker():
+        await gateway.submit(mine)
+        await gateway.result(mine.task_id)
+
+        async def listed() -> list[str] | None:
+            ids = [t.task_id for t in await gateway.list_tasks(user_id="U_LISTED", open_only=False)]
+            return ids or None
+
+        assert await eventually(listed) == [mine.task_id]
+    await other.cancel(theirs.task_id, CancellationV1(by="U_LISTED", reason="test over"))
