@@ -7,6 +7,7 @@ Each click is acked at once; refusals are ephemeral and change nothing. Edit, Re
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -21,6 +22,9 @@ from bot.operations import cancel, run
 from bot.origin import SlackOrigin
 from bot.services import BotServices
 from contracts.approval import may_cancel
+
+ButtonAct = Callable[[ButtonRef, str, str | None], Awaitable[str]]
+"""What a button does, given its reference, the clicker and the thread: returns the answer for the clicker."""
 
 __all__ = ["register", "tell"]
 
@@ -74,43 +78,43 @@ def register(app: AsyncApp, services: BotServices) -> None:
             answer = str(exc)
         await tell(client, channel, user, answer, thread_ts)
 
-    @app.action(ACTION_CANCEL)
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
+    async def answer_button(
+        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, act: ButtonAct
+    ) -> None:
+        """Decode the button, run `act`, and tell the clicker the outcome (privately), whatever happened."""
         user = body["user"]["id"]
         channel, _, thread_ts = _where(body)
         try:
-            ref = ButtonRef.decode(action.get("value", ""))
-            reply = await cancel(services, ref.task_id, "cancel button", user)
-            answer = reply.text
+            answer = await act(ButtonRef.decode(action.get("value", "")), user, thread_ts)
         except ValueError:
             answer = "This button is not one of Baton's."
         except BatonError as exc:
             answer = str(exc)
         await tell(client, channel, user, answer, thread_ts)
 
+    async def cancel_task(ref: ButtonRef, user: str, thread_ts: str | None) -> str:
+        return (await cancel(services, ref.task_id, "cancel button", user)).text
+
+    async def retry_task(ref: ButtonRef, user: str, thread_ts: str | None) -> str:
+        old = await services.gateway.status(ref.task_id)
+        if not may_cancel(old.approval, old.requester.user_id, user):
+            return f"Only the requester (<@{old.requester.user_id}>) or an admin can retry this task."
+        requester = old.requester
+        origin = SlackOrigin(team_id=requester.team_id or "", channel_id=requester.channel_id or "",
+                             user_id=requester.user_id, user_name=requester.user_name,
+                             identity_ts=ref.task_id,
+                             thread_ts=requester.thread_ts or old.slack.status_ts or thread_ts)
+        # One retry per failed task, however often Retry is clicked: the key names the task it retries.
+        reply = await run(services, RunCommand(old.agent, old.request_text), origin,
+                          parameters=old.parameters, idempotency_key=f"retry:{ref.task_id}")
+        return reply.text
+
+    @app.action(ACTION_CANCEL)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await answer_button(body, action, client, cancel_task)
+
     @app.action(ACTION_RETRY)
     async def on_retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel, _, thread_ts = _where(body)
-        try:
-            ref = ButtonRef.decode(action.get("value", ""))
-            old = await services.gateway.status(ref.task_id)
-            if not may_cancel(old.approval, old.requester.user_id, user):
-                answer = f"Only the requester (<@{old.requester.user_id}>) or an admin can retry this task."
-            else:
-                requester = old.requester
-                origin = SlackOrigin(team_id=requester.team_id or "", channel_id=requester.channel_id or "",
-                                     user_id=requester.user_id, user_name=requester.user_name,
-                                     identity_ts=ref.task_id,
-                                     thread_ts=requester.thread_ts or old.slack.status_ts or thread_ts)
-                # One retry per failed task, however often Retry is clicked: the key names the task it retries.
-                reply = await run(services, RunCommand(old.agent, old.request_text), origin,
-                                  parameters=old.parameters, idempotency_key=f"retry:{ref.task_id}")
-                answer = reply.text
-        except ValueError:
-            answer = "This button is not one of Baton's."
-        except BatonError as exc:
-            answer = str(exc)
-        await tell(client, channel, user, answer, thread_ts)
+        await answer_button(body, action, client, retry_task)
