@@ -29,8 +29,10 @@ async def test_the_same_event_delivered_three_times_starts_one_task(
         task_id = task_id_for("ops_audit", slack_idempotency_key(slack.team_id, CHANNEL, event["ts"]))
         await slack.wait_for(lambda: any("Started" in m.text for m in slack.messages_in(CHANNEL, event["ts"])))
         await slack.wait_for(lambda: card(slack, slack.message(CHANNEL, event["ts"])), timeout=60)
-        # A redelivery that slips past the dedupe (another replica, a restart) still maps to the same task.
+        # A redelivery that slips past both dedupes (another replica or a restart, and a thread Slack would not
+        # show) is answered again, but still maps to the same task.
         bot.services.dedupe.__init__()
+        slack.fail_next("conversations.replies", error="internal_error", times=1)
         await sender.send_event(event, event_id="Ev0REDELIVER", retry_num=3)
         await slack.wait_for(lambda: any("already running" in m.text
                                          for m in slack.messages_in(CHANNEL, event["ts"])))

@@ -1,0 +1,198 @@
+"""Slack's Events API retries after a bot restart (the in-memory dedupe then remembers nothing): the answer is
+idempotent on the event id, found again in the thread through the reply's message metadata; and events the bot
+cannot read are acked and ignored with one warning line, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from bot.runtime import BotRuntime
+from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from bot.sandbox.payloads import app_mention_event, message_event
+from bot.sandbox.socket_mode import FakeSocketMode
+from bot.settings import BotSettings
+from contracts import slack_idempotency_key, task_id_for
+from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.support import eventually
+
+CHANNEL = "C02OPS"
+DM = "D01BOB"
+ALREADY_ANSWERED = "already answered"
+"""Words of the listener's log line for a retry it skips: the moment a skipped retry is fully handled."""
+OURS = ("bot", "slack_bolt", "slack_sdk")
+"""Loggers whose warnings about an event count (the dev server's and Temporal's are another story)."""
+Life = Callable[[], AbstractAsyncContextManager[SlackDelivery]]
+
+
+@pytest.fixture
+async def fake_model() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def model_settings(bot_settings: BotSettings, fake_model: FakeOpenAI) -> BotSettings:
+    """The real ChatOpenAI front agent, on the fake model server (which counts every model call)."""
+    return bot_settings.model_copy(update={"baton_model": "fake-model", "openai_base_url": fake_model.base_url,
+                                           "openai_api_key": SecretStr(fake_model.api_key)})
+
+
+@pytest.fixture
+def running(slack: FakeSlackApi, model_settings: BotSettings, temporal_client: Client,
+            task_queue: str) -> Life:
+    """`async with running() as sender:` one bot process's life; each call is a fresh process (empty memory)."""
+
+    @asynccontextmanager
+    async def life() -> AsyncIterator[SlackDelivery]:
+        async with BotRuntime(model_settings, temporal_client, agents_task_queue=task_queue) as bot, \
+                SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as sender:
+            yield sender
+
+    return life
+
+
+def records(caplog: pytest.LogCaptureFixture, level: int, words: str = "") -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno == level and r.name.startswith(OURS) and words in r.getMessage()]
+
+
+async def until_logged(caplog: pytest.LogCaptureFixture, count: int, level: int,
+                       words: str = "") -> list[logging.LogRecord]:
+    """Wait for `count` such records: listeners run after the ack, and the fake Slack cannot signal log lines."""
+
+    async def probe() -> list[logging.LogRecord] | None:
+        found = records(caplog, level, words)
+        return found if len(found) >= count else None
+
+    return await eventually(probe, interval=0.02)
+
+
+def script_a_submit(model: FakeOpenAI, times: int = 1) -> None:
+    for _ in range(times):
+        model.script(tool_call("temporal_submit", {"agent": "ops_audit", "request": "check the web tier"}),
+                     "I started an ops audit for you.")
+
+
+async def tasks_on(temporal_client: Client, task_queue: str) -> list[str]:
+    """Every task started on this test's own queue, under any id (visibility lags: callers wait for it)."""
+    query = f"WorkflowType = 'AgentWorkflow' AND TaskQueue = '{task_queue}'"
+    return [e.id async for e in temporal_client.list_workflows(query)]
+
+
+@pytest.mark.parametrize("channel, text", [(CHANNEL, "<@U0BATONBOT> check our web servers"),
+                                           (DM, "check our web servers")], ids=["mention", "dm"])
+async def test_a_retry_after_a_restart_posts_no_second_reply_calls_no_model_and_starts_no_second_task(
+        slack: FakeSlackApi, fake_model: FakeOpenAI, running: Life,
+        temporal_client: Client, task_queue: str, caplog: pytest.LogCaptureFixture, channel: str, text: str) -> None:
+    caplog.set_level(logging.INFO, logger="bot")
+    script_a_submit(fake_model, times=2)  # a second answer would find a model to call: its absence is the proof
+    async with running() as sender:
+        first, event = await sender.say("U02BOB", channel, text, event_id="Ev0RESTART1")
+        assert first.status == 200
+        await slack.wait_for(lambda: slack.messages_in(channel, event["ts"]))
+    assert fake_model.call_count == 2
+    posts = len(slack.calls_to("chat.postMessage"))
+
+    async with running() as sender:  # the bot restarted; Slack retries the delivery it saw time out
+        retry = await sender.send_event(event, event_id="Ev0RESTART1", retry_num=1, retry_reason="http_timeout")
+        assert retry.status == 200
+        await until_logged(caplog, 1, logging.INFO, ALREADY_ANSWERED)
+
+    assert len(slack.calls_to("chat.postMessage")) == posts
+    assert [m.text for m in slack.messages_in(channel, event["ts"])] == ["I started an ops audit for you."]
+    assert fake_model.call_count == 2
+    task_id = task_id_for("ops_audit", slack_idempotency_key(slack.team_id, channel, event["ts"]))
+    assert await eventually(lambda: tasks_on(temporal_client, task_queue)) == [task_id]
+    await temporal_client.get_workflow_handle(task_id).terminate("test over")
+
+
+async def test_when_the_thread_cannot_be_read_a_retry_is_answered_again_and_still_starts_one_task(
+        slack: FakeSlackApi, fake_model: FakeOpenAI, running: Life,
+        temporal_client: Client, task_queue: str) -> None:
+    script_a_submit(fake_model, times=2)
+    async with running() as sender:
+        _, event = await sender.say("U02BOB", CHANNEL, "<@U0BATONBOT> check our web servers", event_id="Ev0RESTART2")
+        await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
+
+    slack.fail_next("conversations.replies", error="internal_error", times=1)
+    async with running() as sender:
+        await sender.send_event(event, event_id="Ev0RESTART2", retry_num=1, retry_reason="http_timeout")
+        await slack.wait_for(lambda: len(slack.messages_in(CHANNEL, event["ts"])) == 2)
+
+    assert [m.text for m in slack.messages_in(CHANNEL, event["ts"])] == ["I started an ops audit for you."] * 2
+    assert "already running" in fake_model.calls[-1].text_of("tool"), "the model's second submit hit the same task"
+    assert len(slack.calls_to("conversations.replies")) == 1  # the lookup was made, and failed
+    assert fake_model.call_count == 4
+    task_id = task_id_for("ops_audit", slack_idempotency_key(slack.team_id, CHANNEL, event["ts"]))
+    assert await eventually(lambda: tasks_on(temporal_client, task_queue)) == [task_id]
+    await temporal_client.get_workflow_handle(task_id).terminate("test over")
+
+
+async def test_a_first_delivery_is_answered_without_reading_the_thread(
+        slack: FakeSlackApi, fake_model: FakeOpenAI, running: Life,
+        temporal_client: Client) -> None:
+    script_a_submit(fake_model)
+    async with running() as sender:
+        _, event = await sender.say("U02BOB", DM, "check our web servers", event_id="Ev0FIRST")
+        reply = (await slack.wait_for(lambda: slack.messages_in(DM, event["ts"])))[0]
+    assert slack.calls_to("conversations.replies") == []
+    assert reply.metadata == {"event_type": "baton_reply", "event_payload": {"event_id": "Ev0FIRST"}}
+    task_id = task_id_for("ops_audit", slack_idempotency_key(slack.team_id, DM, event["ts"]))
+    await temporal_client.get_workflow_handle(task_id).terminate("test over")
+
+
+async def test_over_socket_mode_a_first_delivery_reads_no_thread_and_a_retry_after_a_restart_posts_nothing(
+        slack: FakeSlackApi, fake_model: FakeOpenAI, model_settings: BotSettings, temporal_client: Client,
+        task_queue: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Over the socket every event envelope carries retry_attempt (0 on a first delivery), which bolt copies into
+    X-Slack-Retry-Num: only a nonzero one is a retry."""
+    caplog.set_level(logging.INFO, logger="bot")
+    settings = model_settings.model_copy(update={"slack_app_token": SecretStr(slack.app_token),
+                                                 "slack_signing_secret": None})
+    script_a_submit(fake_model, times=2)
+    async with FakeSocketMode(slack) as socket:
+        async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue):
+            await socket.wait_connected()
+            _, event = await socket.say("U02BOB", CHANNEL, "<@U0BATONBOT> check our web servers",
+                                        event_id="Ev0SOCKET1")
+            await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
+        assert socket.envelopes[-1]["retry_attempt"] == 0 and slack.calls_to("conversations.replies") == []
+        posts = len(slack.calls_to("chat.postMessage"))
+        async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue):
+            await socket.wait_connected(count=2)
+            await socket.send_event(event, event_id="Ev0SOCKET1", retry_attempt=1)
+            await until_logged(caplog, 1, logging.INFO, ALREADY_ANSWERED)
+    assert len(slack.calls_to("chat.postMessage")) == posts and fake_model.call_count == 2
+    task_id = task_id_for("ops_audit", slack_idempotency_key(slack.team_id, CHANNEL, event["ts"]))
+    await temporal_client.get_workflow_handle(task_id).terminate("test over")
+
+
+def _without(event: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != key}
+
+
+async def test_events_missing_ts_channel_or_user_get_a_200_and_one_warning_line_each_without_a_traceback(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    secret = "ask-the-audit-bot-about-web-7"
+    mention = app_mention_event("U02BOB", CHANNEL, f"<@U0BATONBOT> {secret}", team=slack.team_id)
+    dm = message_event("U02BOB", DM, secret, team=slack.team_id)
+    home = {"type": "app_home_opened", "user": "U02BOB", "channel": DM, "tab": "home", "event_ts": "1.000001"}
+    broken = [_without(event, key) for event in (mention, dm) for key in ("ts", "channel", "user")]
+    broken.append(_without(home, "user"))
+
+    answers = [await sender.send_event(event, event_id=f"Ev0BROKEN{i}") for i, event in enumerate(broken)]
+
+    assert [a.status for a in answers] == [200] * len(broken)
+    await until_logged(caplog, len(broken), logging.WARNING)
+    warnings = records(caplog, logging.WARNING)
+    assert len(warnings) == len(broken), [r.getMessage() for r in warnings]
+    assert all(r.exc_info is None and secret not in r.getMessage() for r in warnings)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == [] and "Traceback" not in caplog.text
+    assert slack.calls_to("chat.postMessage") == [] and slack.calls_to("views.publish") == []
