@@ -22,7 +22,7 @@ from baton import commands
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
-from baton.settings import TemporalSettings, connect_client
+from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 
 Command = Callable[[TaskGateway, argparse.Namespace], Awaitable[str]]
 
@@ -77,9 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def run_command(handler: Command, args: argparse.Namespace) -> str:
-    settings = TemporalSettings()
-    client = await connect_client(settings)
-    return await handler(TaskGateway(client, task_queue=os.environ.get("BATON_TASK_QUEUE", "agents")), args)
+    settings = load_temporal_settings()  # the worker's settings route too: same address, namespace, TLS and queue
+    client = await connect(settings)
+    return await handler(TaskGateway(client, task_queue=settings.task_queue), args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "submit":
             args.request = commands.build_request(args)  # bad input is refused before any connection is made
         print(asyncio.run(run_command(args.handler, args)))
+    except TemporalSettingsError as exc:
+        print(f"baton: {exc}", file=sys.stderr)
+        return 2
     except BatonError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from typing import Any
 
 from baton.gateway import TaskGateway
 from baton.render import render_status
-from baton.settings import TemporalSettings
+from baton.temporal import load_temporal_settings
 from contracts import (
     ApprovalPolicyV1,
     CancellationV1,
@@ -72,7 +72,8 @@ async def status(gateway: TaskGateway, args: Namespace) -> str:
     current = await gateway.status(args.task)
     if args.json:
         return current.model_dump_json(indent=2)
-    return render_status(current, utc_now(), TemporalSettings().ui_url)
+    ui_url = load_temporal_settings().temporal_ui_url
+    return render_status(current, utc_now(), ui_url, namespace=gateway.client.namespace)
 
 
 async def cancel(gateway: TaskGateway, args: Namespace) -> str:

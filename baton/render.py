@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 
 from contracts import TaskStatusV1
 
@@ -25,7 +26,7 @@ def elapsed(status: TaskStatusV1, now: datetime) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
-def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None) -> str:
+def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None, namespace: str = "default") -> str:
     lines = [
         f"task      {status.task_id}",
         f"agent     {status.agent}",
@@ -59,5 +60,6 @@ def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None
             f"usage     {usage.llm_calls} LLM calls, {usage.input_tokens} in / {usage.output_tokens} out tokens"
         )
     if ui_url:
-        lines.append(f"temporal  {ui_url.rstrip('/')}/namespaces/default/workflows/{status.task_id}")
+        link = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(status.task_id, safe='')}"
+        lines.append(f"temporal  {link}")
     return "\n".join(lines)

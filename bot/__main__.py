@@ -9,7 +9,7 @@ import sys
 
 from baton.errors import BatonError
 from baton.process_exit import exit_now
-from baton.settings import TemporalSettings, connect_client
+from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 from bot.catalog import parse_catalog
 from bot.runtime import BotRuntime
 from bot.settings import SettingsError, load_settings
@@ -21,14 +21,19 @@ async def serve() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    temporal_settings = TemporalSettings()
     try:
-        client = await connect_client(temporal_settings)
+        temporal_settings = load_temporal_settings()
+        client = await connect(temporal_settings)
+    except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
+        print(exc, file=sys.stderr)
+        return 2
     except BatonError as exc:
         print(exc, file=sys.stderr)
         return 3
-    runtime = BotRuntime(settings, client, namespace=temporal_settings.namespace,
-                         temporal_ui_url=temporal_settings.ui_url, agents=parse_catalog(settings.baton_agent_catalog))
+    runtime = BotRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
+                         temporal_ui_url=temporal_settings.temporal_ui_url,
+                         agents=parse_catalog(settings.baton_agent_catalog),
+                         agents_task_queue=temporal_settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

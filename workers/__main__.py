@@ -9,6 +9,7 @@ import sys
 
 from pydantic import ValidationError
 
+from baton.temporal import TemporalSettingsError, TemporalUnavailable, settings_problems
 from workers.config import WorkerSettings
 from workers.logs import configure_logging
 from workers.worker import run_until
@@ -18,8 +19,7 @@ async def _main() -> int:
     try:
         settings = WorkerSettings()
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        print(f"baton worker: invalid configuration: {problems}", file=sys.stderr)
+        print(f"baton worker: {settings_problems(exc, 'invalid configuration')}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format)
     stop = asyncio.Event()
@@ -28,7 +28,10 @@ async def _main() -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         await run_until(stop, settings)
-    except RuntimeError as exc:
+    except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
+        print(f"baton worker: {exc}", file=sys.stderr)
+        return 2
+    except (TemporalUnavailable, RuntimeError) as exc:
         print(f"baton worker: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -1,6 +1,7 @@
 """Worker settings: a YAML file (`BATON_WORKER_CONFIG`, default the bundled worker.yaml) under environment overrides.
 
-Read once at start and validated; a bad value fails the worker at start with a message naming the setting.
+Read once at start and validated; a bad value fails the worker at start with a message naming the setting. The
+Temporal connection settings (and the task queue) are baton.temporal's, shared with the bot and the CLI.
 """
 
 from __future__ import annotations
@@ -17,21 +18,17 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from baton.temporal import TemporalSettings
+
 BUNDLED_CONFIG = Path(__file__).with_name("worker.yaml")
 
 
-class WorkerSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+class WorkerSettings(TemporalSettings):
+    """TemporalSettings (address, namespace, API key, mTLS, task queue) plus what only a worker needs."""
 
-    temporal_address: str = Field(
-        "localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "temporal_address")
-    )
-    temporal_namespace: str = Field(
-        "default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "temporal_namespace")
-    )
-    temporal_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("TEMPORAL_API_KEY"))
-    temporal_tls: bool = Field(False, validation_alias=AliasChoices("TEMPORAL_TLS", "temporal_tls"))
-    task_queue: str = Field("agents", validation_alias=AliasChoices("BATON_TASK_QUEUE", "task_queue"))
+    # An empty variable counts as unset: `OPENAI_BASE_URL=` means "no base URL" (the demo model), not "the URL ''".
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+
     agents: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["diagnostic", "ops_audit", "sales_report"],
         validation_alias=AliasChoices("BATON_AGENTS", "agents"),
@@ -81,7 +78,7 @@ class WorkerSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         import os
 
-        yaml_file = Path(os.environ.get("BATON_WORKER_CONFIG", BUNDLED_CONFIG))
+        yaml_file = Path(os.environ.get("BATON_WORKER_CONFIG") or BUNDLED_CONFIG)  # empty = unset, like the rest
         return init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file)
 
     @property

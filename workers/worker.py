@@ -11,10 +11,10 @@ from datetime import timedelta
 from langchain_core.language_models import BaseChatModel
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from baton import temporal
 from contracts import AgentCatalogV1, AgentInfoV1
 from workers.activities import AgentActivities
 from workers.catalog_workflow import CATALOG_WORKFLOW_ID, AgentCatalogWorkflow
@@ -38,18 +38,12 @@ def chat_model_factory(settings: WorkerSettings) -> Callable[[], BaseChatModel]:
 
 
 async def connect(settings: WorkerSettings) -> Client:
+    """baton.temporal's connection (the bot's and the CLI's too), with the worker's metrics runtime when asked."""
     runtime = None
     if settings.metrics_port:
         telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}"))
         runtime = Runtime(telemetry=telemetry)
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
-        tls=settings.temporal_tls or settings.temporal_api_key is not None,
-        data_converter=pydantic_data_converter,
-        runtime=runtime,
-    )
+    return await temporal.connect(settings, runtime=runtime)
 
 
 @asynccontextmanager
