@@ -25,7 +25,9 @@ class SettingsError(Exception):
 class BotSettings(BaseSettings):
     """Environment variables, named as DESIGN.md lists them (field name == variable name, case-insensitive)."""
 
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True)
+    # An empty variable counts as unset: `OPENAI_BASE_URL=` means "no model configured", not "the URL ''".
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True,
+                                      env_ignore_empty=True)
 
     slack_bot_token: SecretStr
     slack_signing_secret: SecretStr | None = None
