@@ -17,12 +17,12 @@ from temporalio.worker import Worker
 from baton import temporal
 from contracts import AgentCatalogV1, AgentInfoV1
 from workers.activities import AgentActivities
-from workers.catalog_workflow import CATALOG_WORKFLOW_ID, AgentCatalogWorkflow
 from workers.checkpointer import open_checkpointer
 from workers.config import WorkerSettings
 from workers.llm import make_chat_model
 from workers.registry import AgentRegistry
-from workers.workflow import AgentWorkflow
+from workers.workflow.agent_workflow import AgentWorkflow
+from workers.workflow.catalog_workflow import CATALOG_WORKFLOW_ID, AgentCatalogWorkflow
 
 log = logging.getLogger(__name__)
 

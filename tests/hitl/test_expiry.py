@@ -37,7 +37,7 @@ from contracts import (
     utc_now,
 )
 from tests.support import make_request
-from workers.workflow import AgentWorkflow
+from workers.workflow.agent_workflow import AgentWorkflow
 
 CHECKPOINT = CheckpointV1(id="cp-ship", title="Ship it?", allowed_decisions=["accept", "respond", "reject"])
 

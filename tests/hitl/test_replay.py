@@ -13,8 +13,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workers.catalog_workflow import AgentCatalogWorkflow
-from workers.workflow import AgentWorkflow
+from workers.workflow.agent_workflow import AgentWorkflow
+from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 

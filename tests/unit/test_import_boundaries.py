@@ -60,3 +60,56 @@ def test_a_worker_process_loads_nothing_from_baton_but_its_temporal_connection()
     probe = "import sys, workers.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == 'baton'))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert ast.literal_eval(loaded.stdout.strip()) == ["baton", "baton.errors", "baton.temporal"]
+
+
+WORKFLOW_FENCE = ROOT / "workers" / "workflow"
+IO_MODULES = {"aiohttp", "httpx", "requests", "urllib", "openai", "langchain", "langchain_core", "langchain_openai",
+              "langgraph", "slack_sdk", "slack_bolt", "sqlite3", "psycopg", "psycopg_pool", "socket", "random",
+              "time", "os", "subprocess", "threading", "logging", "baton", "bot"}
+"""What code inside Temporal's workflow sandbox must never import: I/O, clocks, randomness, and the packages that
+wrap them. `logging` too: workflows log through `workflow.logger`, which is replay-aware."""
+NONDETERMINISTIC_CALLS = {"now", "utcnow", "today", "sleep", "time", "uuid4", "random"}
+
+
+def _fence_violations(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: list[str] = []
+    for name in sorted(_imports(path)):
+        top = name.split(".")[0]
+        if top in IO_MODULES or (top == "workers" and not name.startswith("workers.workflow")):
+            found.append(f"imports {name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            on_workflow = isinstance(owner, ast.Name) and owner.id == "workflow"  # workflow.now() is the clock
+            if node.func.attr in NONDETERMINISTIC_CALLS and not on_workflow:
+                found.append(f"calls .{node.func.attr}() on line {node.lineno}")
+    return [f"{path.relative_to(ROOT)} {violation}" for violation in found]
+
+
+def test_workflow_sandbox_code_imports_no_io_and_reads_no_clock() -> None:
+    violations = [v for path in sorted(WORKFLOW_FENCE.rglob("*.py")) for v in _fence_violations(path)]
+    assert not violations, "\n".join(violations)
+
+
+def test_the_fence_check_catches_io_and_clock_reads() -> None:
+    """The check above would pass vacuously if it could not see a violation; prove it can."""
+    bad = WORKFLOW_FENCE / "_fence_probe_tmp.py"
+    bad.write_text("import sqlite3\nfrom datetime import datetime\nNOW = datetime.now()\n", encoding="utf-8")
+    try:
+        assert {v.split(" ", 1)[1] for v in _fence_violations(bad)} == {"imports sqlite3", "calls .now() on line 3"}
+    finally:
+        bad.unlink()
+
+
+def test_loading_the_workflows_pulls_in_no_io_library() -> None:
+    """The AST check sees direct imports; this sees what the fenced modules load transitively, beyond what
+    temporalio's own workflow API and the contracts already load."""
+    probe = (
+        "import sys, temporalio.workflow, temporalio.common, temporalio.exceptions, contracts\n"
+        "before = set(sys.modules)\n"
+        "import workers.workflow.agent_workflow, workers.workflow.catalog_workflow\n"
+        "print(sorted({m.split('.')[0] for m in set(sys.modules) - before}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert ast.literal_eval(loaded.stdout.strip()) == ["workers"]

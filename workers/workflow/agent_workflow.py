@@ -38,9 +38,9 @@ with workflow.unsafe.imports_passed_through():
         UsageV1,
         refusal_reason,
     )
-    from workers.expiry import expiry_decision, plan_wait
-    from workers.ledger import TaskLedger
-    from workers.thread_notifier import ThreadNotifier
+    from workers.workflow.expiry import expiry_decision, plan_wait
+    from workers.workflow.ledger import TaskLedger
+    from workers.workflow.thread_notifier import ThreadNotifier
 
 PHASE_KEY = SearchAttributeKey.for_keyword("BatonPhase")
 FINAL_STATUS_MEMO = "final_status"
