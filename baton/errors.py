@@ -2,8 +2,11 @@
 
 BatonError
 ├── TemporalUnavailable   the Temporal server cannot be reached
+├── NoWorkers             no worker answers on the task queue (the agent catalog cannot be read)
+├── UnknownAgent          no running worker offers that agent
 ├── TaskNotFound          no task with that id
 ├── TaskAlreadyFinished   the task ended; it can no longer be cancelled or decided
+├── TaskBusy              no worker answered for a running task in time; retry (nothing about the task changed)
 └── DecisionRejected      the workflow refused a decision (stale checkpoint, not allowed, not an approver)
 """
 
@@ -38,6 +41,17 @@ class TaskNotFound(BatonError):
 class TaskAlreadyFinished(BatonError):
     def __init__(self, task_id: str) -> None:
         super().__init__(f"Task {task_id} has already finished; this is no longer pending.")
+        self.task_id = task_id
+
+
+class TaskBusy(BatonError):
+    """The task is running but no worker answered its `status` query in time (one restarting, or none running).
+
+    Only the workflow knows whether a checkpoint is pending, so nothing may be rendered or decided until it
+    answers: callers retry (the notify activity through Temporal, a person by clicking again)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Baton is busy: no worker answered for task {task_id} in time; try again in a minute.")
         self.task_id = task_id
 
 

@@ -29,7 +29,14 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from baton.errors import DecisionRejected, NoWorkers, TaskAlreadyFinished, TaskNotFound, UnknownAgent
+from baton.errors import (
+    DecisionRejected,
+    NoWorkers,
+    TaskAlreadyFinished,
+    TaskBusy,
+    TaskNotFound,
+    UnknownAgent,
+)
 from contracts import (
     AgentCatalogV1,
     CancellationV1,
@@ -138,27 +145,49 @@ class TaskGateway:
             return SubmitOutcome(task_id=request.task_id, started=False)
         return SubmitOutcome(task_id=request.task_id, started=True)
 
+    async def live_status(self, task_id: str) -> TaskStatusV1:
+        """The workflow's own status: its `status` query, or the final status it left in its memo once it ended.
+
+        Never a stand-in: whatever renders Slack messages or judges a click needs the pending checkpoint, which
+        only the workflow knows. Raises TaskBusy when no worker answers a running task in time (the caller
+        retries), TaskAlreadyFinished when an ended task left no final status and no worker can replay it."""
+        description, status = await self._own_status(task_id)
+        if status is not None:
+            return status
+        if description.status in (None, WorkflowExecutionStatus.RUNNING):
+            raise TaskBusy(task_id)
+        raise TaskAlreadyFinished(task_id)
+
     async def status(self, task_id: str) -> TaskStatusV1:
-        """A running task answers its `status` query. A finished one left its final status in its memo, and one
-        that no worker is serving right now is described from its request memo and phase search attribute, so
-        neither needs a live worker (a query would wait for one)."""
+        """For read-only displays (`/baton status`, the CLI, listings), which must not hang on a missing worker:
+        the workflow's own status when it answers in time, else a `StatusWithoutWorker` built from the request
+        memo and the phase search attribute. That stand-in has no pending checkpoint: render no card and judge
+        no click from it (use `live_status`)."""
+        description, status = await self._own_status(task_id)
+        if status is not None:
+            return status
+        return await _status_without_worker(description)
+
+    async def _own_status(self, task_id: str) -> tuple[WorkflowExecutionDescription, TaskStatusV1 | None]:
+        """The task's description and its own status, or None for the status when no worker answered in time.
+
+        An ended task's memo is read first: a query on a closed workflow needs a worker to replay it."""
         handle = self._handle(task_id)
         try:
             description = await handle.describe()
             if description.status not in (None, WorkflowExecutionStatus.RUNNING):
                 final = await description.memo_value(FINAL_STATUS_MEMO, None, type_hint=TaskStatusV1)
                 if final is not None:
-                    return final
+                    return description, final
             try:
-                return await handle.query("status", result_type=TaskStatusV1, rpc_timeout=self._query_timeout)
+                status = await handle.query("status", result_type=TaskStatusV1, rpc_timeout=self._query_timeout)
             except RPCError as exc:
-                if exc.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE) and (
-                    "timeout" not in exc.message.lower()
-                ):
+                if not _no_worker_answered(exc):
                     raise
-                return await _status_without_worker(description)
+                return description, None
         except RPCError as exc:
             raise self._translate(task_id, exc) from exc
+        return description, status
 
     async def result(self, task_id: str) -> TaskResultV1:
         """Wait for the task to end and return its result; a failed or cancelled task raises Temporal's error."""
@@ -249,15 +278,37 @@ def may_decide(status: TaskStatusV1, user_id: str, groups: list[str]) -> bool:
     return refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups) is None
 
 
-async def _status_without_worker(description: WorkflowExecutionDescription) -> TaskStatusV1:
+class StatusWithoutWorker(TaskStatusV1):
+    """A stand-in status, built from the task's request memo and phase search attribute while no worker answers.
+
+    The same fields (nothing changes on the wire), but its type says what it lacks: the pending checkpoint,
+    decisions and progress. `isinstance(status, StatusWithoutWorker)` is how code tells it from the real one;
+    its progress message tells people."""
+
+
+WITHOUT_WORKER_NOTE = (
+    "No worker is running right now; the task resumes when one starts. "
+    "Shown from the task's records: a pending decision, if any, appears when a worker answers."
+)
+
+
+def _no_worker_answered(exc: RPCError) -> bool:
+    """Whether a query failed only because no worker took it in time (as opposed to a missing task)."""
+    return exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE) or (
+        "timeout" in exc.message.lower()
+    )
+
+
+async def _status_without_worker(description: WorkflowExecutionDescription) -> StatusWithoutWorker:
     request = await description.memo_value(REQUEST_MEMO, None, type_hint=TaskRequestV1)
     if request is None:
         raise NoWorkers("No Baton worker is answering for this task right now.")
     recorded = description.typed_search_attributes.get(PHASE_KEY)
     phase = cast(Phase, recorded if recorded in get_args(Phase) else "queued")
-    note = "No worker is running right now; the task resumes when one starts."
     updated_at = description.start_time or request.created_at
-    return TaskStatusV1.of_request(request, phase, updated_at, progress=ProgressV1(message=note))
+    progress = ProgressV1(message=WITHOUT_WORKER_NOTE)
+    stand_in = StatusWithoutWorker.of_request(request, phase, updated_at, progress=progress)
+    return cast(StatusWithoutWorker, stand_in)  # of_request builds `cls`
 
 
 def _quote(value: str) -> str:
@@ -267,7 +318,9 @@ def _quote(value: str) -> str:
 __all__ = [
     "AGENTS_TASK_QUEUE",
     "SEARCH_ATTRIBUTES",
+    "WITHOUT_WORKER_NOTE",
     "WORKFLOW_NAME",
+    "StatusWithoutWorker",
     "SubmitOutcome",
     "TaskGateway",
     "decide_update_id",

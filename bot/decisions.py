@@ -2,6 +2,8 @@
 
 The bot checks first (the same rule as the workflow's validator, `contracts.approval`) so a person who may not
 decide gets an explanation and the workflow's history stays untouched; the workflow remains the authority.
+It checks against the workflow's own status only: while no worker answers, the click is not sent and the person
+is told to try again (`BUSY`), never that the checkpoint is no longer pending.
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskNotFound
+from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
+from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.services import BotServices
 from contracts import CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, utc_now
 from contracts.approval import refusal_reason
 
-__all__ = ["Check", "check_decision", "decide", "no_longer_pending"]
+__all__ = ["BUSY", "Check", "check_decision", "decide", "no_longer_pending"]
+
+BUSY = "Baton is busy; your click was not recorded, try again in a minute."
+"""The answer to a click while no worker answers for its task: nothing was sent, so nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,11 @@ class Check:
 async def check_decision(services: BotServices, task_id: str, checkpoint_id: str | None, decision: DecisionKind,
                          user_id: str) -> Check:
     try:
-        status = await services.gateway.status(task_id)
+        status = await services.gateway.live_status(task_id)
     except (TaskNotFound, TaskAlreadyFinished):
         return Check(f"Task `{task_id}` is gone; this is no longer pending.")
+    except TaskBusy:
+        return Check(BUSY)
     checkpoint = status.pending_checkpoint
     if status.is_terminal or checkpoint is None or checkpoint.id != checkpoint_id:
         return Check(no_longer_pending(status, checkpoint_id), status)
@@ -61,8 +69,8 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
         return f"Task `{task_id}` is gone; this is no longer pending."
     except DecisionRejected as exc:
         try:
-            status = await services.gateway.status(task_id)
-        except (TaskNotFound, TaskAlreadyFinished):
+            status = await services.gateway.live_status(task_id)
+        except (TaskNotFound, TaskAlreadyFinished, TaskBusy):
             return f"Your decision was not applied: {exc}"
         if status.pending_checkpoint is None or status.pending_checkpoint.id != check.checkpoint.id:
             return no_longer_pending(status, check.checkpoint.id)
@@ -73,7 +81,11 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
 
 
 def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:
-    """Tell a late clicker what happened instead: who decided what, or that the task ended."""
+    """Tell a late clicker what happened instead: who decided what, or that the task ended.
+
+    Only the workflow's own status can say so: a stand-in built without a worker has no checkpoint at all."""
+    if isinstance(status, StatusWithoutWorker):
+        return BUSY
     record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
     if record is not None:
         who = "the expiry policy" if record.by == "expiry" else f"<@{record.by}>"
