@@ -1,13 +1,17 @@
 """The `notify` activity: brings a Slack-originated task's thread up to date, run by the bot's Temporal worker.
 
 Temporal delivers it to whichever bot process is alive and retries it through Slack outages. It reads the task's
-`status` at delivery time (so a late delivery shows the latest state), then creates or edits, in the thread:
+own `status` at delivery time (so a late delivery shows the latest state), then creates or edits, in the thread:
 the status message (one per task, edited in place), a card per checkpoint, the final message (with large texts as
 files), and on reminders / escalations a message that mentions the people named. It returns the ts of every
 message it owns; the workflow records them and passes them back, so a restarted bot edits instead of posting.
 
 Idempotent when retried: messages carry metadata naming their task and part, and a retried attempt looks for them
 in the thread before posting; identical edits are skipped.
+
+It renders only the workflow's own status, never a stand-in built without a worker: that has no pending
+checkpoint and would close a live approval card that nothing redraws until the next reminder. While no worker
+answers, the activity fails retryably (`TaskBusy`) and Temporal tries again.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from typing import Any, Protocol
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from baton.errors import TaskNotFound
+from baton.errors import TaskAlreadyFinished, TaskBusy, TaskNotFound
+from baton.gateway import StatusWithoutWorker
 from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
 from bot.blocks.text import escape, mention
 from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, utc_now
@@ -43,7 +48,9 @@ _PERMANENT = frozenset({
 
 
 class StatusSource(Protocol):
-    async def status(self, task_id: str) -> TaskStatusV1: ...
+    async def live_status(self, task_id: str) -> TaskStatusV1:
+        """The workflow's own status; raises TaskBusy while no worker answers (see TaskGateway.live_status)."""
+        ...
 
 
 class _Memory:
@@ -76,9 +83,13 @@ class SlackNotifier:
     @activity.defn(name="notify")
     async def notify(self, note: NotifyInputV1) -> NotifyResultV1:
         try:
-            status = await self._tasks.status(note.task_id)
-        except TaskNotFound as exc:
-            raise ApplicationError(str(exc), type="TaskNotFound", non_retryable=True) from exc
+            status = await self._tasks.live_status(note.task_id)
+        except (TaskNotFound, TaskAlreadyFinished) as exc:
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
+        except TaskBusy as exc:
+            raise _wait_for_worker(note, str(exc)) from exc
+        if isinstance(status, StatusWithoutWorker):  # a source that degrades must not reach Slack either
+            raise _wait_for_worker(note, f"only a stand-in status for {note.task_id}")
         lock = self._locks.setdefault(note.task_id, asyncio.Lock())
         async with lock:
             try:
@@ -226,6 +237,14 @@ class _Thread:
                     and payload.get("part") == part):
                 return str(message["ts"])
         return None
+
+
+def _wait_for_worker(note: NotifyInputV1, why: str) -> ApplicationError:
+    """A retryable failure: Temporal tries again (backing off to every 30 s) until a worker answers for the task.
+
+    Benign, so each attempt is one log line rather than a traceback: a worker restarting is expected."""
+    log.info("Notification for %s waits for a worker (attempt %d): %s", note.task_id, _attempt(), why)
+    return ApplicationError(why, type="TaskBusy", category=ApplicationErrorCategory.BENIGN)
 
 
 def _attempt() -> int:

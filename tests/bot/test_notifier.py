@@ -1,14 +1,19 @@
 """The notify activity against the fake Slack: one status message edited in place, cards and final message, 429s
-waited out, and retried deliveries that never post twice. The task's status comes from a fixed source here (the
-end-to-end tests read it from a real workflow)."""
+waited out, retried deliveries that never post twice, and no delivery at all while only a stand-in status exists.
+The task's status comes from a fixed source here (the end-to-end tests read it from a real workflow)."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
 
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.testing import ActivityEnvironment
 
+from baton.errors import TaskBusy
+from baton.gateway import StatusWithoutWorker
 from bot.blocks import TaskLinks
 from bot.notifier import SlackNotifier
 from bot.sandbox import FakeSlackApi
@@ -31,8 +36,11 @@ class StatusBoard:
 
     def __init__(self, status: TaskStatusV1) -> None:
         self.current = status
+        self.worker_away = False
 
-    async def status(self, task_id: str) -> TaskStatusV1:
+    async def live_status(self, task_id: str) -> TaskStatusV1:
+        if self.worker_away:
+            raise TaskBusy(task_id)
         return self.current
 
 
@@ -142,3 +150,56 @@ async def test_agent_text_with_channel_ping_is_delivered_harmlessly(slack: FakeS
     final = slack.message(CHANNEL, result.messages.final_ts or "")
     assert "<!channel>" not in final.text and "<!channel>" not in str(final.blocks)
     assert "&lt;!channel&gt; all done" in str(final.blocks)
+
+
+async def card_then_outage(slack: FakeSlackApi, slack_client: AsyncWebClient
+                           ) -> tuple[StatusBoard, SlackNotifier, NotifyResultV1]:
+    """A card with its buttons posted, then a board whose worker no longer answers."""
+    root = slack.post_user_message(CHANNEL, "U02BOB", "audit")
+    board = StatusBoard(slack_status(slack, root.ts, phase="waiting_for_human", pending_checkpoint=make_checkpoint()))
+    notifier = SlackNotifier(slack_client, board, TaskLinks())
+    posted = await deliver(notifier, NotifyInputV1(task_id=board.current.task_id))
+    return board, notifier, posted
+
+
+async def test_while_no_worker_answers_the_delivery_fails_retryably_and_the_card_keeps_its_buttons(
+        slack: FakeSlackApi, slack_client) -> None:
+    board, notifier, posted = await card_then_outage(slack, slack_client)
+    board.worker_away = True
+    calls = len(slack.calls)
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(notifier, NotifyInputV1(task_id=board.current.task_id, messages=posted.messages), attempt=2)
+    assert raised.value.type == "TaskBusy" and not raised.value.non_retryable, "Temporal must try again"
+    assert raised.value.category == ApplicationErrorCategory.BENIGN, "an expected wait, logged without a traceback"
+    assert len(slack.calls) == calls, "nothing was posted or edited"
+    card = slack.message(CHANNEL, posted.messages.checkpoint_ts["cp-1"])
+    assert buttons(card) == ["Approve", "Edit", "Reject", "Respond"]
+
+
+async def test_a_stand_in_status_is_never_rendered_even_when_a_source_hands_one_over(
+        slack: FakeSlackApi, slack_client) -> None:
+    board, notifier, posted = await card_then_outage(slack, slack_client)
+    stand_in = board.current.model_copy(update={"pending_checkpoint": None})
+    board.current = StatusWithoutWorker.model_validate(stand_in.model_dump())
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(notifier, NotifyInputV1(task_id=board.current.task_id, messages=posted.messages), attempt=2)
+    assert raised.value.type == "TaskBusy" and not raised.value.non_retryable
+    assert buttons(slack.message(CHANNEL, posted.messages.checkpoint_ts["cp-1"])) == ["Approve", "Edit", "Reject",
+                                                                                     "Respond"]
+
+
+async def test_once_the_worker_answers_again_the_retried_delivery_edits_the_same_card(
+        slack: FakeSlackApi, slack_client) -> None:
+    board, notifier, posted = await card_then_outage(slack, slack_client)
+    board.worker_away = True
+    note = NotifyInputV1(task_id=board.current.task_id, messages=posted.messages)
+    with pytest.raises(ApplicationError):
+        await deliver(notifier, note, attempt=2)
+    board.worker_away = False
+    board.current = board.current.model_copy(update={"progress": board.current.progress.model_copy(
+        update={"message": "still looking at web-1"})})
+    again = await deliver(notifier, note, attempt=3)
+    assert again.messages == posted.messages, "edited in place, nothing posted twice"
+    assert "still looking at web-1" in str(slack.message(CHANNEL, again.messages.status_ts or "").blocks)
+    assert buttons(slack.message(CHANNEL, again.messages.checkpoint_ts["cp-1"])) == ["Approve", "Edit", "Reject",
+                                                                                    "Respond"]
