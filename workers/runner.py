@@ -4,10 +4,15 @@ The thread id is the task id, so every attempt of every `run_agent` activity of 
 thread. What an attempt does depends on the thread's saved state, never on the attempt number:
 
     no checkpoint yet                  -> start from the request's initial state
-    stopped between nodes (a crash)    -> continue with `astream(None)`: completed nodes are not run again
+    stopped inside a step (a crash)    -> continue with `astream(None)`: completed nodes are not run again
     waiting at an interrupt + decision -> resume it with `Command(resume=...)` (the adapter's value)
     waiting at an interrupt, no answer -> report the same checkpoint again (a retried attempt after a crash)
-    finished                           -> read the result from the final state
+    finished (no task left)            -> read the result from the final state
+
+"Finished" is LangGraph's own record: the latest checkpoint has no task to run, which is where its loop stops
+after the graph reaches END. An empty `next` is not enough: a crash after a node's writes are saved and before
+the next checkpoint leaves `next=()` too (the task has writes, so it is no longer "next"), with that task still
+in `tasks`; `astream(None)` applies the saved writes and goes on without running the node again.
 """
 
 from __future__ import annotations
@@ -73,10 +78,10 @@ class AgentRun:
             if not values:
                 return _REPORT_AGAIN  # a decision for an interrupt the graph has moved past: ask about the new one
             return Command(resume=values)
-        if state.next:
-            return None  # a checkpoint between nodes: a previous attempt crashed; continue from it
+        if state.tasks:
+            return None  # a step a previous attempt started and did not close (it crashed): continue from it
         if state.created_at is not None:
-            return _NOTHING_TO_RUN  # already finished (a crash after the last node, before the activity returned)
+            return _NOTHING_TO_RUN  # finished: a crash after the final checkpoint, before the activity returned
         return self._spec.initial_state(self._request)
 
     async def _stream(self, graph_input: Any) -> None:
