@@ -24,9 +24,11 @@ from temporalio.worker import Worker
 from baton.gateway import AGENTS_TASK_QUEUE, TaskGateway
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.http_guard import guarded_web_app
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
 from bot.settings import BotSettings, SettingsError
+from bot.socket_guard import GuardedSocketModeHandler
 
 __all__ = ["BotRuntime", "chat_model_factory"]
 
@@ -73,7 +75,7 @@ class BotRuntime:
         built, so one built for a start that fails would keep a second bot off the queue until the process ends."""
         self._worker_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
-        self._socket: Any = None
+        self._socket: GuardedSocketModeHandler | None = None
         self.port: int | None = None
 
     @property
@@ -102,7 +104,8 @@ class BotRuntime:
             await socket.connect_async()
             log.info("Baton bot connected in Socket Mode")
         else:
-            web_app = self.app.web_app(path=EVENTS_PATH)
+            assert self.settings.slack_signing_secret is not None  # BotSettings requires it in HTTP mode
+            web_app = guarded_web_app(self.app, self.settings.slack_signing_secret.get_secret_value(), EVENTS_PATH)
             web_app.router.add_get("/healthz", _healthz)
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
@@ -111,15 +114,13 @@ class BotRuntime:
             self.port = self._runner.addresses[0][1]
             log.info("Baton bot listening on port %s%s", self.port, EVENTS_PATH)
 
-    async def _open_socket(self) -> Any:
+    async def _open_socket(self) -> GuardedSocketModeHandler:
         """The Socket Mode handler, holding its first WebSocket URL, or SettingsError if Slack refuses the app token.
 
         slack_sdk's connect() would log invalid_auth and retry forever, so a wrong or revoked SLACK_APP_TOKEN looks
         like a hang; asking `apps.connections.open` once here turns it into one line at start. A network error is
         left to connect()'s own retries (Slack may just be unreachable for a moment).
         """
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
         assert self.settings.slack_app_token is not None
         token = self.settings.slack_app_token.get_secret_value()
         url: str | None = None
@@ -132,8 +133,9 @@ class BotRuntime:
             raise SettingsError(refused) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("Slack is not reachable yet (%s); Socket Mode keeps retrying", type(exc).__name__)
-        handler = AsyncSocketModeHandler(self.app, token)
-        handler.client.wss_uri = url  # None: connect() asks for one itself
+        handler = GuardedSocketModeHandler(self.app, token)
+        if url is not None:  # else connect() asks for one itself
+            handler.client.wss_uri = url
         return handler
 
     async def stop(self) -> None:
