@@ -15,7 +15,7 @@ from bot.catalog import DEFAULT_AGENTS, AgentInfo
 from bot.directory import UserGroupDirectory
 from bot.front_agent import FrontAgent
 from bot.listeners import register_listeners
-from bot.middleware import install_middleware
+from bot.middleware import install_middleware, workspace_check
 from bot.services import BotServices
 from bot.settings import BotSettings
 
@@ -47,6 +47,10 @@ def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebCl
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=not settings.socket_mode,
+        before_authorize=workspace_check(services),
+        # An unhandled request goes to the error handler (one line, an ack) instead of bolt's 404 and a warning
+        # that quotes the payload.
+        raise_error_for_unhandled_request=True,
     )
     install_middleware(app, services)
     register_listeners(app, services, FrontAgent(services, chat_model, tools))
