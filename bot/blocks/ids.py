@@ -35,6 +35,11 @@ VIEW_RESPOND = "baton.view.respond"
 INPUT_BLOCK = "baton_input"
 INPUT_ACTION = "value"
 
+TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
+"""A task id as the `/baton` grammar accepts one (use fullmatch): never empty, so never a Temporal call without one."""
+_MAX_VALUE = 3000  # Slack's bound on private_metadata (a button value's is 2000)
+_MAX_FIELD = 200
+
 
 def decide_action_id(kind: DecisionKind) -> str:
     return _DECIDE_PREFIX + kind
@@ -59,13 +64,18 @@ class ButtonRef:
         return json.dumps({k: v for k, v in data.items() if v is not None}, separators=(",", ":"))
 
     @classmethod
-    def decode(cls, value: str) -> ButtonRef:
-        """Raises ValueError on anything that is not a value we wrote (a forged or truncated payload)."""
+    def decode(cls, value: object) -> ButtonRef:
+        """Raises ValueError on anything that is not a value we wrote (a forged, truncated or mistyped payload):
+        it must name a well-formed task id, and every other field must be a short string or absent."""
+        if not isinstance(value, str) or len(value) > _MAX_VALUE:
+            raise ValueError("not a Baton button value")
         try:
             data = json.loads(value)
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # a 3,000-character value can nest deeper than json recurses
             raise ValueError("not a Baton button value") from exc
-        if not isinstance(data, dict) or not isinstance(data.get("t"), str):
+        if not isinstance(data, dict) or not isinstance(data.get("t"), str) or not TASK_ID.fullmatch(data["t"]):
             raise ValueError("not a Baton button value")
-        return cls(task_id=data["t"], checkpoint_id=data.get("c"), channel_id=data.get("ch"),
-                   message_ts=data.get("ts"))
+        fields = [data.get(key) for key in ("c", "ch", "ts")]
+        if not all(f is None or (isinstance(f, str) and 0 < len(f) <= _MAX_FIELD) for f in fields):
+            raise ValueError("not a Baton button value")
+        return cls(data["t"], *fields)

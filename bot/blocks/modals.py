@@ -9,11 +9,15 @@ from typing import Any
 from bot.blocks.checkpoint import format_args
 from bot.blocks.ids import INPUT_ACTION, INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND, ButtonRef
 from bot.blocks.text import MAX_INPUT_CHARS, MAX_PRIVATE_METADATA, escape, plain, truncate
+from bot.wellformed import too_deep
 from contracts import CheckpointV1
 
-__all__ = ["edit_modal", "parse_edit", "reject_modal", "respond_modal", "submitted_text"]
+__all__ = ["MAX_ARGS_DEPTH", "edit_modal", "parse_edit", "reject_modal", "respond_modal", "submitted_text",
+           "unreadable_modal"]
 
 _TITLE = 24  # Slack's limit on a modal title
+MAX_ARGS_DEPTH = 16
+"""Edited arguments go into a Temporal payload and the agent's tool call: a person never needs them deeper."""
 
 
 def edit_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
@@ -56,24 +60,52 @@ def respond_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
     ], submit="Send")
 
 
-def submitted_text(view: dict[str, Any]) -> str:
-    """The text a person typed into one of our modals ('' when they typed nothing)."""
-    values = view.get("state", {}).get("values", {})
-    value = values.get(INPUT_BLOCK, {}).get(INPUT_ACTION, {}).get("value")
+def submitted_text(view: object) -> str:
+    """The text a person typed into one of our modals ('' when they typed nothing, or when the submitted state is
+    not shaped like Slack's: this runs before the ack, so it must not raise)."""
+    value: object = view
+    for key in ("state", "values", INPUT_BLOCK, INPUT_ACTION, "value"):
+        value = value.get(key) if isinstance(value, dict) else None
     return value.strip() if isinstance(value, str) else ""
 
 
 def parse_edit(text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(arguments, None) for a JSON object, else (None, an error a person can act on)."""
+    """(arguments, None) for a JSON object, else (None, an error a person can act on). Never raises: it runs before
+    the submission's ack."""
     if not text:
         return None, "Enter the arguments as a JSON object, for example {\"host\": \"web-1\"}."
+    if len(text) > MAX_INPUT_CHARS:
+        return None, f"The arguments are over {MAX_INPUT_CHARS} characters; shorten them."
+    too_nested = f"The arguments nest more than {MAX_ARGS_DEPTH} levels deep; flatten them."
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         return None, f"That is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+    except RecursionError:
+        return None, too_nested
+    except ValueError:  # NaN / Infinity, or a number too long for int()
+        return None, "That is not valid JSON: NaN, Infinity and numbers over 4,300 digits are not JSON."
+    if too_deep(text, MAX_ARGS_DEPTH):
+        return None, too_nested
     if not isinstance(value, dict):
         return None, "The arguments must be a JSON object ({...}), not a list or a single value."
     return value, None
+
+
+def unreadable_modal() -> dict[str, Any]:
+    """Replaces a submitted modal that Baton cannot act on (a form it did not write, or a submission that does not
+    say who sent it): the person learns that nothing was sent, rather than facing an error inside the modal."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Baton"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": (
+            "I could not read this form, so nothing was sent. Close it and use the buttons on the message again.")}}],
+    }
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _modal(callback_id: str, ref: ButtonRef, title: str, blocks: list[dict[str, Any]],

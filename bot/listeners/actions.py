@@ -1,7 +1,9 @@
 """Buttons: decisions on checkpoint cards, Cancel on the status message, Retry on a failed task's final message.
 
-Each click is acked at once; refusals are ephemeral and change nothing. Edit, Reject and Respond open a modal
-(the decision is sent when it is submitted, see views.py).
+Each click is read, then acked at once; refusals are ephemeral and change nothing. A click that does not say who
+clicked is answered "I could not read that" through its response_url. Edit, Reject and Respond open a modal (the
+decision is sent when it is submitted, see views.py). After the ack every outcome is told to the clicker and nothing
+escapes (bolt would drop the ack).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.errors import BatonError
@@ -18,78 +22,106 @@ from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal
 from bot.blocks.ids import ACTION_CANCEL, ACTION_DECIDE_PATTERN, ACTION_RETRY, decision_from_action_id
 from bot.commands import RunCommand
 from bot.decisions import check_decision, decide
+from bot.listeners.reading import COULD_NOT_READ, answer_privately, dig, slack_id, text_field, unreadable
 from bot.operations import cancel, run
 from bot.origin import SlackOrigin
 from bot.services import BotServices
+from contracts import DecisionKind
 from contracts.approval import may_cancel
 
 ButtonAct = Callable[[ButtonRef, str, str | None], Awaitable[str]]
 """What a button does, given its reference, the clicker and the thread: returns the answer for the clicker."""
 
-__all__ = ["register", "tell"]
+__all__ = ["SOMETHING_WENT_WRONG", "register", "tell"]
 
 log = logging.getLogger(__name__)
 _MODALS = {"edit": edit_modal, "reject": reject_modal, "respond": respond_modal}
+NOT_OURS = "This button is not one of Baton's."
+SOMETHING_WENT_WRONG = "Something went wrong on Baton's side; please try again."
+_MAX_TRIGGER = 255
 
 
 async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str, thread_ts: str | None = None) -> None:
-    """An ephemeral answer to one person; a failure to answer is logged, never raised into the handler."""
+    """An ephemeral answer to one person; a failure to answer is logged on one line, never raised into the handler
+    (Slack refusing it, or not answering, is no bug of ours)."""
     if not channel:
         return
     try:
         await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
-    except Exception:
-        log.exception("Could not tell %s in %s", user, channel)
+    except SlackApiError as exc:
+        log.warning("Could not tell %s in %s: Slack answered %s", user, channel, exc.response.get("error"))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("Could not tell %s in %s: %s", user, channel, type(exc).__name__)
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(channel, message ts, thread ts) of the message whose button was clicked."""
-    container = body.get("container") or {}
-    message = body.get("message") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    return channel, container.get("message_ts") or message.get("ts"), message.get("thread_ts")
+    """(channel, message ts, thread ts) of the message whose button was clicked; None for what the click lacks."""
+    channel = slack_id(dig(body, "container", "channel_id")) or slack_id(dig(body, "channel", "id"))
+    message_ts = text_field(dig(body, "container", "message_ts"), 64) or text_field(dig(body, "message", "ts"), 64)
+    return channel, message_ts, text_field(dig(body, "message", "thread_ts"), 64)
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
+    async def could_not_read(ack: AsyncAck, body: dict[str, Any], why: str) -> None:
+        unreadable("button click", why)
+        await ack()
+        await answer_privately(services, body.get("response_url"), COULD_NOT_READ)
+
     @app.action(ACTION_DECIDE_PATTERN)
     async def on_decide(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        user = slack_id(dig(body, "user", "id"))
+        kind = decision_from_action_id(action["action_id"])  # bolt matched this listener on it
+        trigger_id = text_field(body.get("trigger_id"), _MAX_TRIGGER)
+        if user is None or kind is None or (kind in _MODALS and trigger_id is None):
+            await could_not_read(ack, body, "user" if user is None else "action_id" if kind is None else "trigger_id")
+            return
         await ack()
-        user = body["user"]["id"]
         channel, message_ts, thread_ts = _where(body)
-        kind = decision_from_action_id(action["action_id"])
         try:
-            ref = ButtonRef.decode(action.get("value", ""))
-        except ValueError:
-            await tell(client, channel, user, "This button is not one of Baton's.", thread_ts)
-            return
-        if kind is None:
-            return
-        try:
-            check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
-            if check.refusal is not None or check.checkpoint is None:
-                await tell(client, channel, user, check.refusal or "This is no longer pending.", thread_ts)
-                return
-            if kind in _MODALS:
-                modal_ref = ButtonRef(ref.task_id, ref.checkpoint_id, channel, thread_ts or message_ts)
-                await client.views_open(trigger_id=body["trigger_id"], view=_MODALS[kind](modal_ref, check.checkpoint))
-                return
-            answer = await decide(services, ref.task_id, check, kind, user)
+            answer = await decide_click(kind, action.get("value"), user, trigger_id, channel, message_ts, thread_ts,
+                                        client)
         except BatonError as exc:
             answer = str(exc)
-        await tell(client, channel, user, answer, thread_ts)
+        except Exception:
+            log.exception("The %s click of %s failed", kind, user)
+            answer = SOMETHING_WENT_WRONG
+        if answer:
+            await tell(client, channel, user, answer, thread_ts)
+
+    async def decide_click(kind: DecisionKind, value: object, user: str, trigger_id: str | None, channel: str | None,
+                           message_ts: str | None, thread_ts: str | None, client: AsyncWebClient) -> str | None:
+        """What to tell the clicker, or None when a modal opened instead."""
+        try:
+            ref = ButtonRef.decode(value)
+        except ValueError:
+            return NOT_OURS
+        check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
+        if check.refusal is not None or check.checkpoint is None:
+            return check.refusal or "This is no longer pending."
+        if kind not in _MODALS:
+            return await decide(services, ref.task_id, check, kind, user)
+        modal_ref = ButtonRef(ref.task_id, ref.checkpoint_id, channel, thread_ts or message_ts)
+        try:
+            await client.views_open(trigger_id=trigger_id, view=_MODALS[kind](modal_ref, check.checkpoint))
+        except SlackApiError as exc:  # an expired trigger (a click answered after 3 s), mostly
+            log.warning("Slack did not open the %s modal: %s", kind, exc.response.get("error"))
+            return "Slack did not open the form in time; click the button again."
+        return None
 
     async def answer_button(
-        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, act: ButtonAct
+        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, act: ButtonAct, user: str
     ) -> None:
         """Decode the button, run `act`, and tell the clicker the outcome (privately), whatever happened."""
-        user = body["user"]["id"]
         channel, _, thread_ts = _where(body)
         try:
-            answer = await act(ButtonRef.decode(action.get("value", "")), user, thread_ts)
+            answer = await act(ButtonRef.decode(action.get("value")), user, thread_ts)
         except ValueError:
-            answer = "This button is not one of Baton's."
+            answer = NOT_OURS
         except BatonError as exc:
             answer = str(exc)
+        except Exception:
+            log.exception("The %s click of %s failed", action["action_id"], user)
+            answer = SOMETHING_WENT_WRONG
         await tell(client, channel, user, answer, thread_ts)
 
     async def cancel_task(ref: ButtonRef, user: str, thread_ts: str | None) -> str:
@@ -111,10 +143,18 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     @app.action(ACTION_CANCEL)
     async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        user = slack_id(dig(body, "user", "id"))
+        if user is None:
+            await could_not_read(ack, body, "user")
+            return
         await ack()
-        await answer_button(body, action, client, cancel_task)
+        await answer_button(body, action, client, cancel_task, user)
 
     @app.action(ACTION_RETRY)
     async def on_retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        user = slack_id(dig(body, "user", "id"))
+        if user is None:
+            await could_not_read(ack, body, "user")
+            return
         await ack()
-        await answer_button(body, action, client, retry_task)
+        await answer_button(body, action, client, retry_task, user)

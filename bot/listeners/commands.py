@@ -1,8 +1,10 @@
-"""`/baton`: ack at once, then parse, run the command and answer the person privately (response_url).
+"""`/baton`: read the command, ack at once, then parse, run it and answer the person privately (response_url).
 
-The work after the ack takes one of BATON_COMMAND_CONCURRENCY slots: a burst of commands (a whole channel typing at
-once) then cannot crowd out the acks of the requests still arriving, which Slack needs within 3 seconds. A failure
-after the ack, including a failure to start the task, is always answered to the person."""
+A command missing a field Baton needs (who, where, its trigger) is answered in the ack itself: "I could not read
+that", shown only to the person. Everything after the ack takes one of BATON_COMMAND_CONCURRENCY slots: a burst of
+commands (a whole channel typing at once) then cannot crowd out the acks of the requests still arriving, which Slack
+needs within 3 seconds. A failure after the ack, including a failure to start the task, is always answered to the
+person, and never escapes (bolt would drop the ack)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.commands import parse_command
+from bot.listeners.reading import answer_privately, dig, slack_id, text_field, unreadable
+from bot.middleware import COULD_NOT_READ_COMMAND
 from bot.operations import Reply, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
@@ -19,24 +23,40 @@ from bot.services import BotServices
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
+_MAX_TEXT = 8_000  # the contracts' bound on a request's text
+_MAX_NAME = 80  # Slack's bound on a username
+_MAX_TRIGGER = 255
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
     @app.command("/baton")
     async def baton_command(ack: AsyncAck, command: dict[str, Any]) -> None:
+        origin, why = read_origin(command)
+        text = command.get("text", "")
+        if origin is None or not isinstance(text, str) or len(text) > _MAX_TEXT:
+            unreadable("/baton command", why or "its text")
+            await ack(COULD_NOT_READ_COMMAND)
+            return
         await ack()
-        origin = SlackOrigin(
-            team_id=command.get("team_id", ""),
-            channel_id=command["channel_id"],
-            user_id=command["user_id"],
-            user_name=command.get("user_name"),
-            identity_ts=command.get("trigger_id") or command.get("command_ts", ""),
-        )
         try:
             async with services.command_slots:
-                reply = await execute(services, parse_command(command.get("text", "")), origin)
+                reply = await execute(services, parse_command(text), origin)
         except Exception:
             log.exception("/baton failed for %s", origin.user_id)
             reply = Reply("Something went wrong on Baton's side; please try again.")
-        if command.get("response_url"):
-            await services.responder.send(command["response_url"], reply.text, reply.blocks or None)
+        await answer_privately(services, command.get("response_url"), reply.text, reply.blocks or None)
+
+
+def read_origin(command: dict[str, Any]) -> tuple[SlackOrigin | None, str | None]:
+    """(the command's origin, None), or (None, the first field missing or unusable)."""
+    user_id, channel_id = slack_id(dig(command, "user_id")), slack_id(dig(command, "channel_id"))
+    identity = text_field(command.get("trigger_id"), _MAX_TRIGGER) or text_field(command.get("command_ts"), 64)
+    if user_id is None:
+        return None, "user_id"
+    if channel_id is None:
+        return None, "channel_id"
+    if identity is None:  # what makes a run's task id unique: without it every such command would be one task
+        return None, "trigger_id"
+    return SlackOrigin(team_id=slack_id(command.get("team_id")) or "", channel_id=channel_id,
+                       user_id=user_id, user_name=text_field(command.get("user_name"), _MAX_NAME),
+                       identity_ts=identity), None

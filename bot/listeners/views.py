@@ -1,4 +1,10 @@
-"""Modal submissions: Edit (JSON arguments, validated before the modal closes), Reject (reason), Respond (text)."""
+"""Modal submissions: Edit (JSON arguments, validated before the modal closes), Reject (reason), Respond (text).
+
+Everything that can go wrong with the submission itself is found before the ack: a form Baton did not write or that
+does not say who sent it is replaced by a modal saying nothing was sent; bad input keeps the modal open with the
+error under the field. After the ack, every outcome is told to the person privately and nothing escapes (bolt
+would drop the ack).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from baton.errors import BatonError
 from bot.blocks import ButtonRef, parse_edit, submitted_text
 from bot.blocks.ids import INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND
+from bot.blocks.modals import unreadable_modal
+from bot.blocks.text import MAX_INPUT_CHARS
 from bot.decisions import check_decision, decide
-from bot.listeners.actions import tell
+from bot.listeners.actions import SOMETHING_WENT_WRONG, tell
+from bot.listeners.reading import dig, slack_id, unreadable
 from bot.services import BotServices
 from contracts import DecisionKind
 
@@ -24,25 +33,30 @@ _KINDS: dict[str, DecisionKind] = {VIEW_EDIT: "edit", VIEW_REJECT: "reject", VIE
 
 def register(app: AsyncApp, services: BotServices) -> None:
     async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        kind = _KINDS[view["callback_id"]]
+        kind = _KINDS[view["callback_id"]]  # bolt matched this listener on it
+        user = slack_id(dig(body, "user", "id"))
+        try:
+            ref = ButtonRef.decode(view.get("private_metadata"))
+        except ValueError:
+            ref = None
+        if user is None or ref is None:
+            unreadable("view_submission", "user" if user is None else "private_metadata")
+            await ack(response_action="update", view=unreadable_modal())
+            return
         text = submitted_text(view)
+        error: str | None = None
         edited: dict[str, Any] | None = None
-        if kind == "edit":
+        if len(text) > MAX_INPUT_CHARS:
+            error = f"Keep it under {MAX_INPUT_CHARS} characters."
+        elif kind == "edit":
             edited, error = parse_edit(text)
-            if error is not None:
-                # Keeps the modal open with the error under the field: nothing is sent until the JSON is valid.
-                await ack(response_action="errors", errors={INPUT_BLOCK: error})
-                return
         elif kind == "respond" and not text:
-            await ack(response_action="errors", errors={INPUT_BLOCK: "Write an answer for the agent."})
+            error = "Write an answer for the agent."
+        if error is not None:
+            # Keeps the modal open with the error under the field: nothing is sent until the input is valid.
+            await ack(response_action="errors", errors={INPUT_BLOCK: error})
             return
         await ack()
-        user = body["user"]["id"]
-        try:
-            ref = ButtonRef.decode(view.get("private_metadata", ""))
-        except ValueError:
-            log.warning("view_submission with a foreign private_metadata from %s", user)
-            return
         try:
             check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
             if check.refusal is not None:
@@ -53,6 +67,9 @@ def register(app: AsyncApp, services: BotServices) -> None:
                                       text=text if kind != "edit" else None)
         except BatonError as exc:
             answer = str(exc)
+        except Exception:
+            log.exception("The %s decision on %s failed", kind, ref.task_id)
+            answer = SOMETHING_WENT_WRONG
         await tell(client, ref.channel_id, user, answer, ref.message_ts)
 
     for callback_id in _KINDS:
