@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from baton.devserver import DevServer
 from baton.gateway import TaskGateway
+from bot.decisions import BUSY
 from bot.origin import SlackOrigin, task_request
 from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from contracts import ApprovalPolicyV1, ProgressEventV1, TaskRequestV1, TaskStatusV1, utc_now
@@ -33,7 +34,6 @@ from tests.support import eventually
 CHANNEL = "C02OPS"
 REQUESTER = "U02BOB"
 APPROVER = "U01ALICE"
-BUSY = "Baton is busy; your click was not recorded, try again in a minute."
 LISTENING = re.compile(r"listening on port (\d+)")
 
 
@@ -52,12 +52,12 @@ class BotProcess:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=REPO_ROOT, env=self._env, stdout=log, stderr=log)
 
-        async def listening() -> int | None:
-            assert self.process is not None and self.process.returncode is None, self.log()[-2000:]
-            found = LISTENING.search(self.log())
-            return int(found.group(1)) if found else None
-
-        self.port = await eventually(listening, timeout=60)
+        async with asyncio.timeout(60):  # polls the log; a process that exits fails at once, with its log
+            while (found := LISTENING.search(self.log())) is None:
+                if self.process.returncode is not None:
+                    raise AssertionError(f"python -m bot exited ({self.process.returncode}): {self.log()[-2000:]}")
+                await asyncio.sleep(0.1)
+        self.port = int(found.group(1))
         return self
 
     @property
