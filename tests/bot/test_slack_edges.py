@@ -1,15 +1,20 @@
 """The hard edges, end to end: redeliveries, forged and stale requests, concurrent approvers, Slack rate limits,
-a bot restart mid-task, foreign workspaces and hostile text."""
+a bot restart mid-task, foreign and unknown workspaces and hostile text."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+from urllib.parse import urlencode
 
+import pytest
 from temporalio.client import Client
 
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
 from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from bot.sandbox.delivery import FORM
+from bot.sandbox.payloads import block_actions_payload, find_action
 from bot.settings import BotSettings
 from contracts import CancellationV1, slack_idempotency_key, task_id_for
 from tests.bot.test_slack_flows import CHANNEL, card, final, labels, root_messages, start_ops_audit, task_id_of
@@ -108,6 +113,37 @@ async def test_a_request_from_another_workspace_is_refused(
     answer = await sender.send_slash_command("run ops_audit x", "U02BOB", CHANNEL, team_id="T0OTHER")
     assert answer.status == 200 and "another Slack workspace" in answer.body
     assert root_messages(slack) == []
+
+
+async def test_a_click_whose_workspace_cannot_be_established_is_refused_and_the_card_stays_pending(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, agent_worker: WorkerFactory,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with agent_worker():
+        root, checkpoint = await start_ops_audit(slack, sender)
+        hit = find_action(checkpoint.blocks, "baton.decide.accept")
+        assert hit is not None
+        block_id, button = hit
+        click = block_actions_payload(
+            sender.app, user_id="U02BOB", action_id="baton.decide.accept", value=button["value"], block_id=block_id,
+            element=button, trigger_id=slack.issue_trigger("U02BOB"), channel_id=CHANNEL, message_ts=checkpoint.ts,
+            response_url=slack.response_url(CHANNEL, "U02BOB", message_ts=checkpoint.ts))
+        click["team"] = None  # as org-wide installs send it; with no user.team_id either, no workspace is known
+        del click["user"]["team_id"]
+        refused = await sender.send_raw(urlencode({"payload": json.dumps(click)}).encode(), FORM)
+        assert refused.status == 200
+        assert any("could not be established" in r.getMessage() for r in caplog.records)
+        # Had the click been applied, Bob's approval would have ended the card: Alice's is the one that does.
+        await sender.send_block_actions(user_id="U01ALICE", action_id="baton.decide.accept", channel_id=CHANNEL,
+                                        message_ts=checkpoint.ts)
+        await slack.wait_for(lambda: final(slack, root), timeout=60)
+    assert "Approved by <@U01ALICE>" in str(slack.message(CHANNEL, checkpoint.ts).blocks)
+    assert [e.text for e in slack.ephemerals(user="U02BOB") if "Started" not in e.text] == []
+
+
+async def test_url_verification_answers_its_challenge_though_it_names_no_workspace(
+        bot: BotRuntime, sender: SlackDelivery) -> None:
+    answer = await sender.send_url_verification("challenge-3f9a")
+    assert answer.status == 200 and answer.json() == {"challenge": "challenge-3f9a"}
 
 
 async def test_cancel_button_is_for_the_requester_and_admins_only(
