@@ -13,7 +13,7 @@ from typing import Any
 from langchain_core.tools import StructuredTool
 
 from baton.errors import BatonError
-from bot.commands import RunCommand, StatusCommand
+from bot.grammar import RunCommand, StatusCommand
 from bot.operations import cancel, execute, run
 from bot.origin import SlackOrigin
 from bot.services import BotServices

@@ -17,7 +17,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
 from bot.catalog import AgentInfo
-from bot.commands import HELP_TEXT, ParseError, parse_command
+from bot.grammar import HELP_TEXT, ParseError, parse_command
 from bot.operations import catalog, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices

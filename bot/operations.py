@@ -14,7 +14,7 @@ from bot.blocks import home_view, status_message
 from bot.blocks.home import task_line
 from bot.blocks.text import escape
 from bot.catalog import AgentInfo
-from bot.commands import (
+from bot.grammar import (
     HELP_TEXT,
     AgentsCommand,
     CancelCommand,

@@ -20,8 +20,12 @@ MAX_LONG_TEXT = 20_000
 MAX_EVENTS_KEPT = 20
 """Progress events kept in a status: enough for a thread's story, small enough for a Temporal payload."""
 
-AgentName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
-TaskId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")]
+AGENT_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,47}$"
+TASK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+"""Named so that the `/baton` grammar refuses exactly what the contracts would, with its own words, before any call."""
+
+AgentName = Annotated[str, StringConstraints(pattern=AGENT_NAME_PATTERN)]
+TaskId = Annotated[str, StringConstraints(pattern=TASK_ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT)]
 LongText = Annotated[str, StringConstraints(max_length=MAX_LONG_TEXT)]
 RequestText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REQUEST_TEXT)]

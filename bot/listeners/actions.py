@@ -20,8 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from baton.errors import BatonError
 from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal
 from bot.blocks.ids import ACTION_CANCEL, ACTION_DECIDE_PATTERN, ACTION_RETRY, decision_from_action_id
-from bot.commands import RunCommand
 from bot.decisions import check_decision, decide
+from bot.grammar import RunCommand
 from bot.listeners.reading import COULD_NOT_READ, answer_privately, dig, slack_id, text_field, unreadable
 from bot.operations import cancel, run
 from bot.origin import SlackOrigin

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.commands import parse_command
+from bot.grammar import parse_command
 from bot.listeners.reading import answer_privately, dig, slack_id, text_field, unreadable
 from bot.middleware import COULD_NOT_READ_COMMAND
 from bot.operations import Reply, execute

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from contracts.common import AGENT_NAME_PATTERN, TASK_ID_PATTERN
+
 __all__ = [
     "HELP_TEXT",
     "AgentsCommand",
@@ -19,8 +21,8 @@ __all__ = [
     "parse_command",
 ]
 
-AGENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+AGENT_NAME = re.compile(AGENT_NAME_PATTERN)
+TASK_ID = re.compile(TASK_ID_PATTERN)
 
 HELP_TEXT = """\
 *Baton* runs long agent jobs and reports in the thread.
