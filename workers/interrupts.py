@@ -1,6 +1,7 @@
-"""The interrupt adapter: a LangGraph interrupt value becomes a `CheckpointV1`, and a `DecisionV1` becomes the
-exact resume value the interrupting code expects, so agents written for LangGraph's own human-in-the-loop
-conventions run unchanged under Baton.
+"""The interrupt adapter: a LangGraph interrupt value becomes a `CheckpointV1` (what the agent asked; the workflow
+adds who may decide, the quorum and the expiry), and a `DecisionV1` becomes the exact resume value the
+interrupting code expects, so agents written for LangGraph's own human-in-the-loop conventions run unchanged
+under Baton.
 
     convention        interrupt value                                    resume value
     hitl_middleware   HITLRequest {action_requests, review_configs}      {"decisions": [{"type": "approve"}, ...]}
@@ -20,7 +21,7 @@ applies even where the checkpoint did not offer it; people are held to `allowed_
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from langgraph.types import Command
@@ -61,15 +62,18 @@ def detect_convention(value: Any) -> Convention:
 def checkpoint_from_interrupt(
     interrupt_id: str,
     value: Any,
-    policy: ApprovalPolicyV1,
-    now: datetime,
-    *,
+    *ignored: ApprovalPolicyV1 | datetime,
     response_schema: Any = None,
 ) -> CheckpointV1:
-    """The checkpoint a person sees for one interrupt. Its id is the interrupt's id (stable across retries).
+    """What the agent asked, as a checkpoint. Its id is the interrupt's id (stable across retries).
 
-    `response_schema` is the interrupt's schema when LangGraph surfaced one (per-call HITL): it narrows the
-    allowed decisions.
+    Only the agent's side is filled in: who may decide, the quorum, the clock and the state are left at their
+    contract defaults because the workflow stamps them when the checkpoint reaches it (an activity's clock and a
+    copy of the policy taken here would only be overwritten). No convention read here names its own deciders.
+
+    `ignored` accepts the approval policy and clock that some callers still pass positionally (the agent tests'
+    graph driver, the crash-waste bench), unused; drop it once they stop. `response_schema` is the interrupt's
+    schema when LangGraph surfaced one (per-call HITL): it narrows the allowed decisions.
     """
     convention = detect_convention(value)
     raw = to_jsonable_python(value, fallback=str)
@@ -87,10 +91,6 @@ def checkpoint_from_interrupt(
         allowed_decisions=[d for d in _ORDER if d in allowed],
         convention=convention,
         raw_interrupt=raw,
-        allowed_users=list(policy.approvers),
-        quorum=policy.quorum,
-        created_at=now,
-        expires_at=now + timedelta(seconds=policy.expires_after_s),
     )
 
 

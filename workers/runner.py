@@ -26,7 +26,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
-from contracts import ApprovalPolicyV1, ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
+from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
 from workers.interrupts import checkpoint_from_interrupt, resume_value
 from workers.registry import AgentSpec
 
@@ -114,9 +114,8 @@ class AgentRun:
     def _outcome(self, state: StateSnapshot) -> RunAgentOutputV1:
         if state.interrupts:
             first = state.interrupts[0]
-            checkpoint = checkpoint_from_interrupt(
-                first.id, first.value, self._request.approval or ApprovalPolicyV1(), datetime.now(UTC)
-            )
+            # What the agent asked, unstamped: the workflow alone sets who may decide and when it expires.
+            checkpoint = checkpoint_from_interrupt(first.id, first.value)
             return RunAgentOutputV1(kind="interrupted", checkpoint=checkpoint)
         return RunAgentOutputV1(kind="completed", result=self._spec.result_from_state(dict(state.values)))
 

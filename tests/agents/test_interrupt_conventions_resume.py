@@ -17,7 +17,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
-from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
+from contracts import CheckpointV1, DecisionKind, DecisionV1
 from tests.fakes.openai_server import FakeOpenAI, tool_call
 from workers.interrupts import checkpoint_from_interrupt, resume_command
 
@@ -33,7 +33,7 @@ async def pending_checkpoint(graph: Any, cfg: dict[str, Any]) -> CheckpointV1:
     assert len(snapshot.interrupts) == 1, snapshot.interrupts
     pending = snapshot.interrupts[0]
     return checkpoint_from_interrupt(
-        pending.id, pending.value, ApprovalPolicyV1(), NOW, response_schema=getattr(pending, "response_schema", None)
+        pending.id, pending.value, response_schema=getattr(pending, "response_schema", None)
     )
 
 

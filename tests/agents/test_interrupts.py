@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +11,6 @@ from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
 from workers.interrupts import checkpoint_from_interrupt, detect_convention, resume_command, resume_value
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
-POLICY = ApprovalPolicyV1(approvers=["U1", "U2"], quorum=2, expires_after_s=3600)
 ID = "0123456789abcdef0123456789abcdef"
 
 HITL_ONE = {
@@ -51,15 +50,25 @@ def decide(kind: DecisionKind, **extra: Any) -> DecisionV1:
 
 
 def cp(value: Any, **kwargs: Any) -> CheckpointV1:
-    return checkpoint_from_interrupt(ID, value, POLICY, NOW, **kwargs)
+    return checkpoint_from_interrupt(ID, value, **kwargs)
 
 
-def test_checkpoint_carries_id_policy_and_expiry() -> None:
-    checkpoint = cp(HITL_ONE)
+AGENT_FIELDS = {"id", "title", "description", "proposed_action", "allowed_decisions", "convention", "raw_interrupt"}
+
+
+@pytest.mark.parametrize("value", [HITL_ONE, HITL_TWO, PER_CALL, INBOX, "Which region?", {"question": "Proceed?"}])
+def test_checkpoint_carries_what_the_agent_asked_and_no_policy_or_clock(value: Any) -> None:
+    """Who may decide, the quorum, the clock and the state are the workflow's to stamp (its own tests check it)."""
+    checkpoint = cp(value)
     assert checkpoint.id == ID
-    assert checkpoint.allowed_users == ["U1", "U2"] and checkpoint.quorum == 2
-    assert checkpoint.created_at == NOW and checkpoint.expires_at == NOW + timedelta(hours=1)
-    assert checkpoint.state == "pending"
+    assert checkpoint.model_fields_set <= AGENT_FIELDS
+    assert checkpoint.allowed_users == [] and checkpoint.quorum == 1 and checkpoint.approvals == []
+    assert checkpoint.created_at is None and checkpoint.expires_at is None and checkpoint.state == "pending"
+
+
+def test_a_policy_and_clock_still_passed_by_older_callers_are_ignored() -> None:
+    policy = ApprovalPolicyV1(approvers=["U1", "U2"], quorum=2, expires_after_s=3600)
+    assert checkpoint_from_interrupt(ID, HITL_ONE, policy, NOW) == cp(HITL_ONE)
 
 
 def test_checkpoint_survives_a_json_round_trip_and_still_maps_decisions() -> None:

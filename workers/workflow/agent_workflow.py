@@ -126,7 +126,9 @@ class AgentWorkflow:
         )
 
     def _stamp(self, checkpoint: CheckpointV1) -> CheckpointV1:
-        """The workflow, not the agent, owns a checkpoint's clock and who may answer it."""
+        """The one place a checkpoint gets its clock, quorum, approvers and state: the workflow, not the agent,
+        owns policy and time. The activity reports only what the agent asked; approvers it names are kept, and
+        anything else it set here (older workers filled in their own clock and a copy of the policy) is replaced."""
         now = workflow.now()
         policy = self._request.approval
         return checkpoint.model_copy(
