@@ -39,7 +39,6 @@ from bench.support import (
     write_results,
 )
 from contracts import (
-    ApprovalPolicyV1,
     DecisionV1,
     ExecutionOptionsV1,
     RequesterV1,
@@ -158,7 +157,7 @@ async def baseline_run(fake: FakeOpenAI, work: Path, crash_at: str | None) -> di
                     break
                 pending = state.interrupts[0]
                 approvals_asked += 1
-                checkpoint = checkpoint_from_interrupt(pending.id, pending.value, ApprovalPolicyV1(), utc_now())
+                checkpoint = checkpoint_from_interrupt(pending.id, pending.value)
                 decision = DecisionV1(checkpoint_id=checkpoint.id, decision="accept", by="U_BENCH", at=utc_now())
                 graph_input = resume_command(checkpoint, decision)
             break

@@ -21,13 +21,12 @@ applies even where the checkpoint did not offer it; people are held to `allowed_
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any, Literal
 
 from langgraph.types import Command
 from pydantic_core import to_jsonable_python
 
-from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
+from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
 
 __all__ = ["Convention", "checkpoint_from_interrupt", "detect_convention", "resume_command", "resume_value"]
@@ -62,7 +61,7 @@ def detect_convention(value: Any) -> Convention:
 def checkpoint_from_interrupt(
     interrupt_id: str,
     value: Any,
-    *ignored: ApprovalPolicyV1 | datetime,
+    *,
     response_schema: Any = None,
 ) -> CheckpointV1:
     """What the agent asked, as a checkpoint. Its id is the interrupt's id (stable across retries).
@@ -71,9 +70,8 @@ def checkpoint_from_interrupt(
     contract defaults because the workflow stamps them when the checkpoint reaches it (an activity's clock and a
     copy of the policy taken here would only be overwritten). No convention read here names its own deciders.
 
-    `ignored` accepts the approval policy and clock that some callers still pass positionally (the agent tests'
-    graph driver, the crash-waste bench), unused; drop it once they stop. `response_schema` is the interrupt's
-    schema when LangGraph surfaced one (per-call HITL): it narrows the allowed decisions.
+    `response_schema` is the interrupt's schema when LangGraph surfaced one (per-call HITL): it narrows the allowed
+    decisions.
     """
     convention = detect_convention(value)
     raw = to_jsonable_python(value, fallback=str)

@@ -82,7 +82,7 @@ class GraphDriver:
         if not snapshot.interrupts:
             return None
         pending = snapshot.interrupts[0]
-        checkpoint = checkpoint_from_interrupt(pending.id, pending.value, self.request.approval, utc_now())
+        checkpoint = checkpoint_from_interrupt(pending.id, pending.value)
         self.checkpoints.append(checkpoint)
         return checkpoint
 

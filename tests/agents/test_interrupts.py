@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from contracts import ApprovalPolicyV1, CheckpointV1, DecisionKind, DecisionV1
+from contracts import CheckpointV1, DecisionKind, DecisionV1
 from workers.interrupts import checkpoint_from_interrupt, detect_convention, resume_command, resume_value
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
@@ -64,11 +64,6 @@ def test_checkpoint_carries_what_the_agent_asked_and_no_policy_or_clock(value: A
     assert checkpoint.model_fields_set <= AGENT_FIELDS
     assert checkpoint.allowed_users == [] and checkpoint.quorum == 1 and checkpoint.approvals == []
     assert checkpoint.created_at is None and checkpoint.expires_at is None and checkpoint.state == "pending"
-
-
-def test_a_policy_and_clock_still_passed_by_older_callers_are_ignored() -> None:
-    policy = ApprovalPolicyV1(approvers=["U1", "U2"], quorum=2, expires_after_s=3600)
-    assert checkpoint_from_interrupt(ID, HITL_ONE, policy, NOW) == cp(HITL_ONE)
 
 
 def test_checkpoint_survives_a_json_round_trip_and_still_maps_decisions() -> None:
