@@ -11,15 +11,7 @@ from typing import Any
 from baton.gateway import TaskGateway
 from baton.render import render_status
 from baton.temporal import load_temporal_settings
-from contracts import (
-    ApprovalPolicyV1,
-    CancellationV1,
-    DecisionV1,
-    RequesterV1,
-    TaskRequestV1,
-    task_id_for,
-    utc_now,
-)
+from contracts import ApprovalPolicyV1, CancellationV1, DecisionV1, RequesterV1, TaskRequestV1, utc_now
 
 
 def operator() -> str:
@@ -45,17 +37,9 @@ def parse_parameters(pairs: list[str]) -> dict[str, Any]:
 
 def build_request(args: Namespace) -> TaskRequestV1:
     key = args.key or f"cli:{operator()}:{uuid.uuid4()}"
-    approval = ApprovalPolicyV1(approvers=args.approver or [], quorum=args.quorum)
-    return TaskRequestV1(
-        task_id=task_id_for(args.agent, key),
-        agent=args.agent,
-        text=args.text,
-        parameters=parse_parameters(args.param or []),
-        requester=RequesterV1(platform="cli", user_id=operator()),
-        approval=approval,
-        idempotency_key=key,
-        created_at=utc_now(),
-    )
+    return TaskRequestV1.new(args.agent, args.text, RequesterV1(platform="cli", user_id=operator()), key,
+                             parameters=parse_parameters(args.param or []),
+                             approval=ApprovalPolicyV1(approvers=args.approver or [], quorum=args.quorum))
 
 
 async def submit(gateway: TaskGateway, args: Namespace) -> str:

@@ -9,14 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.settings import BotSettings
-from contracts import (
-    ApprovalPolicyV1,
-    RequesterV1,
-    TaskRequestV1,
-    slack_idempotency_key,
-    task_id_for,
-    utc_now,
-)
+from contracts import ApprovalPolicyV1, RequesterV1, TaskRequestV1, slack_idempotency_key
 
 __all__ = ["SlackOrigin", "default_policy", "task_request"]
 
@@ -36,6 +29,12 @@ class SlackOrigin:
     def idempotency_key(self) -> str:
         return slack_idempotency_key(self.team_id, self.channel_id, self.identity_ts)
 
+    def requester(self, notify_task_queue: str) -> RequesterV1:
+        """The person and the thread the task answers to; `notify_task_queue` is the queue of the bot that builds
+        the request: its notify worker keeps the thread live."""
+        return RequesterV1(platform="slack", team_id=self.team_id, user_id=self.user_id, user_name=self.user_name,
+                           channel_id=self.channel_id, thread_ts=self.thread_ts, notify_task_queue=notify_task_queue)
+
 
 def default_policy(settings: BotSettings) -> ApprovalPolicyV1:
     return ApprovalPolicyV1(
@@ -47,17 +46,6 @@ def default_policy(settings: BotSettings) -> ApprovalPolicyV1:
 
 def task_request(origin: SlackOrigin, agent: str, text: str, policy: ApprovalPolicyV1, *, notify_task_queue: str,
                  parameters: dict[str, object] | None = None, idempotency_key: str | None = None) -> TaskRequestV1:
-    """`notify_task_queue` is the queue of the bot that builds the request: its notify worker keeps the thread live."""
-    key = idempotency_key or origin.idempotency_key
-    return TaskRequestV1(
-        task_id=task_id_for(agent, key),
-        agent=agent,
-        text=text,
-        parameters=dict(parameters or {}),
-        requester=RequesterV1(platform="slack", team_id=origin.team_id, user_id=origin.user_id,
-                              user_name=origin.user_name, channel_id=origin.channel_id, thread_ts=origin.thread_ts,
-                              notify_task_queue=notify_task_queue),
-        approval=policy,
-        idempotency_key=key[:500],
-        created_at=utc_now(),
-    )
+    """The request for `origin`; without `idempotency_key` its Slack identity names the task."""
+    return TaskRequestV1.new(agent, text, origin.requester(notify_task_queue),
+                             idempotency_key or origin.idempotency_key, parameters=parameters, approval=policy)

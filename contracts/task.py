@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field, field_validator
 
-from contracts.common import AgentName, Contract, RequestText, ShortText, TaskId, UserId
+from contracts.common import (
+    MAX_SHORT_TEXT,
+    AgentName,
+    Contract,
+    RequestText,
+    ShortText,
+    TaskId,
+    UserId,
+    utc_now,
+)
+from contracts.ids import task_id_for
 
 Platform = Literal["slack", "cli", "api"]
 ExpiryDefault = Literal["reject", "ignore"]
@@ -69,6 +80,24 @@ class TaskRequestV1(Contract):
     execution: ExecutionOptionsV1 = Field(default_factory=ExecutionOptionsV1)
     idempotency_key: ShortText
     created_at: datetime
+
+    @classmethod
+    def new(cls, agent: str, text: str, requester: RequesterV1, idempotency_key: str, *,
+            parameters: Mapping[str, Any] | None = None, approval: ApprovalPolicyV1 | None = None) -> Self:
+        """The one way Baton builds a request (bot, CLI, delegation tools), so every front door derives the task id
+        the same way: from the idempotency key, whole (`task_id_for`). The same key, from a Slack event delivered
+        three times or a CLI call run twice, names the same workflow, which Temporal never starts twice. The key
+        itself is kept for the record, cut to the contract's bound."""
+        return cls(
+            task_id=task_id_for(agent, idempotency_key),
+            agent=agent,
+            text=text,
+            parameters=dict(parameters or {}),
+            requester=requester,
+            approval=approval or ApprovalPolicyV1(),
+            idempotency_key=idempotency_key[:MAX_SHORT_TEXT],
+            created_at=utc_now(),
+        )
 
     @field_validator("parameters")
     @classmethod
