@@ -30,7 +30,7 @@ from bot.services import BotServices
 from contracts import CancellationV1, utc_now
 from contracts.approval import may_cancel
 
-__all__ = ["Reply", "cancel", "catalog", "execute", "home_for", "run"]
+__all__ = ["Reply", "cancel", "catalog", "execute", "home_for", "retry", "run"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,22 @@ async def cancel(services: BotServices, task_id: str, reason: str, user_id: str)
         return Reply(f"Only the requester (<@{status.requester.user_id}>) or an admin can cancel `{task_id}`.")
     await services.gateway.cancel(task_id, CancellationV1(by=user_id, reason=reason[:500]))
     return Reply(f"Cancelling `{task_id}`.", task_id=task_id)
+
+
+async def retry(services: BotServices, task_id: str, user_id: str, thread_ts: str | None = None) -> Reply:
+    """Run a finished task's request again, as a new task in the same thread, for its requester or an admin.
+
+    One retry per task, however often Retry is clicked: the new task's key names the task it retries. `thread_ts`
+    is where the click came from, for a task whose request names no thread and whose status message is unknown."""
+    old = await services.gateway.status(task_id)
+    if not may_cancel(old.approval, old.requester.user_id, user_id):
+        return Reply(f"Only the requester (<@{old.requester.user_id}>) or an admin can retry this task.")
+    requester = old.requester
+    origin = SlackOrigin(team_id=requester.team_id or "", channel_id=requester.channel_id or "",
+                         user_id=requester.user_id, user_name=requester.user_name, identity_ts=task_id,
+                         thread_ts=requester.thread_ts or old.slack.status_ts or thread_ts)
+    return await run(services, RunCommand(old.agent, old.request_text), origin, parameters=old.parameters,
+                     idempotency_key=f"retry:{task_id}")
 
 
 def _agents(agents: list[AgentInfo]) -> Reply:

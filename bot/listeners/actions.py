@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,37 +20,22 @@ from baton.errors import BatonError
 from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal
 from bot.blocks.ids import ACTION_CANCEL, ACTION_DECIDE_PATTERN, ACTION_RETRY, decision_from_action_id
 from bot.decisions import check_decision, decide
-from bot.grammar import RunCommand
-from bot.listeners.reading import COULD_NOT_READ, answer_privately, dig, slack_id, text_field, unreadable
-from bot.operations import cancel, run
-from bot.origin import SlackOrigin
+from bot.listeners.reading import COULD_NOT_READ, dig, slack_id, text_field, unreadable
+from bot.listeners.replies import SOMETHING_WENT_WRONG, answer_privately, tell
+from bot.operations import cancel, retry
 from bot.services import BotServices
 from contracts import DecisionKind
-from contracts.approval import may_cancel
 
 ButtonAct = Callable[[ButtonRef, str, str | None], Awaitable[str]]
 """What a button does, given its reference, the clicker and the thread: returns the answer for the clicker."""
+ButtonListener = Callable[[AsyncAck, dict[str, Any], dict[str, Any], AsyncWebClient], Awaitable[None]]
 
-__all__ = ["SOMETHING_WENT_WRONG", "register", "tell"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 _MODALS = {"edit": edit_modal, "reject": reject_modal, "respond": respond_modal}
 NOT_OURS = "This button is not one of Baton's."
-SOMETHING_WENT_WRONG = "Something went wrong on Baton's side; please try again."
 _MAX_TRIGGER = 255
-
-
-async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str, thread_ts: str | None = None) -> None:
-    """An ephemeral answer to one person; a failure to answer is logged on one line, never raised into the handler
-    (Slack refusing it, or not answering, is no bug of ours)."""
-    if not channel:
-        return
-    try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
-    except SlackApiError as exc:
-        log.warning("Could not tell %s in %s: Slack answered %s", user, channel, exc.response.get("error"))
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("Could not tell %s in %s: %s", user, channel, type(exc).__name__)
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
@@ -124,37 +108,25 @@ def register(app: AsyncApp, services: BotServices) -> None:
             answer = SOMETHING_WENT_WRONG
         await tell(client, channel, user, answer, thread_ts)
 
+    def on_button(act: ButtonAct) -> ButtonListener:
+        """The listener of a button that acts on a task (Cancel, Retry): read the clicker, ack, run `act`."""
+
+        async def listener(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                           client: AsyncWebClient) -> None:
+            user = slack_id(dig(body, "user", "id"))
+            if user is None:
+                await could_not_read(ack, body, "user")
+                return
+            await ack()
+            await answer_button(body, action, client, act, user)
+
+        return listener
+
     async def cancel_task(ref: ButtonRef, user: str, thread_ts: str | None) -> str:
         return (await cancel(services, ref.task_id, "cancel button", user)).text
 
     async def retry_task(ref: ButtonRef, user: str, thread_ts: str | None) -> str:
-        old = await services.gateway.status(ref.task_id)
-        if not may_cancel(old.approval, old.requester.user_id, user):
-            return f"Only the requester (<@{old.requester.user_id}>) or an admin can retry this task."
-        requester = old.requester
-        origin = SlackOrigin(team_id=requester.team_id or "", channel_id=requester.channel_id or "",
-                             user_id=requester.user_id, user_name=requester.user_name,
-                             identity_ts=ref.task_id,
-                             thread_ts=requester.thread_ts or old.slack.status_ts or thread_ts)
-        # One retry per failed task, however often Retry is clicked: the key names the task it retries.
-        reply = await run(services, RunCommand(old.agent, old.request_text), origin,
-                          parameters=old.parameters, idempotency_key=f"retry:{ref.task_id}")
-        return reply.text
+        return (await retry(services, ref.task_id, user, thread_ts)).text
 
-    @app.action(ACTION_CANCEL)
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        user = slack_id(dig(body, "user", "id"))
-        if user is None:
-            await could_not_read(ack, body, "user")
-            return
-        await ack()
-        await answer_button(body, action, client, cancel_task, user)
-
-    @app.action(ACTION_RETRY)
-    async def on_retry(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
-        user = slack_id(dig(body, "user", "id"))
-        if user is None:
-            await could_not_read(ack, body, "user")
-            return
-        await ack()
-        await answer_button(body, action, client, retry_task, user)
+    app.action(ACTION_CANCEL)(on_button(cancel_task))
+    app.action(ACTION_RETRY)(on_button(retry_task))

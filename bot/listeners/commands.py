@@ -14,7 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.grammar import parse_command
-from bot.listeners.reading import answer_privately, dig, slack_id, text_field, unreadable
+from bot.listeners.reading import dig, slack_id, text_field, unreadable
+from bot.listeners.replies import SOMETHING_WENT_WRONG, answer_privately
 from bot.middleware import COULD_NOT_READ_COMMAND
 from bot.operations import Reply, execute
 from bot.origin import SlackOrigin
@@ -43,7 +44,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
                 reply = await execute(services, parse_command(text), origin)
         except Exception:
             log.exception("/baton failed for %s", origin.user_id)
-            reply = Reply("Something went wrong on Baton's side; please try again.")
+            reply = Reply(SOMETHING_WENT_WRONG)
         await answer_privately(services, command.get("response_url"), reply.text, reply.blocks or None)
 
 

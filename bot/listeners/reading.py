@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
-from bot.services import BotServices
-
-__all__ = ["COULD_NOT_READ", "answer_privately", "dig", "slack_id", "text_field", "unreadable"]
+__all__ = ["COULD_NOT_READ", "dig", "slack_id", "text_field", "unreadable"]
 
 log = logging.getLogger(__name__)
 COULD_NOT_READ = "I could not read that request, so nothing was done. Please try again."
@@ -44,9 +41,3 @@ def unreadable(what: str, why: str) -> None:
     """The one log line for a payload a listener cannot use: what it was and which field, never its content."""
     log.warning("Could not read a %s (%s); acked, nothing done", what, why)
 
-
-async def answer_privately(services: BotServices, response_url: object, text: str,
-                           blocks: list[dict[str, Any]] | None = None) -> None:
-    """Tell the person who acted, through the payload's response_url when it has one; never raises."""
-    if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
-        await services.responder.send(response_url, text, blocks)

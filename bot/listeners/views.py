@@ -20,8 +20,8 @@ from bot.blocks.ids import INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND
 from bot.blocks.modals import unreadable_modal
 from bot.blocks.text import MAX_INPUT_CHARS
 from bot.decisions import check_decision, decide
-from bot.listeners.actions import SOMETHING_WENT_WRONG, tell
 from bot.listeners.reading import dig, slack_id, unreadable
+from bot.listeners.replies import SOMETHING_WENT_WRONG, tell
 from bot.services import BotServices
 from contracts import DecisionKind
 

@@ -1,0 +1,38 @@
+"""How a listener answers the person who acted, privately: through the payload's response_url, or an ephemeral
+message in the channel. Neither raises: this runs after the ack, where an exception would make bolt drop it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services import BotServices
+
+__all__ = ["SOMETHING_WENT_WRONG", "answer_privately", "tell"]
+
+log = logging.getLogger(__name__)
+SOMETHING_WENT_WRONG = "Something went wrong on Baton's side; please try again."
+
+
+async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str, thread_ts: str | None = None) -> None:
+    """An ephemeral answer to one person; a failure to answer is logged on one line, never raised into the handler
+    (Slack refusing it, or not answering, is no bug of ours)."""
+    if not channel:
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+    except SlackApiError as exc:
+        log.warning("Could not tell %s in %s: Slack answered %s", user, channel, exc.response.get("error"))
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("Could not tell %s in %s: %s", user, channel, type(exc).__name__)
+
+
+async def answer_privately(services: BotServices, response_url: object, text: str,
+                           blocks: list[dict[str, Any]] | None = None) -> None:
+    """Tell the person who acted, through the payload's response_url when it has one; never raises."""
+    if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
+        await services.responder.send(response_url, text, blocks)
