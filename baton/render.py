@@ -1,4 +1,5 @@
-"""Plain-text rendering of a task's status for the terminal (`baton status`). Pure functions."""
+"""Plain-text rendering of a task's status for the terminal (`baton status`), and the pieces the Slack messages
+draw the same way (the progress bar, the task's Temporal UI link). Pure functions."""
 
 from __future__ import annotations
 
@@ -7,14 +8,23 @@ from urllib.parse import quote
 
 from contracts import TaskStatusV1
 
+__all__ = ["elapsed", "progress_bar", "render_status", "task_url"]
+
 BAR_WIDTH = 24
 
 
-def progress_bar(percent: float | None, width: int = BAR_WIDTH) -> str:
+def progress_bar(percent: float | None, width: int = 10) -> str:
+    """`▓▓▓▓░░░░░░ 40%`; unknown totals show an indeterminate bar rather than a made-up number."""
     if percent is None:
-        return "[" + "·" * width + "]"
-    filled = round(width * percent / 100)
-    return "[" + "█" * filled + "·" * (width - filled) + f"] {percent:.0f}%"
+        return "░" * width
+    clamped = min(100.0, max(0.0, percent))
+    filled = round(clamped / 100 * width)
+    return "▓" * filled + "░" * (width - filled) + f" {clamped:.0f}%"
+
+
+def task_url(ui_url: str, namespace: str, task_id: str) -> str:
+    """The task's workflow page in the Temporal UI (the workflow id is the task id)."""
+    return f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(task_id, safe='')}"
 
 
 def elapsed(status: TaskStatusV1, now: datetime) -> str:
@@ -31,7 +41,7 @@ def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None
         f"task      {status.task_id}",
         f"agent     {status.agent}",
         f"phase     {status.phase}" + (f" (attempt {status.attempt})" if status.attempt > 1 else ""),
-        f"progress  {progress_bar(status.progress.percent)}  {status.progress.message}".rstrip(),
+        f"progress  {progress_bar(status.progress.percent, BAR_WIDTH)}  {status.progress.message}".rstrip(),
         f"elapsed   {elapsed(status, now)}",
     ]
     checkpoint = status.pending_checkpoint
@@ -60,6 +70,5 @@ def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None
             f"usage     {usage.llm_calls} LLM calls, {usage.input_tokens} in / {usage.output_tokens} out tokens"
         )
     if ui_url:
-        link = f"{ui_url.rstrip('/')}/namespaces/{quote(namespace, safe='')}/workflows/{quote(status.task_id, safe='')}"
-        lines.append(f"temporal  {link}")
+        lines.append(f"temporal  {task_url(ui_url, namespace, status.task_id)}")
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """Pure Block Kit builders: contracts in, Slack blocks out, no I/O. Every untrusted string is escaped here."""
 
+from baton.render import progress_bar
 from bot.blocks.checkpoint import DECISION_LABELS, checkpoint_card, decided_card, format_args
-from bot.blocks.common import FileUpload, Rendered, TaskLinks, format_duration, progress_bar
+from bot.blocks.common import FileUpload, Rendered, TaskLinks, format_duration
 from bot.blocks.final import final_message, format_usage
 from bot.blocks.home import home_view
 from bot.blocks.ids import ButtonRef

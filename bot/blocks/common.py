@@ -1,13 +1,13 @@
-"""Pieces shared by the message builders: phase labels, the progress bar, durations, Temporal UI links, and the
-`Rendered` value every builder returns."""
+"""Pieces shared by the message builders: phase labels, durations, Temporal UI links, and the `Rendered` value every
+builder returns. A link's address, like the progress bar, is drawn as the CLI draws it (baton.render)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
+from baton.render import task_url
 from bot.blocks.text import MAX_BLOCKS, MAX_MESSAGE_TEXT, escape, truncate
 
 __all__ = [
@@ -19,7 +19,6 @@ __all__ = [
     "fallback_text",
     "fit_blocks",
     "format_duration",
-    "progress_bar",
     "section",
 ]
 
@@ -62,10 +61,7 @@ class TaskLinks:
     namespace: str = "default"
 
     def task_url(self, task_id: str) -> str | None:
-        if not self.temporal_ui_url:
-            return None
-        base = self.temporal_ui_url.rstrip("/")
-        return f"{base}/namespaces/{quote(self.namespace, safe='')}/workflows/{quote(task_id, safe='')}"
+        return task_url(self.temporal_ui_url, self.namespace, task_id) if self.temporal_ui_url else None
 
 
 def section(mrkdwn: str, limit: int = 3000) -> Block:
@@ -95,15 +91,6 @@ def fit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
 def fallback_text(text: str) -> str:
     """The notification text (push, screen readers): escaped, one short paragraph."""
     return truncate(escape(text), MAX_MESSAGE_TEXT)
-
-
-def progress_bar(percent: float | None, width: int = 10) -> str:
-    """`▓▓▓▓░░░░░░ 40%`; unknown totals show an indeterminate bar rather than a made-up number."""
-    if percent is None:
-        return "░" * width
-    clamped = min(100.0, max(0.0, percent))
-    filled = round(clamped / 100 * width)
-    return "▓" * filled + "░" * (width - filled) + f" {clamped:.0f}%"
 
 
 def format_duration(start: datetime | None, end: datetime) -> str:

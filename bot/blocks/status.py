@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.blocks.common import (
-    PHASE_LABELS,
-    Rendered,
-    TaskLinks,
-    context,
-    fallback_text,
-    format_duration,
-    progress_bar,
-    section,
-)
+from baton.render import progress_bar
+from bot.blocks.common import PHASE_LABELS, Rendered, TaskLinks, context, fallback_text, format_duration, section
 from bot.blocks.ids import ACTION_CANCEL, ButtonRef
 from bot.blocks.text import escape, link, mention, truncate
 from contracts import TaskStatusV1
