@@ -11,28 +11,22 @@ so a newcomer without a key still sees a mention become a task. From plain words
     anything else                                        -> a short help text, no tool
 
 After the tool answers it says so in one short sentence. Every reply starts with `[demo model]`, like the worker's
-own demo model (workers/demo_model.py, which bot/ does not import), so nobody mistakes it for a real model.
+own demo model's: both are scripted models on the same shell (sandbox/scripted_chat_model.py), so nobody mistakes
+either for a real model.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from sandbox.scripted_chat_model import DEMO_LABEL, ScriptedChatModel
 
 __all__ = ["DEMO_LABEL", "DemoFrontModel", "ToolCall", "help_text", "route"]
-
-DEMO_LABEL = "[demo model]"
 
 # Words that point at an agent, with a weight: "report" alone leans to sales, but "audit report" is an audit.
 _AGENT_WORDS: dict[str, dict[str, float]] = {
@@ -98,44 +92,26 @@ def _request(text: str, agent: str) -> str:
     return rest.strip() or text.strip()
 
 
-class DemoFrontModel(BaseChatModel):
-    """`BaseChatModel` with scripted replies for the front agent; supports `bind_tools` like a real provider."""
+class DemoFrontModel(ScriptedChatModel):
+    """The scripted model for the front agent; supports `bind_tools` like a real provider."""
 
     @property
     def _llm_type(self) -> str:
         return "baton-demo-front"
 
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        formatted = [convert_to_openai_tool(t) for t in tools]
-        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return _result(_reply(messages, kwargs.get("tools") or []))
-
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return _result(_reply(messages, kwargs.get("tools") or []))
-
-
-def _reply(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
-    agents = _catalog(messages)
-    last = messages[-1] if messages else None
-    if isinstance(last, ToolMessage):
-        return AIMessage(content=_after_tool(last))
-    text = _text(last) if isinstance(last, HumanMessage) else ""
-    call = route(text, agents)
-    if call is None or call.name not in {t.get("function", {}).get("name") for t in tools}:
-        return AIMessage(content=help_text(agents))
-    return AIMessage(content="", tool_calls=[
-        {"name": call.name, "args": dict(call.args), "id": f"demo_front_call_{next(_call_ids)}", "type": "tool_call"},
-    ])
+    def _script(self, messages: list[BaseMessage], tool_names: set[str]) -> AIMessage:
+        agents = _catalog(messages)
+        last = messages[-1] if messages else None
+        if isinstance(last, ToolMessage):
+            return AIMessage(content=_after_tool(last))
+        text = _text(last) if isinstance(last, HumanMessage) else ""
+        call = route(text, agents)
+        if call is None or call.name not in tool_names:
+            return AIMessage(content=help_text(agents))
+        return AIMessage(content="", tool_calls=[
+            {"name": call.name, "args": dict(call.args), "id": f"demo_front_call_{next(_call_ids)}",
+             "type": "tool_call"},
+        ])
 
 
 def help_text(agents: Sequence[str] = ()) -> str:
@@ -165,6 +141,3 @@ def _catalog(messages: list[BaseMessage]) -> list[str]:
 def _text(message: BaseMessage) -> str:
     return message.content if isinstance(message.content, str) else str(message.content)
 
-
-def _result(message: AIMessage) -> ChatResult:
-    return ChatResult(generations=[ChatGeneration(message=message)])

@@ -3,7 +3,8 @@
 It reads the structured blocks Baton's example agents put in their prompts (`FINDINGS_JSON`, `FACTS_JSON`,
 `FIGURES_JSON`) and answers the way a capable model would (a `ProposeRemediation` tool call, a report, a
 narrative), so both agents run through their real graphs, tools and checkpoints. Every text it writes carries
-the `[demo model]` label, so nobody mistakes its output for a real model's.
+the `[demo model]` label, so nobody mistakes its output for a real model's (the shell and the label are shared with
+the front agent's scripted model: sandbox/scripted_chat_model.py).
 """
 
 from __future__ import annotations
@@ -11,27 +12,21 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
+
+from sandbox.scripted_chat_model import DEMO_LABEL, ScriptedChatModel
 
 __all__ = ["DEMO_LABEL", "DemoChatModel"]
-
-DEMO_LABEL = "[demo model]"
 _BLOCK = re.compile(r"(FINDINGS_JSON|FACTS_JSON|FIGURES_JSON):\s*(\{.*\}|\[.*\])\s*$", re.DOTALL)
 _ids = itertools.count(1)
 
 
-class DemoChatModel(BaseChatModel):
-    """`BaseChatModel` with scripted, content-driven replies; supports `bind_tools` like a real provider."""
+class DemoChatModel(ScriptedChatModel):
+    """The scripted, content-driven model for the example agents; supports `bind_tools` like a real provider."""
 
     max_steps: int = 5
     """Most remediation steps it proposes (highest severity first)."""
@@ -40,37 +35,8 @@ class DemoChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "baton-demo"
 
-    def bind_tools(
-        self,
-        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
-        *,
-        tool_choice: str | None = None,
-        **kwargs: Any,
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        formatted = [convert_to_openai_tool(t) for t in tools]
-        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._reply(messages, kwargs.get("tools") or [])
-
-    async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return self._reply(messages, kwargs.get("tools") or [])
-
-    def _reply(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> ChatResult:
+    def _script(self, messages: list[BaseMessage], tool_names: set[str]) -> AIMessage:
         prompt = _last_human_text(messages)
-        tool_names = {t.get("function", {}).get("name") for t in tools}
         kind, data = _block(prompt)
         if kind == "FINDINGS_JSON" and "ProposeRemediation" in tool_names:
             message = AIMessage(
@@ -95,7 +61,7 @@ class DemoChatModel(BaseChatModel):
                 f"{prompt[:300]}"
             )
         message.usage_metadata = _usage(messages, message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return message
 
     def _proposal(self, findings: Any) -> dict[str, Any]:
         chosen = [f for f in findings if f.get("severity") == "high"][: self.max_steps] if findings else []

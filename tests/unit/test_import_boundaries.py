@@ -14,15 +14,20 @@ ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN: dict[str, set[str]] = {
     "contracts": {"workers", "bot", "baton", "temporalio", "langchain", "langchain_core", "langgraph", "slack_sdk",
                   "slack_bolt", "aiohttp", "openai"},
-    "workers": {"bot", "baton", "slack_sdk", "slack_bolt"},
-    "bot": {"workers"},
+    "workers": {"bot", "baton", "slack_sdk", "slack_bolt", "sandbox"},
+    "bot": {"workers", "sandbox"},
     "baton": {"workers", "bot"},
+    "sandbox": {"bot", "workers", "baton"},
 }
 """Package -> top-level modules it must never import. `baton` may start `python -m workers` / `-m bot` as
-processes, but never imports them."""
+processes, but never imports them; the sandbox stands in for remote services and needs nothing of the product."""
 
-ALLOWED: dict[str, set[str]] = {"workers": {"baton.temporal"}}
-"""Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do."""
+ALLOWED: dict[str, set[str]] = {
+    "workers": {"baton.temporal", "sandbox.scripted_chat_model"},
+    "bot": {"sandbox.scripted_chat_model"},
+}
+"""Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do, and both demo
+models are built on the scripted model's shell."""
 
 
 def _imports(path: Path) -> set[str]:
