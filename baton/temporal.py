@@ -1,21 +1,24 @@
 """The one way every Baton process (worker, bot, CLI) reads its Temporal settings and connects to Temporal.
 
-Workers import this module and nothing else from `baton`, so it depends only on `baton.errors` (a leaf) and
-temporalio: a worker, the bot and the CLI then reach a cluster with exactly the same address, namespace, API key and
-mTLS files, and a broken setting reads the same one line everywhere.
+Workers import this module and nothing else from `baton`, so it depends only on `baton.errors`, `baton.codec` (leaves)
+and temporalio: a worker, the bot and the CLI then reach a cluster with exactly the same address, namespace, API key,
+mTLS files and payload keys, and a broken setting reads the same one line everywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from baton.codec import EncryptionCodec, parse_payload_keys, quiet_key_errors
 from baton.errors import BatonError, TemporalUnavailable
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "TemporalSettingsError",
     "TemporalUnavailable",
     "connect",
+    "data_converter",
     "load_temporal_settings",
     "tls_config",
 ]
@@ -43,7 +47,8 @@ class TemporalSettings(BaseSettings):
     this class, which is how the worker, the bot and the CLI agree on every value, the task queue included."""
 
     # An empty variable counts as unset: `TEMPORAL_TLS_CERT_PATH=` in a compose file must not mean "the file ''".
-    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, populate_by_name=True,
+                                      hide_input_in_errors=True)
 
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
@@ -56,6 +61,16 @@ class TemporalSettings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"
     task_queue: str = Field("agents", min_length=1, validation_alias=AliasChoices("BATON_TASK_QUEUE", "task_queue"))
     """The workers' task queue: the worker polls it, the bot and the CLI start tasks on it."""
+    baton_payload_keys: SecretStr | None = None
+    """`id:base64key,...` (baton.codec): the first key encrypts every payload, all of them decrypt. Every process
+    must hold the keys of the payloads it meets, or the task waits for one that does."""
+
+    @field_validator("baton_payload_keys")
+    @classmethod
+    def _payload_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_payload_keys(value.get_secret_value())  # fail at start, not at the first payload
+        return value
 
 
 def load_temporal_settings(**overrides: object) -> TemporalSettings:
@@ -101,8 +116,22 @@ def tls_config(settings: TemporalSettings) -> TLSConfig | bool:
     )
 
 
+def data_converter(settings: TemporalSettings) -> DataConverter:
+    """The pydantic data converter with the payload codec of BATON_PAYLOAD_KEYS.
+
+    With keys, failure messages and stack traces move into an encrypted payload too (they can quote a request);
+    without, the codec only passes payloads through, and names the variable if it meets an encrypted one."""
+    keys = settings.baton_payload_keys
+    codec = EncryptionCodec.from_setting(keys.get_secret_value() if keys is not None else None)
+    quiet_key_errors()
+    if not codec.encrypts:
+        return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec,
+                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+
+
 async def connect(settings: TemporalSettings | None = None, *, runtime: Runtime | None = None) -> Client:
-    """A client with the pydantic data converter every Baton process must share (the worker adds its runtime).
+    """A client with the data converter every Baton process must share (the worker adds its runtime).
 
     Raises TemporalSettingsError for a setting no retry can fix, TemporalUnavailable when the server cannot be
     reached (or refuses the credentials)."""
@@ -114,7 +143,7 @@ async def connect(settings: TemporalSettings | None = None, *, runtime: Runtime 
             namespace=settings.temporal_namespace,
             api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
             tls=tls,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(settings),
             runtime=runtime,
         )
     except RuntimeError as exc:  # the Rust core reports connection failures as RuntimeError
