@@ -33,6 +33,7 @@ from bench.fuzz_kinds import FORM, Kind, Target
 from bench.fuzz_mutations import CATEGORIES, budgets, item
 from bench.fuzz_report import (
     Outcome,
+    by_body_size,
     group_tracebacks,
     markdown_table,
     parse_tracebacks,
@@ -180,6 +181,9 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
                                                   and o.status >= 500))
             summary["failing_inputs"] = [{"item": o.item, "kind": o.kind, "status": o.status, **o.evidence}
                                          for o in outcomes if o.evidence][:EXAMPLES_PER_CATEGORY]
+            summary["slowest"] = [{"item": o.item, "kind": o.kind, "label": o.label[:100], "body_len": o.body_len,
+                                   "status": o.status, "ms": round(o.ms, 1)}
+                                  for o in sorted(outcomes, key=lambda o: -o.ms)[:5]]
             summary["tracebacks_grouped"] = group_tracebacks(found)
             categories[category] = summary
             print(f"{category:22} {summary['deliveries']:5} requests  5xx {summary['5xx']:4}  no answer "
@@ -192,14 +196,18 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
         ticks_after = cpu_ticks()
         sampler.cancel()
         final = await final_check(system)
-        bot_log_tracebacks = sum(1 for line in system.bot_log.read_text(errors="replace").splitlines()
-                                 if line.startswith("Traceback"))
+        bot_lines = system.bot_log.read_text(errors="replace").splitlines()
+        bot_log_tracebacks = sum(1 for line in bot_lines if line.startswith("Traceback"))
+        log_levels = {level: sum(1 for line in bot_lines if f" {level} " in line[:40])
+                      for level in ("ERROR", "WARNING")}
         worker_tracebacks = sum(1 for line in system.worker_log.read_text(errors="replace").splitlines()
                                 if line.startswith("Traceback"))
         ours = {pid: role for role, pid in system.pids.items()}
         shared = [{"pid": p.pid, "process": p.name, "role": ours.get(p.pid, "not part of the benchmark"),
                    "cpu_s": p.cpu_s} for p in cpu_by_process(ticks_before, ticks_after)]
     overall = summarize(everything, sum(c["tracebacks"] for c in categories.values()))
+    overall["ms_by_body_size"] = by_body_size(everything)
+    overall["signed_ms_by_body_size"] = by_body_size([o for o in everything if not o.forged])
     results.update(
         tree={"commit": _git("rev-parse", "--short", "HEAD"), "subject": _git("log", "-1", "--format=%s"),
               "uncommitted_in_bot": _git("status", "--porcelain", "--", "bot").splitlines()},
@@ -210,6 +218,7 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
                              "max": round(max(load, default=0), 2), "end": round(os.getloadavg()[0], 2)},
                  "cpu_s_by_process_during_fuzz": shared},
         preflight=preflight, overall=overall, categories=categories, final_check=final,
+        bot_log_lines=log_levels,
         tracebacks={"bot_log_total_including_preflight_and_final": bot_log_tracebacks,
                     "worker_log_total": worker_tracebacks, "grouped": group_tracebacks(all_tracebacks)},
     )
@@ -236,6 +245,9 @@ def _print(results: dict[str, Any]) -> None:
     print("CPU seconds during the fuzz, by process (the benchmark's and any other on the machine):")
     for p in m["cpu_s_by_process_during_fuzz"]:
         print(f"  {p['cpu_s']:7.2f} s  pid {p['pid']:<7} {p['process']:<28} {p['role']}")
+    for name, row in results["overall"]["ms_by_body_size"].items():
+        print(f"latency, bodies {name}: {row['deliveries']} answered, p50 {row['p50']} ms, p99 {row['p99']} ms, "
+              f"max {row['max']} ms")
     print(f"final check: {results['final_check']}")
     print(f"tracebacks: {results['tracebacks']['bot_log_total_including_preflight_and_final']} in the bot's log, "
           f"{results['tracebacks']['worker_log_total']} in the worker's")

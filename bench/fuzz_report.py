@@ -9,7 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Outcome", "Traceback", "group_tracebacks", "markdown_table", "parse_tracebacks", "percentile", "summarize"]
+__all__ = [
+    "Outcome",
+    "Traceback",
+    "by_body_size",
+    "group_tracebacks",
+    "markdown_table",
+    "parse_tracebacks",
+    "percentile",
+    "summarize",
+]
 
 _FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<func>.+)$')
 _REPO = str(Path(__file__).resolve().parents[1]) + "/"
@@ -98,6 +107,20 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.4999)))
     return ordered[rank - 1]
+
+
+_SIZES = (("up to 64 KiB", -1, 64 << 10), ("64 KiB to 1 MiB", 64 << 10, 1 << 20), ("over 1 MiB", 1 << 20, 1 << 40))
+
+
+def by_body_size(outcomes: list[Outcome]) -> dict[str, Any]:
+    """Latency by body size: a large body that passes the signature check costs the bot parsing time."""
+    rows = {}
+    for name, low, high in _SIZES:
+        ms = [o.ms for o in outcomes if isinstance(o.status, int) and low < o.body_len <= high]
+        if ms:
+            rows[name] = {"deliveries": len(ms), "p50": round(percentile(ms, 50), 1),
+                          "p99": round(percentile(ms, 99), 1), "max": round(max(ms), 1)}
+    return rows
 
 
 def summarize(outcomes: list[Outcome], tracebacks: int) -> dict[str, Any]:
