@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from baton import commands
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
+from baton.redaction import Redactor, install
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 
 Command = Callable[[TaskGateway, argparse.Namespace], Awaitable[str]]
@@ -83,6 +85,9 @@ async def run_command(handler: Command, args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # What Python would print anyway (warnings and worse, the bare message, on stderr), scrubbed of secrets.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    install(Redactor.from_variables(os.environ))
     args = build_parser().parse_args(argv)
     if args.command in ("worker", "bot"):
         package = "workers" if args.command == "worker" else "bot"

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
 from baton.errors import BatonError
 from baton.process_exit import exit_now
+from baton.redaction import Redactor, install, scrub
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 from bot.catalog import parse_catalog
 from bot.runtime import BotRuntime
@@ -25,10 +27,10 @@ async def serve() -> int:
         temporal_settings = load_temporal_settings()
         client = await connect(temporal_settings)
     except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
-        print(exc, file=sys.stderr)
+        print(scrub(str(exc)), file=sys.stderr)
         return 2
     except BatonError as exc:
-        print(exc, file=sys.stderr)
+        print(scrub(str(exc)), file=sys.stderr)
         return 3
     runtime = BotRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
                          temporal_ui_url=temporal_settings.temporal_ui_url,
@@ -53,6 +55,7 @@ async def serve() -> int:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install(Redactor.from_variables(os.environ))  # the bot's settings all come from the environment
     exit_now(asyncio.run(serve()))  # skips finalization, where temporalio's core can abort (baton.process_exit)
 
 

@@ -9,9 +9,10 @@ import sys
 
 from pydantic import ValidationError
 
+from baton.redaction import scrub
 from baton.temporal import TemporalSettingsError, TemporalUnavailable, settings_problems
 from workers.config import WorkerSettings
-from workers.logs import configure_logging
+from workers.logs import configure_logging, worker_redactor
 from workers.worker import run_until
 
 
@@ -21,7 +22,7 @@ async def _main() -> int:
     except ValidationError as exc:
         print(f"baton worker: {settings_problems(exc, 'invalid configuration')}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, redactor=worker_redactor(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -29,10 +30,10 @@ async def _main() -> int:
     try:
         await run_until(stop, settings)
     except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
-        print(f"baton worker: {exc}", file=sys.stderr)
+        print(f"baton worker: {scrub(str(exc))}", file=sys.stderr)
         return 2
     except (TemporalUnavailable, RuntimeError) as exc:
-        print(f"baton worker: cannot start: {exc}", file=sys.stderr)
+        print(f"baton worker: cannot start: {scrub(str(exc))}", file=sys.stderr)
         return 1
     return 0
 

@@ -23,11 +23,11 @@ FORBIDDEN: dict[str, set[str]] = {
 processes, but never imports them; the sandbox stands in for remote services and needs nothing of the product."""
 
 ALLOWED: dict[str, set[str]] = {
-    "workers": {"baton.temporal", "sandbox.scripted_chat_model"},
+    "workers": {"baton.temporal", "baton.redaction", "sandbox.scripted_chat_model"},
     "bot": {"sandbox.scripted_chat_model"},
 }
-"""Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do, and both demo
-models are built on the scripted model's shell."""
+"""Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do, scrubs secrets
+with the same redactor (a standard-library leaf), and both demo models are built on the scripted model's shell."""
 
 
 def _imports(path: Path) -> set[str]:
@@ -60,11 +60,13 @@ def test_package_imports_respect_the_layout(package: str) -> None:
     assert not violations, "\n".join(violations)
 
 
-def test_a_worker_process_loads_nothing_from_baton_but_its_temporal_connection() -> None:
+def test_a_worker_process_loads_nothing_from_baton_but_its_temporal_connection_and_the_redactor() -> None:
     """The AST check sees only the worker's own imports; this sees what `baton.temporal` drags in with it."""
     probe = "import sys, workers.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == 'baton'))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert ast.literal_eval(loaded.stdout.strip()) == ["baton", "baton.errors", "baton.temporal"]
+    assert ast.literal_eval(loaded.stdout.strip()) == [
+        "baton", "baton.codec", "baton.errors", "baton.redaction", "baton.temporal"
+    ]
 
 
 WORKFLOW_FENCE = ROOT / "workers" / "workflow"
