@@ -1,5 +1,6 @@
 """Baton's contracts: the pydantic models that cross a process boundary. Imports nothing but pydantic."""
 
+from contracts import names
 from contracts.activities import (
     NotifyInputV1,
     NotifyKind,
@@ -8,7 +9,7 @@ from contracts.activities import (
     RunAgentInputV1,
     RunAgentOutputV1,
 )
-from contracts.approval import may_cancel, refusal_reason
+from contracts.approval import NO_LONGER_PENDING, already_decided, may_cancel, refusal_reason
 from contracts.catalog import AgentCatalogV1, AgentInfoV1
 from contracts.checkpoint import (
     CheckpointV1,
@@ -35,6 +36,7 @@ from contracts.task import ApprovalPolicyV1, ExecutionOptionsV1, RequesterV1, Ta
 __all__ = [
     "MAX_EVENTS_KEPT",
     "MAX_REQUEST_TEXT",
+    "NO_LONGER_PENDING",
     "TERMINAL_PHASES",
     "AgentCatalogV1",
     "AgentInfoV1",
@@ -64,7 +66,9 @@ __all__ = [
     "TaskResultV1",
     "TaskStatusV1",
     "UsageV1",
+    "already_decided",
     "may_cancel",
+    "names",
     "refusal_reason",
     "slack_idempotency_key",
     "task_id_for",

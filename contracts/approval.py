@@ -1,4 +1,5 @@
-"""Who may decide a checkpoint: one pure rule shared by the workflow's `decide` validator and the Slack bot.
+"""Who may decide a checkpoint: one pure rule shared by the workflow's `decide` validator and the Slack bot, with
+the one wording both use for a checkpoint that is no longer pending.
 
 The workflow is the authority (its validator runs this and rejects without writing history); the bot runs the same
 rule first so a click from someone not allowed gets an explanation without any call to Temporal.
@@ -12,6 +13,9 @@ from contracts.checkpoint import CheckpointV1, DecisionKind
 from contracts.task import ApprovalPolicyV1
 
 APPROVING_DECISIONS: frozenset[str] = frozenset({"accept", "edit"})
+EXPIRY_DECIDER = "expiry"
+"""Who a decision is recorded as made by when the expiry policy applied its default."""
+NO_LONGER_PENDING = "This is no longer pending."
 
 
 def refusal_reason(
@@ -36,6 +40,14 @@ def refusal_reason(
     if decision == "accept" and user_id in checkpoint.approvals:
         return f"<@{user_id}> has already approved; {checkpoint.quorum} distinct approvals are needed."
     return None
+
+
+def already_decided(decision: str, by: str) -> str:
+    """The one wording for a decision on a checkpoint that was already decided: the workflow's `decide` validator
+    rejects with it and the bot answers a late click with it. `decision` is the decision as the reader knows it
+    (the bot passes its button label)."""
+    who = "the expiry policy" if by == EXPIRY_DECIDER else f"<@{by}>"
+    return f"This is no longer pending: {who} already chose {decision}."
 
 
 def may_cancel(policy: ApprovalPolicyV1, requester_id: str, user_id: str) -> bool:

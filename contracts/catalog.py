@@ -1,4 +1,6 @@
-"""The agent catalog: which agents the running workers offer, for `/baton agents` and for refusing unknown names."""
+"""The agent catalog: which agents the workers on one task queue offer, for `/baton agents` and for refusing unknown
+names. It is kept per task queue (`contracts.names.catalog_workflow_id`), not per namespace: deployments sharing a
+namespace on different queues run different agents. `AgentInfoV1` is Baton's one type for an agent's name and line."""
 
 from __future__ import annotations
 

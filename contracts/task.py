@@ -19,6 +19,7 @@ from contracts.common import (
     utc_now,
 )
 from contracts.ids import task_id_for
+from contracts.names import NOTIFY_TASK_QUEUE
 
 Platform = Literal["slack", "cli", "api"]
 ExpiryDefault = Literal["reject", "ignore"]
@@ -34,7 +35,7 @@ class RequesterV1(Contract):
     user_name: ShortText | None = None
     channel_id: ShortText | None = None
     thread_ts: ShortText | None = None
-    notify_task_queue: ShortText = "baton-slack"
+    notify_task_queue: ShortText = NOTIFY_TASK_QUEUE
     """The Temporal task queue of the bot that owns this conversation: its `notify` activity keeps the thread live."""
 
 

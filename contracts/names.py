@@ -1,0 +1,126 @@
+"""Every name both sides of Temporal use, in one place: the processes that start, query, signal and decide a task
+and the worker that runs it never import each other, so each registered name is a string they must agree on.
+
+Changing a value here renames something Temporal has recorded (workflow types, handler and activity names, memo and
+search-attribute keys appear in every history), so tasks already in flight would stop replaying: add, never rename.
+A test (`tests/unit/test_names.py`) fails when one of these strings is spelt out anywhere else in product code.
+Search-attribute keys are temporalio objects: contracts hold their names only; Temporal-side code builds the keys.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Workflow types.
+AGENT_WORKFLOW: Final = "AgentWorkflow"
+"""One durable task (workers/workflow/agent_workflow.py)."""
+CATALOG_WORKFLOW: Final = "AgentCatalogWorkflow"
+"""Which agents the workers on one task queue offer (workers/workflow/catalog_workflow.py)."""
+
+# AgentWorkflow's handlers.
+STATUS_QUERY: Final = "status"
+PROGRESS_SIGNAL: Final = "progress"
+CANCEL_SIGNAL: Final = "cancel"
+DECIDE_UPDATE: Final = "decide"
+
+# AgentCatalogWorkflow's handlers.
+AGENTS_QUERY: Final = "agents"
+REGISTER_SIGNAL: Final = "register"
+
+# Activities.
+RUN_AGENT_ACTIVITY: Final = "run_agent"
+"""Runs the agent's graph, on the workers' task queue."""
+NOTIFY_ACTIVITY: Final = "notify"
+"""Brings a Slack thread up to date, on the requester's notify queue (the bot's)."""
+
+# Task queues: the defaults of BATON_TASK_QUEUE and BATON_NOTIFY_TASK_QUEUE.
+AGENTS_TASK_QUEUE: Final = "agents"
+NOTIFY_TASK_QUEUE: Final = "baton-slack"
+
+# Memo keys of an AgentWorkflow.
+REQUEST_MEMO: Final = "request"
+"""The TaskRequestV1, set at start: a task can be described while no worker runs."""
+FINAL_STATUS_MEMO: Final = "final_status"
+"""The final TaskStatusV1, set as the task ends: a query on a closed workflow needs a worker, `describe()` does not."""
+
+# Keyword search attributes (the namespace must have them registered; `baton dev` does).
+AGENT_ATTRIBUTE: Final = "BatonAgent"
+REQUESTER_ATTRIBUTE: Final = "BatonRequester"
+CHANNEL_ATTRIBUTE: Final = "BatonChannel"
+PHASE_ATTRIBUTE: Final = "BatonPhase"
+SEARCH_ATTRIBUTES: Final = (AGENT_ATTRIBUTE, REQUESTER_ATTRIBUTE, CHANNEL_ATTRIBUTE, PHASE_ATTRIBUTE)
+
+CATALOG_WORKFLOW_ID: Final = "baton-agent-catalog"
+"""Prefix of the catalog workflows' ids; see `catalog_workflow_id`."""
+
+
+def catalog_workflow_id(task_queue: str) -> str:
+    """The catalog is kept per task queue, not per namespace: deployments (and tests) that share a namespace on
+    different queues run different agents."""
+    return f"{CATALOG_WORKFLOW_ID}-{task_queue}"
+
+
+# Error types (ApplicationError.type). The decide update rejects a decision with one of these; the gateway maps each.
+CHECKPOINT_NOT_PENDING: Final = "CheckpointNotPending"
+DECISION_NOT_ALLOWED: Final = "DecisionNotAllowed"
+DECIDE_ERROR_TYPES: Final = (CHECKPOINT_NOT_PENDING, DECISION_NOT_ALLOWED)
+
+# A failed task: `run_agent` raises these, and AgentWorkflow fails with the same type and records it in
+# TaskResultV1.error. Any other exception an agent raises keeps its class name and is retried.
+AGENT_FAILED: Final = "AgentFailed"
+UNKNOWN_AGENT: Final = "UnknownAgent"
+INVALID_REQUEST: Final = "InvalidRequest"
+TIMEOUT: Final = "Timeout"
+LLM_RATE_LIMITED: Final = "LLMRateLimited"
+LLM_UNAVAILABLE: Final = "LLMUnavailable"
+LLM_AUTH_ERROR: Final = "LLMAuthError"
+LLM_BAD_REQUEST: Final = "LLMBadRequest"
+LLM_ERROR_TYPES: Final = (LLM_RATE_LIMITED, LLM_UNAVAILABLE, LLM_AUTH_ERROR, LLM_BAD_REQUEST)
+TASK_FAILURE_TYPES: Final = (AGENT_FAILED, UNKNOWN_AGENT, INVALID_REQUEST, TIMEOUT, *LLM_ERROR_TYPES)
+NON_RETRYABLE_ERROR_TYPES: Final = (UNKNOWN_AGENT, INVALID_REQUEST, LLM_AUTH_ERROR, LLM_BAD_REQUEST)
+"""`run_agent` failures a retry cannot help (AgentFailed is absent: an agent may ask for a retry)."""
+
+# The notify activity's own failures (AgentWorkflow only logs them: a thread that cannot be updated fails nothing).
+TASK_BUSY: Final = "TaskBusy"
+"""No worker answered the task's status query yet: retried (benign) until one does."""
+SLACK_ERROR: Final = "SlackError"
+
+__all__ = [
+    "AGENTS_QUERY",
+    "AGENTS_TASK_QUEUE",
+    "AGENT_ATTRIBUTE",
+    "AGENT_FAILED",
+    "AGENT_WORKFLOW",
+    "CANCEL_SIGNAL",
+    "CATALOG_WORKFLOW",
+    "CATALOG_WORKFLOW_ID",
+    "CHANNEL_ATTRIBUTE",
+    "CHECKPOINT_NOT_PENDING",
+    "DECIDE_ERROR_TYPES",
+    "DECIDE_UPDATE",
+    "DECISION_NOT_ALLOWED",
+    "FINAL_STATUS_MEMO",
+    "INVALID_REQUEST",
+    "LLM_AUTH_ERROR",
+    "LLM_BAD_REQUEST",
+    "LLM_ERROR_TYPES",
+    "LLM_RATE_LIMITED",
+    "LLM_UNAVAILABLE",
+    "NON_RETRYABLE_ERROR_TYPES",
+    "NOTIFY_ACTIVITY",
+    "NOTIFY_TASK_QUEUE",
+    "PHASE_ATTRIBUTE",
+    "PROGRESS_SIGNAL",
+    "REGISTER_SIGNAL",
+    "REQUESTER_ATTRIBUTE",
+    "REQUEST_MEMO",
+    "RUN_AGENT_ACTIVITY",
+    "SEARCH_ATTRIBUTES",
+    "SLACK_ERROR",
+    "STATUS_QUERY",
+    "TASK_BUSY",
+    "TASK_FAILURE_TYPES",
+    "TIMEOUT",
+    "UNKNOWN_AGENT",
+    "catalog_workflow_id",
+]
