@@ -15,7 +15,7 @@ from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNo
 from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.services import BotServices
-from contracts import CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, utc_now
+from contracts import NO_LONGER_PENDING, CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, already_decided, utc_now
 from contracts.approval import refusal_reason
 
 __all__ = ["BUSY", "Check", "check_decision", "decide", "no_longer_pending"]
@@ -56,7 +56,7 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
                  edited_args: dict[str, Any] | None = None, text: str | None = None) -> str:
     """Send the decision; returns what to tell the person (ephemeral), whatever the outcome."""
     if check.checkpoint is None:
-        return check.refusal or "This is no longer pending."
+        return check.refusal or NO_LONGER_PENDING
     label = DECISION_LABELS[decision].lower()
     try:
         outcome = await services.gateway.decide(task_id, DecisionV1(
@@ -88,8 +88,7 @@ def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:
         return BUSY
     record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
     if record is not None:
-        who = "the expiry policy" if record.by == "expiry" else f"<@{record.by}>"
-        return f"This is no longer pending: {who} already chose *{DECISION_LABELS[record.decision]}*."
+        return already_decided(f"*{DECISION_LABELS[record.decision]}*", record.by)
     if status.is_terminal:
         return f"This is no longer pending: the task has {status.phase.replace('_', ' ')}."
-    return "This is no longer pending."
+    return NO_LONGER_PENDING

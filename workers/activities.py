@@ -17,7 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from temporalio import activity
 from temporalio.client import Client
 
-from contracts import RunAgentInputV1, RunAgentOutputV1
+from contracts import RunAgentInputV1, RunAgentOutputV1, names
 from workers.errors import to_application_error
 from workers.llm import UsageCounter
 from workers.progress import ProgressReporter
@@ -42,7 +42,7 @@ class AgentActivities:
         self._chat_model = chat_model
         self._progress_interval_s = progress_interval_s
 
-    @activity.defn(name="run_agent")
+    @activity.defn(name=names.RUN_AGENT_ACTIVITY)
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         info = activity.info()
         request = agent_input.request

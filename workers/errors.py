@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from temporalio.exceptions import ApplicationError
 
+from contracts.names import AGENT_FAILED, UNKNOWN_AGENT
 from workers.llm import translate_llm_error
 
 
@@ -32,9 +33,9 @@ def to_application_error(exc: BaseException) -> ApplicationError:
     if isinstance(exc, ApplicationError):
         return exc
     if isinstance(exc, AgentError):
-        return ApplicationError(str(exc), type="AgentFailed", non_retryable=not exc.retryable)
+        return ApplicationError(str(exc), type=AGENT_FAILED, non_retryable=not exc.retryable)
     if isinstance(exc, UnknownAgent):
-        return ApplicationError(str(exc), type="UnknownAgent", non_retryable=True)
+        return ApplicationError(str(exc), type=UNKNOWN_AGENT, non_retryable=True)
     llm_error = translate_llm_error(exc)
     if llm_error is not None:
         return llm_error

@@ -29,6 +29,13 @@ from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
 from contracts import UsageV1
+from contracts.names import (
+    LLM_AUTH_ERROR,
+    LLM_BAD_REQUEST,
+    LLM_ERROR_TYPES,
+    LLM_RATE_LIMITED,
+    LLM_UNAVAILABLE,
+)
 
 __all__ = [
     "LLM_ERROR_TYPES",
@@ -37,8 +44,6 @@ __all__ = [
     "make_chat_model",
     "translate_llm_error",
 ]
-
-LLM_ERROR_TYPES = ("LLMRateLimited", "LLMUnavailable", "LLMAuthError", "LLMBadRequest")
 
 MAX_RETRY_AFTER = timedelta(minutes=10)
 """A provider asking for a longer pause gets this one: a task should not sleep for hours on one header."""
@@ -124,16 +129,16 @@ def translate_llm_error(exc: BaseException, *, secrets: Sequence[str] = ()) -> A
     if isinstance(error, openai.APIStatusError):
         return _from_status(error, secrets)
     if isinstance(error, openai.APITimeoutError):
-        return ApplicationError("The model provider did not answer in time; Baton will retry.", type="LLMUnavailable")
+        return ApplicationError("The model provider did not answer in time; Baton will retry.", type=LLM_UNAVAILABLE)
     if isinstance(error, openai.APIConnectionError):
         return ApplicationError(
             "Baton could not reach the model provider (connection failed); Baton will retry. "
             "Check OPENAI_BASE_URL if this persists.",
-            type="LLMUnavailable",
+            type=LLM_UNAVAILABLE,
         )
     return ApplicationError(
         f"The model provider returned an unusable answer: {_scrub(str(error), secrets)}",
-        type="LLMBadRequest",
+        type=LLM_BAD_REQUEST,
         non_retryable=True,
     )
 
@@ -145,7 +150,7 @@ def _from_status(error: openai.APIStatusError, secrets: Sequence[str]) -> Applic
         return ApplicationError(
             f"The model provider rejected Baton's API key ({status}). Check OPENAI_API_KEY"
             + (" and that the key may use this model." if status == 403 else "."),
-            type="LLMAuthError",
+            type=LLM_AUTH_ERROR,
             non_retryable=True,
         )
     delay = _retry_after(error)
@@ -153,19 +158,19 @@ def _from_status(error: openai.APIStatusError, secrets: Sequence[str]) -> Applic
         wait = f" Retrying in {delay.total_seconds():g} s as the provider asked." if delay else " Baton will retry."
         return ApplicationError(
             f"The model provider is rate limiting Baton (429).{wait}",
-            type="LLMRateLimited",
+            type=LLM_RATE_LIMITED,
             next_retry_delay=delay,
         )
     if status >= 500 or status in _RETRYABLE_STATUS:
         return ApplicationError(
             f"The model provider is unavailable ({status}): {detail}. Baton will retry.",
-            type="LLMUnavailable",
+            type=LLM_UNAVAILABLE,
             next_retry_delay=delay,
         )
     hint = " Check BATON_MODEL." if status == 404 else ""
     return ApplicationError(
         f"The model provider refused the request ({status}): {detail}.{hint}",
-        type="LLMBadRequest",
+        type=LLM_BAD_REQUEST,
         non_retryable=True,
     )
 

@@ -15,6 +15,7 @@ import time
 from temporalio.client import WorkflowHandle
 
 from contracts import ProgressEventV1
+from contracts.names import PROGRESS_SIGNAL
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class ProgressReporter:
             return
         self._last_sent = time.monotonic()
         try:
-            await self._handle.signal("progress", event)
+            await self._handle.signal(PROGRESS_SIGNAL, event)
             self.sent += 1
         except Exception as exc:  # progress is best effort; the agent's work must not fail for it
             log.warning("Could not report progress for %s: %s", self._handle.id, exc)

@@ -15,14 +15,14 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from baton import temporal
-from contracts import AgentCatalogV1, AgentInfoV1
+from contracts import AgentCatalogV1, AgentInfoV1, names
 from workers.activities import AgentActivities
 from workers.checkpointer import open_checkpointer
 from workers.config import WorkerSettings
 from workers.llm import make_chat_model
 from workers.registry import AgentRegistry
 from workers.workflow.agent_workflow import AgentWorkflow
-from workers.workflow.catalog_workflow import CATALOG_WORKFLOW_ID, AgentCatalogWorkflow
+from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,17 @@ async def running_worker(
 
 
 async def publish_catalog(client: Client, task_queue: str, registry: AgentRegistry) -> None:
-    """Tell the namespace's catalog which agents this worker runs (started on first use)."""
+    """Tell the task queue's catalog which agents this worker runs (started on first use)."""
     catalog = AgentCatalogV1(
         agents=[AgentInfoV1(name=s.name, description=s.description[:500]) for s in registry.specs()]
     )
     await client.start_workflow(
         AgentCatalogWorkflow.run,
         catalog,
-        id=f"{CATALOG_WORKFLOW_ID}-{task_queue}",
+        id=names.catalog_workflow_id(task_queue),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        start_signal="register",
+        start_signal=names.REGISTER_SIGNAL,
         start_signal_args=[catalog],
     )
 

@@ -37,7 +37,7 @@ async def test_two_checkpoints_in_one_run_are_decided_one_after_the_other(
         assert checkpoint is not None and checkpoint.convention == "hitl_middleware"
         assert checkpoint.proposed_action is not None and checkpoint.proposed_action.args == {"colour": "blue"}
         assert checkpoint.allowed_decisions == ["accept", "reject"]
-        with pytest.raises(DecisionRejected, match="already decided: respond by <@U_A>"):
+        with pytest.raises(DecisionRejected, match="no longer pending: <@U_A> already chose respond"):
             await gateway.decide(
                 request.task_id, DecisionV1(checkpoint_id=first_id, decision="accept", by="U_B", at=utc_now())
             )

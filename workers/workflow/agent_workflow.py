@@ -23,6 +23,7 @@ from temporalio.exceptions import TimeoutError as TemporalTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import (
+        NO_LONGER_PENDING,
         CancellationV1,
         CheckpointV1,
         DecisionOutcomeV1,
@@ -36,19 +37,32 @@ with workflow.unsafe.imports_passed_through():
         TaskResultV1,
         TaskStatusV1,
         UsageV1,
+        already_decided,
         refusal_reason,
+    )
+    from contracts.names import (
+        AGENT_FAILED,
+        AGENT_WORKFLOW,
+        CANCEL_SIGNAL,
+        CHECKPOINT_NOT_PENDING,
+        DECIDE_UPDATE,
+        DECISION_NOT_ALLOWED,
+        FINAL_STATUS_MEMO,
+        NON_RETRYABLE_ERROR_TYPES,
+        PHASE_ATTRIBUTE,
+        PROGRESS_SIGNAL,
+        RUN_AGENT_ACTIVITY,
+        STATUS_QUERY,
+        TIMEOUT,
     )
     from workers.workflow.expiry import expiry_decision, plan_wait
     from workers.workflow.ledger import TaskLedger
     from workers.workflow.thread_notifier import ThreadNotifier
 
-PHASE_KEY = SearchAttributeKey.for_keyword("BatonPhase")
-FINAL_STATUS_MEMO = "final_status"
-NON_RETRYABLE_ERROR_TYPES = ["UnknownAgent", "InvalidRequest", "LLMAuthError", "LLMBadRequest"]
-"""Belt and braces: these never help on retry. AgentFailed is absent because an agent may ask for a retry."""
+PHASE_KEY = SearchAttributeKey.for_keyword(PHASE_ATTRIBUTE)
 
 
-@workflow.defn(name="AgentWorkflow")
+@workflow.defn(name=AGENT_WORKFLOW)
 class AgentWorkflow:
     @workflow.init
     def __init__(self, request: TaskRequestV1) -> None:
@@ -104,13 +118,13 @@ class AgentWorkflow:
                 return output.result.model_copy(update={"usage": self._usage})
             if output.checkpoint is None:
                 message = "The agent stopped without a result or a checkpoint."
-                await self._fail("failed", ErrorInfoV1(type="AgentFailed", message=message))
+                await self._fail("failed", ErrorInfoV1(type=AGENT_FAILED, message=message))
             resume = await self._wait_for_decision(self._stamp(output.checkpoint))
 
     async def _run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         options = self._request.execution
         return await workflow.execute_activity(
-            "run_agent",
+            RUN_AGENT_ACTIVITY,
             agent_input,
             result_type=RunAgentOutputV1,
             start_to_close_timeout=timedelta(seconds=options.start_to_close_s),
@@ -120,7 +134,7 @@ class AgentWorkflow:
                 backoff_coefficient=2.0,
                 maximum_interval=timedelta(seconds=60),
                 maximum_attempts=options.max_attempts,
-                non_retryable_error_types=NON_RETRYABLE_ERROR_TYPES,
+                non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),  # belt and braces: see contracts.names
             ),
             cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
@@ -200,26 +214,26 @@ class AgentWorkflow:
         workflow.upsert_search_attributes([PHASE_KEY.value_set(phase)])
         self._notifier.changed()
 
-    @workflow.query
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> TaskStatusV1:
         snapshot = self._ledger.snapshot()
         return snapshot.model_copy(update={"slack": self._notifier.messages})
 
-    @workflow.signal
+    @workflow.signal(name=PROGRESS_SIGNAL)
     def progress(self, event: ProgressEventV1) -> None:
         self._ledger.record_progress(event, workflow.now())
         self._notifier.changed()
 
-    @workflow.signal
+    @workflow.signal(name=CANCEL_SIGNAL)
     def cancel(self, cancellation: CancellationV1) -> None:
         """Records who cancelled and why; the Temporal cancellation request that follows stops the agent."""
         self._ledger.cancel_requested(cancellation, workflow.now())
 
-    @workflow.update
+    @workflow.update(name=DECIDE_UPDATE)
     async def decide(self, decision: DecisionV1) -> DecisionOutcomeV1:
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None:  # the validator prevents this; never `assert` in workflow code (it retries forever)
-            raise ApplicationError("No checkpoint is pending", type="CheckpointNotPending")
+            raise ApplicationError("No checkpoint is pending", type=CHECKPOINT_NOT_PENDING)
         if decision.decision == "accept" and checkpoint.quorum > 1:
             approvals = [*checkpoint.approvals, decision.by]
             if len(approvals) < checkpoint.quorum:
@@ -246,7 +260,7 @@ class AgentWorkflow:
         """Rejects without writing history: stale or already-decided checkpoints, and anyone the policy excludes."""
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None or checkpoint.id != decision.checkpoint_id or self._decision is not None:
-            raise ApplicationError(self._why_not_pending(decision.checkpoint_id), type="CheckpointNotPending")
+            raise ApplicationError(self._why_not_pending(decision.checkpoint_id), type=CHECKPOINT_NOT_PENDING)
         reason = refusal_reason(
             self._request.approval,
             self._request.requester.user_id,
@@ -256,28 +270,28 @@ class AgentWorkflow:
             decision.by_groups,
         )
         if reason:
-            raise ApplicationError(reason, type="DecisionNotAllowed")
+            raise ApplicationError(reason, type=DECISION_NOT_ALLOWED)
 
     def _why_not_pending(self, checkpoint_id: str) -> str:
+        """In the bot's words (contracts.approval), so a late click reads the same whoever answers it."""
         for record in reversed(self._ledger.decisions):
             if record.checkpoint_id == checkpoint_id:
-                who = "the expiry policy" if record.by == "expiry" else f"<@{record.by}>"
-                return f"This checkpoint was already decided: {record.decision} by {who}."
+                return already_decided(record.decision, record.by)
         if self._decision is not None and self._decision.checkpoint_id == checkpoint_id:
-            return f"This checkpoint was already decided: {self._decision.decision} by <@{self._decision.by}>."
-        return "This checkpoint is no longer pending."
+            return already_decided(self._decision.decision, self._decision.by)
+        return NO_LONGER_PENDING
 
 
 def _error_info(exc: ActivityError) -> ErrorInfoV1:
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         return ErrorInfoV1(
-            type=cause.type or "AgentFailed", message=cause.message[:20_000], retryable=not cause.non_retryable
+            type=cause.type or AGENT_FAILED, message=cause.message[:20_000], retryable=not cause.non_retryable
         )
     if isinstance(cause, TemporalTimeoutError):
         kind = cause.type.name.lower() if cause.type else "timeout"
         return ErrorInfoV1(
-            type="Timeout",
+            type=TIMEOUT,
             message=f"The agent timed out ({kind}) and ran out of retries.",
             retryable=True,
         )

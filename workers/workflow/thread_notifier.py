@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import NotifyInputV1, NotifyKind, NotifyResultV1, SlackMessagesV1
+    from contracts.names import NOTIFY_ACTIVITY
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
@@ -63,7 +64,7 @@ class ThreadNotifier:
         self._in_flight = True
         try:
             result = await workflow.execute_activity(
-                "notify",
+                NOTIFY_ACTIVITY,
                 note,
                 task_queue=self._task_queue,
                 result_type=NotifyResultV1,
