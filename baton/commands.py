@@ -66,7 +66,8 @@ async def cancel(gateway: TaskGateway, args: Namespace) -> str:
 
 
 async def decide(gateway: TaskGateway, args: Namespace) -> str:
-    current = await gateway.status(args.task)
+    # The workflow's own status: a stand-in built while no worker answers has no checkpoint to decide (TaskBusy).
+    current = await gateway.live_status(args.task)
     checkpoint = current.pending_checkpoint
     if checkpoint is None:
         return f"Task {args.task} is not waiting for a decision (phase: {current.phase})."

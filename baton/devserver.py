@@ -19,7 +19,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from baton.gateway import SEARCH_ATTRIBUTES
+from contracts.names import SEARCH_ATTRIBUTES
 
 
 def temporal_cli() -> str:

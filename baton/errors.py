@@ -1,13 +1,21 @@
 """Errors a caller of Baton's gateway can meet, each with a message fit to show a person.
 
 BatonError
-├── TemporalUnavailable   the Temporal server cannot be reached
-├── NoWorkers             no worker answers on the task queue (the agent catalog cannot be read)
-├── UnknownAgent          no running worker offers that agent
-├── TaskNotFound          no task with that id
-├── TaskAlreadyFinished   the task ended; it can no longer be cancelled or decided
-├── TaskBusy              no worker answered for a running task in time; retry (nothing about the task changed)
-└── DecisionRejected      the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+├── TemporalSettingsError  a Temporal setting is invalid or names a file that cannot be read (baton.temporal)
+├── TemporalUnavailable    the Temporal server cannot be reached, refuses the connection, or is overloaded; retry
+├── TemporalRefused        Temporal refused a call for a reason retrying cannot fix (a missing namespace or search
+│                          attribute, missing permissions); its message says which
+├── NoWorkers              no worker answers on the task queue (the agent catalog cannot be read)
+├── UnknownAgent           no running worker offers that agent
+├── TaskNotFound           no task with that id
+├── TaskAlreadyFinished    the task ended; it can no longer be cancelled or decided
+├── TaskBusy               no worker answered for a running task in time; retry (nothing about the task changed)
+└── DecisionRejected       the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+
+Temporal's own errors become these in one place, `baton.gateway` (its tables `RPC_ERRORS` and `DECIDE_ERRORS`), so
+a caller catches `BatonError` and shows `str(err)`. Two Temporal errors pass through on purpose: `result()` of a
+failed or cancelled task raises Temporal's `WorkflowFailureError` (the failure is the task's outcome, not a call
+that went wrong), and `connect()` raises TemporalSettingsError / TemporalUnavailable itself.
 """
 
 from __future__ import annotations
@@ -18,6 +26,10 @@ class BatonError(Exception):
 
 
 class TemporalUnavailable(BatonError):
+    pass
+
+
+class TemporalRefused(BatonError):
     pass
 
 

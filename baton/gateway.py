@@ -1,13 +1,13 @@
 """TaskGateway: the one facade through which the CLI, the Slack bot and the delegation tools talk to Temporal.
 
-It knows the workflow only by its registered names (`AgentWorkflow`, `status`, `cancel`, `decide`), never by
-importing `workers/`, and turns Temporal's errors into Baton's (see `baton.errors`).
+It knows the workflow only by its registered names (`contracts.names`), never by importing `workers/`, and raises
+only Baton's errors: Temporal's are translated where they enter, by the tables in `baton.translate`. It also keeps
+the one cache of the agent catalog (`agents()`, `baton.catalog`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast, get_args
@@ -18,6 +18,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributeKey,
@@ -29,14 +30,9 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from baton.errors import (
-    DecisionRejected,
-    NoWorkers,
-    TaskAlreadyFinished,
-    TaskBusy,
-    TaskNotFound,
-    UnknownAgent,
-)
+from baton.catalog import CatalogCache
+from baton.errors import DecisionRejected, NoWorkers, TaskAlreadyFinished, TaskBusy, TaskNotFound, UnknownAgent
+from baton.translate import DECIDE_ERRORS, translate_rpc_error
 from contracts import (
     AgentCatalogV1,
     CancellationV1,
@@ -47,22 +43,14 @@ from contracts import (
     TaskRequestV1,
     TaskResultV1,
     TaskStatusV1,
+    names,
 )
 from contracts.approval import refusal_reason
 
-WORKFLOW_NAME = "AgentWorkflow"
-CATALOG_WORKFLOW_ID = "baton-agent-catalog"
-CATALOG_TTL_S = 30.0
-FINAL_STATUS_MEMO = "final_status"
-REQUEST_MEMO = "request"
-AGENTS_TASK_QUEUE = "agents"
-
-AGENT_KEY = SearchAttributeKey.for_keyword("BatonAgent")
-REQUESTER_KEY = SearchAttributeKey.for_keyword("BatonRequester")
-CHANNEL_KEY = SearchAttributeKey.for_keyword("BatonChannel")
-PHASE_KEY = SearchAttributeKey.for_keyword("BatonPhase")
-SEARCH_ATTRIBUTES = ("BatonAgent", "BatonRequester", "BatonChannel", "BatonPhase")
-"""Keyword search attributes the namespace must have registered (`baton dev` registers them)."""
+AGENT_KEY = SearchAttributeKey.for_keyword(names.AGENT_ATTRIBUTE)
+REQUESTER_KEY = SearchAttributeKey.for_keyword(names.REQUESTER_ATTRIBUTE)
+CHANNEL_KEY = SearchAttributeKey.for_keyword(names.CHANNEL_ATTRIBUTE)
+PHASE_KEY = SearchAttributeKey.for_keyword(names.PHASE_ATTRIBUTE)
 
 
 @dataclass(frozen=True)
@@ -78,40 +66,35 @@ def decide_update_id(checkpoint_id: str, user_id: str) -> str:
 
 
 class TaskGateway:
-    def __init__(self, client: Client, task_queue: str = AGENTS_TASK_QUEUE, query_timeout_s: float = 5.0) -> None:
+    def __init__(self, client: Client, task_queue: str = names.AGENTS_TASK_QUEUE, query_timeout_s: float = 5.0,
+                 catalog_refresh_s: float = 30.0, catalog_retry_s: float = 5.0) -> None:
         self._client = client
         self._task_queue = task_queue
         self._query_timeout = timedelta(seconds=query_timeout_s)
-        self._catalog: tuple[float, AgentCatalogV1] | None = None
-        self._catalog_lookup: asyncio.Future[AgentCatalogV1] | None = None
+        self._catalog = CatalogCache(self._look_up_agents, catalog_refresh_s, catalog_retry_s)
 
     @property
     def client(self) -> Client:
         return self._client
 
     async def agents(self) -> AgentCatalogV1:
-        """The agents the running workers offer. Cached briefly (it is read on every submission), and looked up
-        once however many callers ask at the same moment."""
-        if self._catalog and time.monotonic() - self._catalog[0] < CATALOG_TTL_S:
-            return self._catalog[1]
-        if self._catalog_lookup is None or self._catalog_lookup.done():
-            self._catalog_lookup = asyncio.ensure_future(self._look_up_agents())
-        return await asyncio.shield(self._catalog_lookup)
+        """The agents the workers on this gateway's task queue offer (the catalog is kept per task queue).
 
-    def forget_agents(self) -> None:
-        """Drop the cached catalog, so the next `agents()` asks the workers again."""
-        self._catalog = None
+        Read on every submission, so it must never stall one: see `baton.catalog`. Raises NoWorkers (or Temporal's
+        error) only while no worker has ever answered this gateway."""
+        return await self._catalog.get()
 
     async def _look_up_agents(self) -> AgentCatalogV1:
-        handle = self._client.get_workflow_handle(f"{CATALOG_WORKFLOW_ID}-{self._task_queue}")
+        handle = self._client.get_workflow_handle(names.catalog_workflow_id(self._task_queue))
         try:
-            catalog = await handle.query("agents", result_type=AgentCatalogV1, rpc_timeout=self._query_timeout)
+            return await handle.query(names.AGENTS_QUERY, result_type=AgentCatalogV1, rpc_timeout=self._query_timeout)
         except RPCError as exc:
+            # No catalog workflow yet, or no worker to answer its query: either way no worker is serving the queue.
+            if exc.status != RPCStatusCode.NOT_FOUND and not _no_worker_answered(exc):
+                raise translate_rpc_error(exc) from exc
             raise NoWorkers(
                 f"No Baton worker is running on task queue '{self._task_queue}' (start one with `baton worker`)."
             ) from exc
-        self._catalog = (time.monotonic(), catalog)
-        return catalog
 
     async def submit(self, request: TaskRequestV1, validate_agent: bool = True) -> SubmitOutcome:
         """Start the task, or recognise it: the workflow id is the task id, which derives from the idempotency key,
@@ -132,17 +115,19 @@ class TaskGateway:
             attributes.append(SearchAttributePair(CHANNEL_KEY, request.requester.channel_id))
         try:
             await self._client.start_workflow(
-                WORKFLOW_NAME,
+                names.AGENT_WORKFLOW,
                 request,
                 id=request.task_id,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 search_attributes=TypedSearchAttributes(attributes),
-                memo={REQUEST_MEMO: request},
+                memo={names.REQUEST_MEMO: request},
             )
         except WorkflowAlreadyStartedError:
             return SubmitOutcome(task_id=request.task_id, started=False)
+        except RPCError as exc:
+            raise translate_rpc_error(exc) from exc
         return SubmitOutcome(task_id=request.task_id, started=True)
 
     async def live_status(self, task_id: str) -> TaskStatusV1:
@@ -176,17 +161,19 @@ class TaskGateway:
         try:
             description = await handle.describe()
             if description.status not in (None, WorkflowExecutionStatus.RUNNING):
-                final = await description.memo_value(FINAL_STATUS_MEMO, None, type_hint=TaskStatusV1)
+                final = await description.memo_value(names.FINAL_STATUS_MEMO, None, type_hint=TaskStatusV1)
                 if final is not None:
                     return description, final
             try:
-                status = await handle.query("status", result_type=TaskStatusV1, rpc_timeout=self._query_timeout)
+                status = await handle.query(
+                    names.STATUS_QUERY, result_type=TaskStatusV1, rpc_timeout=self._query_timeout
+                )
             except RPCError as exc:
                 if not _no_worker_answered(exc):
                     raise
                 return description, None
         except RPCError as exc:
-            raise self._translate(task_id, exc) from exc
+            raise translate_rpc_error(exc, task_id) from exc
         return description, status
 
     async def result(self, task_id: str) -> TaskResultV1:
@@ -195,31 +182,35 @@ class TaskGateway:
         try:
             return await handle.result()
         except RPCError as exc:
-            raise self._translate(task_id, exc) from exc
+            raise translate_rpc_error(exc, task_id) from exc
 
     async def cancel(self, task_id: str, cancellation: CancellationV1) -> None:
         """Record who cancelled and why (signal), then request Temporal cancellation so the task ends Canceled."""
         handle = self._handle(task_id)
         try:
-            await handle.signal("cancel", cancellation)
+            await handle.signal(names.CANCEL_SIGNAL, cancellation)
             await handle.cancel(reason=f"cancelled by {cancellation.by}")
         except RPCError as exc:
-            raise self._translate(task_id, exc) from exc
+            raise translate_rpc_error(exc, task_id) from exc
 
     async def decide(self, task_id: str, decision: DecisionV1) -> DecisionOutcomeV1:
         try:
             return await self._handle(task_id).execute_update(
-                "decide",
+                names.DECIDE_UPDATE,
                 decision,
                 id=decide_update_id(decision.checkpoint_id, decision.by),
                 result_type=DecisionOutcomeV1,
             )
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-            raise DecisionRejected(message) from exc
+            if isinstance(cause, ApplicationError):
+                raise DECIDE_ERRORS.get(cause.type or "", DecisionRejected)(cause.message) from exc
+            raise DecisionRejected(str(cause or exc)) from exc
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            # No worker took the update in time; its id makes a second click safe (Temporal deduplicates it).
+            raise TaskBusy(task_id) from exc
         except RPCError as exc:
-            raise self._translate(task_id, exc) from exc
+            raise translate_rpc_error(exc, task_id) from exc
 
     async def list_tasks(
         self, user_id: str | None = None, open_only: bool = True, limit: int = 50
@@ -229,22 +220,22 @@ class TaskGateway:
         if open_only:
             clauses.append("ExecutionStatus = 'Running'")
         if user_id:
-            clauses.append(f"BatonRequester = '{_quote(user_id)}'")
+            clauses.append(f"{names.REQUESTER_ATTRIBUTE} = '{_quote(user_id)}'")
         statuses: list[TaskStatusV1] = []
-        async for execution in self._client.list_workflows(" AND ".join(clauses), limit=limit):
+        async for task_id in self._task_ids(" AND ".join(clauses), limit):
             try:
-                statuses.append(await self.status(execution.id))
+                statuses.append(await self.status(task_id))
             except (TaskNotFound, TaskAlreadyFinished):
                 continue
         return statuses
 
     async def waiting_for(self, user_id: str, groups: list[str] | None = None, limit: int = 50) -> list[TaskStatusV1]:
         """Open tasks whose pending checkpoint this person may decide (the `/baton list` and App Home view)."""
-        query = f"{self._own_tasks()} AND ExecutionStatus = 'Running' AND BatonPhase = 'waiting_for_human'"
+        query = f"{self._own_tasks()} AND ExecutionStatus = 'Running' AND {names.PHASE_ATTRIBUTE} = 'waiting_for_human'"
         waiting: list[TaskStatusV1] = []
-        async for execution in self._client.list_workflows(query, limit=limit):
+        async for task_id in self._task_ids(query, limit):
             try:
-                status = await self.status(execution.id)
+                status = await self.status(task_id)
             except (TaskNotFound, TaskAlreadyFinished):
                 continue
             if status.pending_checkpoint and may_decide(status, user_id, groups or []):
@@ -253,20 +244,18 @@ class TaskGateway:
 
     def _own_tasks(self) -> str:
         """Visibility filter for this gateway's tasks: several deployments (or tests) may share a namespace."""
-        return f"WorkflowType = '{WORKFLOW_NAME}' AND TaskQueue = '{_quote(self._task_queue)}'"
+        return f"WorkflowType = '{names.AGENT_WORKFLOW}' AND TaskQueue = '{_quote(self._task_queue)}'"
+
+    async def _task_ids(self, query: str, limit: int) -> AsyncIterator[str]:
+        """Ids of the tasks a visibility query finds, with Temporal's errors translated like every other call's."""
+        try:
+            async for execution in self._client.list_workflows(query, limit=limit):
+                yield execution.id
+        except RPCError as exc:
+            raise translate_rpc_error(exc) from exc
 
     def _handle(self, task_id: str) -> WorkflowHandle[object, object]:
         return self._client.get_workflow_handle(task_id)
-
-    @staticmethod
-    def _translate(task_id: str, exc: RPCError) -> Exception:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            if "workflow execution already completed" in exc.message.lower():
-                return TaskAlreadyFinished(task_id)
-            return TaskNotFound(task_id)
-        if exc.status == RPCStatusCode.FAILED_PRECONDITION:
-            return TaskAlreadyFinished(task_id)
-        return exc
 
 
 def may_decide(status: TaskStatusV1, user_id: str, groups: list[str]) -> bool:
@@ -300,7 +289,7 @@ def _no_worker_answered(exc: RPCError) -> bool:
 
 
 async def _status_without_worker(description: WorkflowExecutionDescription) -> StatusWithoutWorker:
-    request = await description.memo_value(REQUEST_MEMO, None, type_hint=TaskRequestV1)
+    request = await description.memo_value(names.REQUEST_MEMO, None, type_hint=TaskRequestV1)
     if request is None:
         raise NoWorkers("No Baton worker is answering for this task right now.")
     recorded = description.typed_search_attributes.get(PHASE_KEY)
@@ -316,10 +305,7 @@ def _quote(value: str) -> str:
 
 
 __all__ = [
-    "AGENTS_TASK_QUEUE",
-    "SEARCH_ATTRIBUTES",
     "WITHOUT_WORKER_NOTE",
-    "WORKFLOW_NAME",
     "StatusWithoutWorker",
     "SubmitOutcome",
     "TaskGateway",

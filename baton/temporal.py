@@ -20,6 +20,7 @@ from temporalio.service import TLSConfig
 
 from baton.codec import EncryptionCodec, parse_payload_keys, quiet_key_errors
 from baton.errors import BatonError, TemporalUnavailable
+from contracts.names import AGENTS_TASK_QUEUE
 
 __all__ = [
     "TemporalSettings",
@@ -59,7 +60,9 @@ class TemporalSettings(BaseSettings):
     temporal_tls_server_ca_cert_path: Path | None = None
     temporal_tls_server_name: str | None = None
     temporal_ui_url: str = "http://localhost:8233"
-    task_queue: str = Field("agents", min_length=1, validation_alias=AliasChoices("BATON_TASK_QUEUE", "task_queue"))
+    task_queue: str = Field(
+        AGENTS_TASK_QUEUE, min_length=1, validation_alias=AliasChoices("BATON_TASK_QUEUE", "task_queue")
+    )
     """The workers' task queue: the worker polls it, the bot and the CLI start tasks on it."""
     baton_payload_keys: SecretStr | None = None
     """`id:base64key,...` (baton.codec): the first key encrypts every payload, all of them decrypt. Every process

@@ -11,13 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.gateway import TaskGateway
 from bot.blocks import TaskLinks
-from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.catalog import DEFAULT_AGENTS
 from bot.directory import UserGroupDirectory
 from bot.front_agent import FrontAgent
 from bot.listeners import register_listeners
 from bot.middleware import install_middleware, workspace_check
 from bot.services import BotServices
 from bot.settings import BotSettings
+from contracts import AgentInfoV1
 
 __all__ = ["build_app", "build_client"]
 
@@ -31,7 +32,7 @@ def build_client(settings: BotSettings) -> AsyncWebClient:
 
 
 def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebClient | None = None,
-              agents: Sequence[AgentInfo] = DEFAULT_AGENTS, namespace: str = "default",
+              agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS, namespace: str = "default",
               temporal_ui_url: str | None = None, chat_model: Callable[[], Any] | None = None,
               tools: Callable[..., list[Any]] | None = None) -> tuple[AsyncApp, BotServices]:
     client = client or build_client(settings)

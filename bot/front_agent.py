@@ -16,11 +16,11 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from bot.catalog import AgentInfo
 from bot.grammar import HELP_TEXT, ParseError, parse_command
 from bot.operations import catalog, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
+from contracts import AgentInfoV1
 
 __all__ = ["FrontAgent"]
 
@@ -72,7 +72,7 @@ class FrontAgent:
         return "Done."
 
     @staticmethod
-    def _prompt(agents: list[AgentInfo]) -> str:
+    def _prompt(agents: list[AgentInfoV1]) -> str:
         listing = "\n".join(f"- {a.name}: {a.description}" for a in agents)
         return (
             "You are Baton, a Slack assistant that delegates long jobs to durable worker agents. "

@@ -34,7 +34,7 @@ from baton.errors import TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
 from bot.blocks.text import escape, mention
-from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, utc_now
+from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, names, utc_now
 
 __all__ = ["METADATA_EVENT", "SlackNotifier"]
 
@@ -80,7 +80,7 @@ class SlackNotifier:
         self._memory = _Memory()
         self._locks: dict[str, asyncio.Lock] = {}
 
-    @activity.defn(name="notify")
+    @activity.defn(name=names.NOTIFY_ACTIVITY)
     async def notify(self, note: NotifyInputV1) -> NotifyResultV1:
         try:
             status = await self._tasks.live_status(note.task_id)
@@ -97,8 +97,10 @@ class SlackNotifier:
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "unknown"))
                 if error in _PERMANENT:
-                    raise ApplicationError(f"Slack refused: {error}", type="SlackError", non_retryable=True) from exc
-                raise ApplicationError(f"Slack error: {error}", type="SlackError") from exc
+                    raise ApplicationError(
+                        f"Slack refused: {error}", type=names.SLACK_ERROR, non_retryable=True
+                    ) from exc
+                raise ApplicationError(f"Slack error: {error}", type=names.SLACK_ERROR) from exc
         if len(self._locks) > 10_000:
             self._locks = {k: v for k, v in self._locks.items() if v.locked()}
         return NotifyResultV1(messages=messages)
@@ -244,7 +246,7 @@ def _wait_for_worker(note: NotifyInputV1, why: str) -> ApplicationError:
 
     Benign, so each attempt is one log line rather than a traceback: a worker restarting is expected."""
     log.info("Notification for %s waits for a worker (attempt %d): %s", note.task_id, _attempt(), why)
-    return ApplicationError(why, type="TaskBusy", category=ApplicationErrorCategory.BENIGN)
+    return ApplicationError(why, type=names.TASK_BUSY, category=ApplicationErrorCategory.BENIGN)
 
 
 def _attempt() -> int:

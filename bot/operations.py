@@ -13,7 +13,6 @@ from baton.errors import BatonError
 from bot.blocks import home_view, status_message
 from bot.blocks.home import task_line
 from bot.blocks.text import escape
-from bot.catalog import AgentInfo
 from bot.grammar import (
     HELP_TEXT,
     AgentsCommand,
@@ -27,7 +26,7 @@ from bot.grammar import (
 )
 from bot.origin import SlackOrigin, default_policy, task_request
 from bot.services import BotServices
-from contracts import CancellationV1, utc_now
+from contracts import AgentInfoV1, CancellationV1, utc_now
 from contracts.approval import may_cancel
 
 __all__ = ["Reply", "cancel", "catalog", "execute", "home_for", "retry", "run"]
@@ -64,7 +63,7 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
     return Reply(HELP_TEXT)
 
 
-async def catalog(services: BotServices) -> list[AgentInfo]:
+async def catalog(services: BotServices) -> list[AgentInfoV1]:
     """The agents the running workers offer; the configured catalog while no worker has said."""
     return list((await services.offered.get()).agents)
 
@@ -113,7 +112,7 @@ async def retry(services: BotServices, task_id: str, user_id: str, thread_ts: st
                      idempotency_key=f"retry:{task_id}")
 
 
-def _agents(agents: list[AgentInfo]) -> Reply:
+def _agents(agents: list[AgentInfoV1]) -> Reply:
     if not agents:
         return Reply("No agents are configured.")
     lines = [f"• `{a.name}`: {escape(a.description)}" for a in agents]

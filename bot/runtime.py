@@ -21,14 +21,15 @@ from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from baton.gateway import AGENTS_TASK_QUEUE, TaskGateway
+from baton.gateway import TaskGateway
 from bot.app import build_app
-from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.catalog import DEFAULT_AGENTS
 from bot.http_guard import guarded_web_app
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
 from bot.settings import BotSettings, SettingsError
 from bot.socket_guard import GuardedSocketModeHandler
+from contracts import AgentInfoV1, names
 
 __all__ = ["BotRuntime", "chat_model_factory"]
 
@@ -59,8 +60,8 @@ def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
 
 class BotRuntime:
     def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
-                 temporal_ui_url: str | None = None, agents: Sequence[AgentInfo] = DEFAULT_AGENTS,
-                 agents_task_queue: str = AGENTS_TASK_QUEUE,
+                 temporal_ui_url: str | None = None, agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS,
+                 agents_task_queue: str = names.AGENTS_TASK_QUEUE,
                  chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
         self.settings = settings
         self.gateway = TaskGateway(temporal, task_queue=agents_task_queue)

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 
 from baton.gateway import TaskGateway
 from bot.blocks import TaskLinks
-from bot.catalog import DEFAULT_AGENTS, AgentInfo
+from bot.catalog import DEFAULT_AGENTS, OfferedAgents
 from bot.dedupe import EventDedupe
 from bot.directory import UserGroupDirectory
-from bot.offered import OfferedAgents
 from bot.responder import Responder
 from bot.settings import BotSettings
+from contracts import AgentInfoV1
 
 __all__ = ["BotServices"]
 
@@ -24,17 +24,15 @@ class BotServices:
     gateway: TaskGateway
     directory: UserGroupDirectory
     links: TaskLinks
-    agents: Sequence[AgentInfo] = DEFAULT_AGENTS
+    agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS
+    """What the bot offers until a worker has said (BATON_AGENT_CATALOG, or the built-in agents)."""
     dedupe: EventDedupe = field(default_factory=EventDedupe)
     responder: Responder = field(default_factory=Responder)
     offered: OfferedAgents = field(init=False)
-    """The agents the workers offer (bot.offered), falling back to `agents` while no worker has said."""
+    """The agents the workers offer (bot.catalog), falling back to `agents` while no worker has said."""
     command_slots: asyncio.Semaphore = field(init=False)
     """Bounds the slash-command work running after the ack (see listeners/commands.py)."""
 
     def __post_init__(self) -> None:
         self.offered = OfferedAgents(self.gateway, self.agents)
         self.command_slots = asyncio.Semaphore(self.settings.baton_command_concurrency)
-
-    def agent(self, name: str) -> AgentInfo | None:
-        return next((a for a in self.agents if a.name == name), None)

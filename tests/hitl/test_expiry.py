@@ -22,7 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from baton.gateway import SEARCH_ATTRIBUTES, TaskGateway
+from baton.gateway import TaskGateway
 from contracts import (
     ApprovalPolicyV1,
     CheckpointV1,
@@ -36,6 +36,7 @@ from contracts import (
     TaskResultV1,
     utc_now,
 )
+from contracts.names import SEARCH_ATTRIBUTES
 from tests.support import make_request
 from workers.workflow.agent_workflow import AgentWorkflow
 
