@@ -60,12 +60,12 @@ async def test_during_a_temporal_outage_a_command_and_a_click_get_a_clear_privat
         assert told[0].via_response_url, "the answer went to the person, privately"
 
         for action_id, message in (("baton.decide.accept", card), ("baton.cancel", status)):
+            before = len(slack.ephemerals(user=USER))
             click = await sender.send_block_actions(user_id=USER, action_id=action_id, channel_id=CHANNEL,
                                                     message_ts=message.ts)
             assert click.status == 200
-            answers = await slack.wait_for(lambda: slack.ephemerals(user=USER)[answered + 1:] or None, timeout=30)
-            assert UNREACHABLE in answers[-1].text, action_id
-            answered += 1
+            [answer] = await slack.wait_for(lambda n=before: slack.ephemerals(user=USER)[n:], timeout=30)
+            assert UNREACHABLE in answer.text, action_id
         assert "Approve" in str(slack.message(CHANNEL, card.ts).blocks), "the card keeps its buttons"
     tracebacks = [r.getMessage() for r in caplog.records if r.exc_info and r.name.split(".")[0] in ("bot", "baton")]
     assert tracebacks == []
