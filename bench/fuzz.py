@@ -39,7 +39,7 @@ from bench.fuzz_report import (
     parse_tracebacks,
     summarize,
 )
-from bench.fuzz_stack import REPO_ROOT, System, cpu_by_process, cpu_ticks, running_system
+from bench.fuzz_stack import REPO_ROOT, MachineWatch, System, running_system
 from bench.fuzz_wire import Mutation, signed_headers
 from bot.blocks.ids import ButtonRef
 
@@ -148,22 +148,16 @@ def _git(*args: str) -> str:
         return "?"
 
 
-async def _sample_load(samples: list[float]) -> None:
-    while True:
-        samples.append(os.getloadavg()[0])
-        await asyncio.sleep(1.0)
-
-
 async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) -> dict[str, Any]:
     workdir = REPO_ROOT / ".baton" / "bench-fuzz" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    load: list[float] = []
+    watch = MachineWatch()
     results: dict[str, Any] = {}
     async with running_system(workdir) as system:
         print(f"system up: bot {system.events_url}, logs in {workdir}", flush=True)
         target, preflight = await prepare(system)
         print(f"preflight: {preflight}", flush=True)
-        sampler = asyncio.create_task(_sample_load(load))
-        ticks_before, load_start = cpu_ticks(), os.getloadavg()[0]
+        sampler = asyncio.create_task(watch.run())
+        await asyncio.sleep(0)
         offset = system.bot_log.stat().st_size
         categories: dict[str, Any] = {}
         everything: list[Outcome] = []
@@ -193,7 +187,7 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
                 print(f"the bot exited with {system.bot.returncode}; stopping", flush=True)
                 break
         wall_s = time.perf_counter() - started
-        ticks_after = cpu_ticks()
+        watch.sample()
         sampler.cancel()
         final = await final_check(system)
         bot_lines = system.bot_log.read_text(errors="replace").splitlines()
@@ -204,7 +198,7 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
                                 if line.startswith("Traceback"))
         ours = {pid: role for role, pid in system.pids.items()}
         shared = [{"pid": p.pid, "process": p.name, "role": ours.get(p.pid, "not part of the benchmark"),
-                   "cpu_s": p.cpu_s} for p in cpu_by_process(ticks_before, ticks_after)]
+                   "cpu_s": p.cpu_s} for p in watch.top()]
     overall = summarize(everything, sum(c["tracebacks"] for c in categories.values()))
     overall["ms_by_body_size"] = by_body_size(everything)
     overall["signed_ms_by_body_size"] = by_body_size([o for o in everything if not o.forged])
@@ -214,8 +208,8 @@ async def fuzz(deliveries: int, seed: int, concurrency: int, only: list[str]) ->
         deliveries=len(everything), seed=seed, concurrency=concurrency, timeout_s=TIMEOUT_S, wall_s=round(wall_s, 1),
         logs=str(workdir),
         machine={"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                 "load_1m": {"start": round(load_start, 2), "mean": round(sum(load) / max(1, len(load)), 2),
-                             "max": round(max(load, default=0), 2), "end": round(os.getloadavg()[0], 2)},
+                 "load_1m": {"start": round(watch.load[0], 2), "mean": round(sum(watch.load) / len(watch.load), 2),
+                             "max": round(max(watch.load), 2), "end": round(watch.load[-1], 2)},
                  "cpu_s_by_process_during_fuzz": shared},
         preflight=preflight, overall=overall, categories=categories, final_check=final,
         bot_log_lines=log_levels,

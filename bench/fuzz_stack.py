@@ -25,7 +25,7 @@ from baton.devserver import DevServer, dev_server, free_port
 from baton.gateway import TaskGateway
 from bot.sandbox import FakeSlackApi
 
-__all__ = ["ProcessCpu", "System", "cpu_by_process", "cpu_ticks", "running_system"]
+__all__ = ["MachineWatch", "ProcessCpu", "System", "cpu_ticks", "running_system"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _INHERITED_PREFIXES = ("OPENAI_", "SLACK_", "BATON_", "TEMPORAL_")
@@ -149,8 +149,31 @@ def cpu_ticks() -> dict[int, int]:
     return ticks
 
 
-def cpu_by_process(before: dict[int, int], after: dict[int, int], top: int = 10) -> list[ProcessCpu]:
-    """The processes that used the most CPU between two cpu_ticks() snapshots."""
-    per_second = os.sysconf("SC_CLK_TCK")
-    used = sorted(((after[pid] - before.get(pid, 0), pid) for pid in after), reverse=True)[:top]
-    return [ProcessCpu(pid, _process_name(pid), round(ticks / per_second, 2)) for ticks, pid in used if ticks > 0]
+class MachineWatch:
+    """Samples the 1-minute load and every process's CPU time each second, so that processes which start and end
+    while the benchmark runs (another engineer's test suite, say) are counted as well as the benchmark's own."""
+
+    def __init__(self) -> None:
+        self.load: list[float] = []
+        self._first: dict[int, int] = {}
+        self._last: dict[int, int] = {}
+        self._names: dict[int, str] = {}
+
+    def sample(self) -> None:
+        self.load.append(os.getloadavg()[0])
+        starting = not self._last
+        for pid, ticks in cpu_ticks().items():
+            if pid not in self._first:
+                self._first[pid] = ticks if starting else 0  # a process born during the run: all its CPU counts
+                self._names[pid] = _process_name(pid)
+            self._last[pid] = ticks
+
+    async def run(self, interval_s: float = 1.0) -> None:
+        while True:
+            self.sample()
+            await asyncio.sleep(interval_s)
+
+    def top(self, count: int = 12) -> list[ProcessCpu]:
+        per_second = os.sysconf("SC_CLK_TCK")
+        used = sorted(((self._last[pid] - self._first[pid], pid) for pid in self._last), reverse=True)[:count]
+        return [ProcessCpu(pid, self._names[pid], round(ticks / per_second, 2)) for ticks, pid in used if ticks > 0]
