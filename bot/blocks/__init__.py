@@ -1,4 +1,5 @@
-"""Pure Block Kit builders: contracts in, Slack blocks out, no I/O. Every untrusted string is escaped here."""
+"""Pure Block Kit builders: contracts in, Slack blocks out, no I/O. Their mrkdwn is `Mrkdwn` (bot.blocks.text):
+untrusted text escaped, Baton's own mentions and links live; `slack_text` and `safe_blocks` guard every Slack call."""
 
 from baton.render import progress_bar
 from bot.blocks.checkpoint import DECISION_LABELS, checkpoint_card, decided_card, format_args
@@ -8,12 +9,13 @@ from bot.blocks.home import home_view
 from bot.blocks.ids import ButtonRef
 from bot.blocks.modals import edit_modal, parse_edit, reject_modal, respond_modal, submitted_text
 from bot.blocks.status import status_message
-from bot.blocks.text import escape, truncate
+from bot.blocks.text import Mrkdwn, escape, mrkdwn, safe_blocks, slack_text, truncate
 
 __all__ = [
     "DECISION_LABELS",
     "ButtonRef",
     "FileUpload",
+    "Mrkdwn",
     "Rendered",
     "TaskLinks",
     "checkpoint_card",
@@ -25,10 +27,13 @@ __all__ = [
     "format_duration",
     "format_usage",
     "home_view",
+    "mrkdwn",
     "parse_edit",
     "progress_bar",
     "reject_modal",
     "respond_modal",
+    "safe_blocks",
+    "slack_text",
     "status_message",
     "submitted_text",
     "truncate",

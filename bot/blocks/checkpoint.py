@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.blocks.common import Rendered, context, fallback_text, fit_blocks, section
 from bot.blocks.ids import ButtonRef, decide_action_id
-from bot.blocks.text import MAX_HEADER_TEXT, code_block, escape, mention, plain, slack_date, truncate
+from bot.blocks.text import MAX_HEADER_TEXT, Mrkdwn, code_block, escape, mention, mrkdwn, plain, slack_date, truncate
 from contracts import CheckpointV1, DecisionKind, DecisionRecordV1
 
 __all__ = ["DECISION_LABELS", "checkpoint_card", "decided_card", "format_args"]
@@ -46,17 +46,17 @@ def checkpoint_card(task_id: str, checkpoint: CheckpointV1, *, approvers: list[s
     if checkpoint.quorum > 1:
         notes.append(f"*{len(checkpoint.approvals)} of {checkpoint.quorum} approvals*")
         if checkpoint.approvals:
-            notes.append("approved by " + ", ".join(mention(u) for u in checkpoint.approvals))
+            notes.append(mrkdwn("approved by {}", Mrkdwn(", ").join(mention(u) for u in checkpoint.approvals)))
     if approvers:
-        notes.append("Approvers: " + " ".join(mention(u) for u in approvers[:20]))
+        notes.append(mrkdwn("Approvers: {}", Mrkdwn(" ").join(mention(u) for u in approvers[:20])))
     if checkpoint.expires_at is not None:
-        notes.append(f"expires {slack_date(checkpoint.expires_at)}")
+        notes.append(mrkdwn("expires {}", slack_date(checkpoint.expires_at)))
     if checkpoint.state == "reminded":
         notes.append(":bell: reminder sent")
     if checkpoint.state == "escalated":
         notes.append(":rotating_light: *escalated*")
     if notes:
-        blocks.append(context(" · ".join(notes)))
+        blocks.append(context(Mrkdwn(" · ").join(notes)))
     value = ButtonRef(task_id, checkpoint.id).encode()
     blocks.append({
         "type": "actions",
@@ -76,17 +76,18 @@ def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | Non
     heading = title or (checkpoint.title if checkpoint else "") or (record.checkpoint_title if record else "")
     blocks = _body(checkpoint) if checkpoint is not None else [_header(heading or "Checkpoint")]
     if record is None:
-        outcome = ":lock: Closed"
+        outcome = Mrkdwn(":lock: Closed")
     elif record.by == "expiry":
-        outcome = f":hourglass: Expired {slack_date(record.at)}: policy applied, *{_DONE_LABELS[record.decision]}*"
+        outcome = mrkdwn(":hourglass: Expired {}: policy applied, *{}*", slack_date(record.at),
+                         _DONE_LABELS[record.decision])
     else:
-        outcome = f"{_DONE_LABELS[record.decision]} by {mention(record.by)} {slack_date(record.at)}"
+        outcome = mrkdwn("{} by {} {}", _DONE_LABELS[record.decision], mention(record.by), slack_date(record.at))
     lines = [outcome]
     if record is not None and record.text:
         label = "Reason" if record.decision == "reject" else "Answer"
-        lines.append(f"*{label}:* {escape(truncate(record.text, 1500))}")
-    blocks.append(section("\n".join(lines)))
-    text = fallback_text(f"{heading}: {outcome}")
+        lines.append(mrkdwn("*{}:* {}", label, truncate(record.text, 1500)))
+    blocks.append(section(Mrkdwn("\n").join(lines)))
+    text = fallback_text(mrkdwn("{}: {}", heading, outcome))
     return Rendered(text=text, blocks=fit_blocks(blocks))
 
 
@@ -100,7 +101,7 @@ def _body(checkpoint: CheckpointV1) -> list[dict[str, Any]]:
         blocks.append(section(escape(truncate(checkpoint.description, _DESCRIPTION_LIMIT))))
     action = checkpoint.proposed_action
     if action is not None:
-        text = f"*Proposed action:* `{escape(action.name)}`"
+        text = mrkdwn("*Proposed action:* `{}`", action.name)
         if action.args:
             text += "\n" + code_block(format_args(action.args), _ARGS_LIMIT)
         blocks.append(section(text))

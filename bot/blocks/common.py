@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from baton.render import task_url
-from bot.blocks.text import MAX_BLOCKS, MAX_MESSAGE_TEXT, escape, truncate
+from bot.blocks.text import MAX_BLOCKS, MAX_MESSAGE_TEXT, Mrkdwn, to_mrkdwn, truncate
 
 __all__ = [
     "PHASE_LABELS",
@@ -19,6 +19,7 @@ __all__ = [
     "fallback_text",
     "fit_blocks",
     "format_duration",
+    "mrkdwn_text",
     "section",
 ]
 
@@ -48,7 +49,7 @@ class FileUpload:
 class Rendered:
     """A message ready for chat.postMessage / chat.update: fallback text, blocks, and files to attach."""
 
-    text: str
+    text: Mrkdwn
     blocks: list[Block]
     uploads: list[FileUpload] = field(default_factory=list)
 
@@ -64,14 +65,19 @@ class TaskLinks:
         return task_url(self.temporal_ui_url, self.namespace, task_id) if self.temporal_ui_url else None
 
 
-def section(mrkdwn: str, limit: int = 3000) -> Block:
-    """A mrkdwn section; `mrkdwn` must already be escaped where it holds untrusted text."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(mrkdwn, limit)}}
+def mrkdwn_text(text: str, limit: int) -> Block:
+    """A mrkdwn text object: Mrkdwn as it is, any plain `str` escaped (bot.blocks.text)."""
+    return {"type": "mrkdwn", "text": truncate(to_mrkdwn(text), limit)}
 
 
-def context(*mrkdwn: str) -> Block:
-    parts = [p for p in mrkdwn if p][:10]
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(p, 2000)} for p in parts]}
+def section(text: str, limit: int = 3000) -> Block:
+    """A mrkdwn section; plain `str` is escaped, so Baton's own markup must come in as Mrkdwn."""
+    return {"type": "section", "text": mrkdwn_text(text, limit)}
+
+
+def context(*texts: str) -> Block:
+    parts = [p for p in texts if p][:10]
+    return {"type": "context", "elements": [mrkdwn_text(p, 2000) for p in parts]}
 
 
 def fit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
@@ -88,9 +94,9 @@ def fit_blocks(blocks: list[Block], limit: int = MAX_BLOCKS) -> list[Block]:
     return [*[b for b in blocks[:room]], note, *actions]
 
 
-def fallback_text(text: str) -> str:
-    """The notification text (push, screen readers): escaped, one short paragraph."""
-    return truncate(escape(text), MAX_MESSAGE_TEXT)
+def fallback_text(text: str) -> Mrkdwn:
+    """The notification text (push, screen readers): escaped unless Mrkdwn, one short paragraph."""
+    return truncate(to_mrkdwn(text), MAX_MESSAGE_TEXT)
 
 
 def format_duration(start: datetime | None, end: datetime) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.blocks.common import PHASE_LABELS, FileUpload, Rendered, context, fallback_text, fit_blocks, section
 from bot.blocks.ids import ACTION_RETRY, ButtonRef
-from bot.blocks.text import code_block, escape, truncate
+from bot.blocks.text import code_block, escape, inert_label, mrkdwn, truncate
 from contracts import ArtifactV1, TaskStatusV1, UsageV1
 
 __all__ = ["INLINE_ARTIFACT_CHARS", "final_message", "format_usage"]
@@ -26,7 +26,7 @@ def final_message(status: TaskStatusV1) -> Rendered:
     label = PHASE_LABELS.get(status.phase, status.phase)
     if result is not None and result.outcome == "rejected":
         label = ":no_entry: Rejected"
-    blocks: list[dict[str, Any]] = [section(f"*{escape(status.agent)}* · {label}")]
+    blocks: list[dict[str, Any]] = [section(mrkdwn("*{}* · {}", status.agent, label))]
     uploads: list[FileUpload] = []
     summary = result.summary if result is not None else ""
     if summary:
@@ -36,12 +36,12 @@ def final_message(status: TaskStatusV1) -> Rendered:
             uploads.append(FileUpload(f"{status.task_id}-summary.md", summary, "Full summary"))
     error = result.error if result is not None else None
     if error is not None:
-        blocks.append(section(f"*{escape(error.type)}*\n" + code_block(error.message, 2000)))
+        blocks.append(section(mrkdwn("*{}*\n{}", error.type, code_block(error.message, 2000))))
     elif status.phase in ("failed", "timed_out") and not summary:
         blocks.append(section("The task ended without a result. The Temporal UI has the details."))
     if status.cancellation is not None and status.phase == "cancelled":
-        reason = f": {escape(status.cancellation.reason)}" if status.cancellation.reason else ""
-        blocks.append(context(f"Cancelled by {escape(status.cancellation.by)}{reason}"))
+        reason = mrkdwn(": {}", status.cancellation.reason) if status.cancellation.reason else ""
+        blocks.append(context(mrkdwn("Cancelled by {}{}", status.cancellation.by, reason)))
     for index, artifact in enumerate(result.artifacts if result is not None else []):
         block, upload = _artifact(artifact, inline=index < _MAX_INLINE_ARTIFACTS)
         if block is not None:
@@ -49,7 +49,7 @@ def final_message(status: TaskStatusV1) -> Rendered:
         if upload is not None:
             uploads.append(upload)
     if result is not None:
-        blocks.append(context(format_usage(result.usage), f"Task `{escape(status.task_id)}`"))
+        blocks.append(context(format_usage(result.usage), mrkdwn("Task `{}`", status.task_id)))
     if status.phase in ("failed", "timed_out"):
         blocks.append({
             "type": "actions",
@@ -72,11 +72,11 @@ def format_usage(usage: UsageV1) -> str:
 
 
 def _artifact(artifact: ArtifactV1, *, inline: bool) -> tuple[dict[str, Any] | None, FileUpload | None]:
-    name = escape(artifact.name)
     if inline and len(artifact.content) <= INLINE_ARTIFACT_CHARS:
-        return section(f"*{name}*\n" + code_block(artifact.content, 2000)), None
-    upload = FileUpload(_filename(artifact), artifact.content, artifact.name)
-    return context(f":paperclip: *{name}* ({len(artifact.content):,} characters) is attached as a file"), upload
+        return section(mrkdwn("*{}*\n{}", artifact.name, code_block(artifact.content, 2000))), None
+    upload = FileUpload(_filename(artifact), artifact.content, inert_label(artifact.name))
+    note = mrkdwn(":paperclip: *{}* ({:,} characters) is attached as a file", artifact.name, len(artifact.content))
+    return context(note), upload
 
 
 def _filename(artifact: ArtifactV1) -> str:

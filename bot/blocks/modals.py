@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from bot.blocks.checkpoint import format_args
+from bot.blocks.common import section
 from bot.blocks.ids import INPUT_ACTION, INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND, ButtonRef
-from bot.blocks.text import MAX_INPUT_CHARS, MAX_PRIVATE_METADATA, escape, plain, truncate
+from bot.blocks.text import MAX_INPUT_CHARS, MAX_PRIVATE_METADATA, mrkdwn, plain, truncate
 from bot.wellformed import too_deep
 from contracts import CheckpointV1
 
@@ -26,11 +27,9 @@ def edit_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
     args = checkpoint.proposed_action.args if checkpoint.proposed_action else {}
     initial = format_args(args)
     if len(initial) > MAX_INPUT_CHARS:
-        return _modal(VIEW_EDIT, ref, "Edit arguments", [_intro(checkpoint), {
-            "type": "section",
-            "text": {"type": "mrkdwn", "text": "These arguments are too large to edit in Slack. "
-                     "Approve or reject them, or edit them with the `baton` CLI."},
-        }], submit=None)
+        return _modal(VIEW_EDIT, ref, "Edit arguments", [_intro(checkpoint), section(
+            "These arguments are too large to edit in Slack. Approve or reject them, or edit them with the `baton` CLI."
+        )], submit=None)
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": INPUT_ACTION,
@@ -99,8 +98,8 @@ def unreadable_modal() -> dict[str, Any]:
         "type": "modal",
         "title": {"type": "plain_text", "text": "Baton"},
         "close": {"type": "plain_text", "text": "Close"},
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": (
-            "I could not read this form, so nothing was sent. Close it and use the buttons on the message again.")}}],
+        "blocks": [section(
+            "I could not read this form, so nothing was sent. Close it and use the buttons on the message again.")],
     }
 
 
@@ -127,7 +126,7 @@ def _modal(callback_id: str, ref: ButtonRef, title: str, blocks: list[dict[str, 
 
 
 def _intro(checkpoint: CheckpointV1) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(truncate(checkpoint.title, 200))}*"}}
+    return section(mrkdwn("*{}*", truncate(checkpoint.title, 200)))
 
 
 def _input(label: str, element: dict[str, Any], hint: str | None = None) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from baton.render import progress_bar
 from bot.blocks.common import PHASE_LABELS, Rendered, TaskLinks, context, fallback_text, format_duration, section
 from bot.blocks.ids import ACTION_CANCEL, ButtonRef
-from bot.blocks.text import escape, link, mention, truncate
+from bot.blocks.text import Mrkdwn, escape, link, mention, mrkdwn, truncate
 from contracts import TaskStatusV1
 
 __all__ = ["status_message"]
@@ -21,7 +21,7 @@ def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> 
     phase = PHASE_LABELS.get(status.phase, status.phase)
     checkpoint = status.pending_checkpoint if status.phase == "waiting_for_human" else None
     blocks = [
-        section(f"*{escape(status.agent)}* · {phase}\n>{escape(truncate(status.request_text, _REQUEST_PREVIEW))}"),
+        section(mrkdwn("*{}* · {}\n>{}", status.agent, phase, truncate(status.request_text, _REQUEST_PREVIEW))),
     ]
     if not status.is_terminal:
         progress = status.progress
@@ -30,27 +30,27 @@ def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> 
             steps = f"  step {progress.step}/{progress.total}"
         elif progress.step:
             steps = f"  step {progress.step}"
-        line = f"`{progress_bar(progress.percent)}`{steps}"
+        line = mrkdwn("`{}`{}", progress_bar(progress.percent), steps)
         # While a decision is pending, the worker's progress message restates it ("Waiting for a decision: <title>");
         # the phase already says "Waiting for a decision" and the line below names it: say it once.
         if progress.message and not (checkpoint is not None and checkpoint.title in progress.message):
-            line += f"\n{escape(truncate(progress.message, 500))}"
+            line += mrkdwn("\n{}", truncate(progress.message, 500))
         blocks.append(section(line))
     if checkpoint is not None:
-        blocks.append(context(f"Decision needed: *{escape(truncate(checkpoint.title, 500))}*"))
+        blocks.append(context(mrkdwn("Decision needed: *{}*", truncate(checkpoint.title, 500))))
     if status.cancellation is not None:
-        reason = f": {escape(status.cancellation.reason)}" if status.cancellation.reason else ""
-        blocks.append(context(f"Cancelled by {_who(status.cancellation.by)}{reason}"))
+        reason = mrkdwn(": {}", status.cancellation.reason) if status.cancellation.reason else ""
+        blocks.append(context(mrkdwn("Cancelled by {}{}", _who(status.cancellation.by), reason)))
     end = status.finished_at or now
     url = links.task_url(status.task_id)
     meta = [
-        f"Task `{escape(status.task_id)}`",
-        f"elapsed {format_duration(status.started_at or status.created_at, end)}",
-        f"requested by {mention(status.requester.user_id)}",
+        mrkdwn("Task `{}`", status.task_id),
+        mrkdwn("elapsed {}", format_duration(status.started_at or status.created_at, end)),
+        mrkdwn("requested by {}", mention(status.requester.user_id)),
     ]
     if url:
         meta.append(link(url, "Open in Temporal"))
-    blocks.append(context(" · ".join(meta)))
+    blocks.append(context(Mrkdwn(" · ").join(meta)))
     if not status.is_terminal:
         blocks.append({
             "type": "actions",
@@ -73,6 +73,6 @@ def status_message(status: TaskStatusV1, *, now: datetime, links: TaskLinks) -> 
     return Rendered(text=text, blocks=blocks)
 
 
-def _who(user: str) -> str:
+def _who(user: str) -> Mrkdwn:
     """A canceller is a Slack user id, or an operator name from the CLI: mention only the former."""
     return mention(user) if user[:1] in ("U", "W") and user.isalnum() else escape(user)

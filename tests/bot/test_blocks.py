@@ -24,6 +24,17 @@ from bot.blocks import (
 )
 from bot.blocks.common import fit_blocks
 from bot.blocks.ids import ACTION_CANCEL, ACTION_RETRY, INPUT_ACTION, INPUT_BLOCK, decision_from_action_id
+from bot.blocks.text import (
+    Mrkdwn,
+    escape_keeping_mentions,
+    inert_label,
+    link,
+    mention,
+    mrkdwn,
+    safe_blocks,
+    slack_date,
+    slack_text,
+)
 from bot.sandbox.block_limits import block_errors
 from contracts import (
     ArtifactV1,
@@ -74,11 +85,61 @@ def test_escape_turns_every_control_sequence_into_plain_text() -> None:
     assert "&amp; " in escaped
 
 
+def test_escape_leaves_already_escaped_text_escaped_so_it_is_never_decoded_into_markup() -> None:
+    assert escape("&lt;!channel&gt; &amp;") == "&amp;lt;!channel&amp;gt; &amp;amp;"
+    assert escape("*bold* _it_ `code`") == "*bold* _it_ `code`", "formatting is not markup: it stays"
+
+
+def test_plain_text_is_escaped_where_it_enters_slack_and_only_batons_markup_passes() -> None:
+    assert slack_text("<!channel> <@U0ADMIN> <#C0SECRET> <https://evil.example|x>") == (
+        "&lt;!channel&gt; &lt;@U0ADMIN&gt; &lt;#C0SECRET&gt; &lt;https://evil.example|x&gt;")
+    assert slack_text(mention("U01ALICE")) == "<@U01ALICE>"
+    assert slack_text(f"{mention('U01ALICE')}") == "&lt;@U01ALICE&gt;", "an f-string loses the proof: escaped, not live"
+    assert slack_text("x" * 50_000).endswith("(truncated)") and len(slack_text("<" * 20_000)) <= 40_000
+
+
+def test_mrkdwn_templates_concatenation_and_join_escape_every_plain_piece() -> None:
+    line = mrkdwn("*{}* by {} ({:,} calls)", "<!here> & co", mention("U01ALICE"), 1234)
+    assert line == "*&lt;!here&gt; &amp; co* by <@U01ALICE> (1,234 calls)" and isinstance(line, Mrkdwn)
+    assert "<!here> " + mention("U02BOB") == "&lt;!here&gt; <@U02BOB>"
+    assert mention("U02BOB") + " <@U0ADMIN>" == "<@U02BOB> &lt;@U0ADMIN&gt;"
+    joined = Mrkdwn(" · ").join(["<#C0SECRET>", link("http://ui/x", "Open"), slack_date(T0)])
+    assert joined.startswith("&lt;#C0SECRET&gt; · <http://ui/x|Open> · <!date^") and isinstance(joined, Mrkdwn)
+
+
+def test_only_real_looking_ids_become_mentions_and_a_link_label_cannot_retarget_it() -> None:
+    assert mention("U0ADMIN>|<!channel") == "U0ADMIN&gt;|&lt;!channel"
+    assert mention("") == "" and mention("Ü1") == "Ü1"
+    assert link("http://ui/x", "a|b <!here>") == "<http://ui/x|a¦b &lt;!here&gt;>"
+
+
+def test_escape_keeping_mentions_revives_only_the_people_the_caller_names() -> None:
+    text = escape_keeping_mentions("<@U03CAROL> is not an approver; <@U0ADMIN> <!channel>", ["U03CAROL"])
+    assert text == "<@U03CAROL> is not an approver; &lt;@U0ADMIN&gt; &lt;!channel&gt;"
+    assert escape_keeping_mentions("<@x><!channel>", ["x><!channel"]) == "&lt;@x&gt;&lt;!channel&gt;"
+
+
+def test_safe_blocks_escapes_hand_built_mrkdwn_and_leaves_plain_text_and_inputs_as_written() -> None:
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "<!here>"}, "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "<!channel>"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn("by {}", mention("U1"))}]},
+        {"type": "input", "element": {"type": "plain_text_input", "initial_value": '{"a": "<!here>"}'}},
+    ]}
+    safe = safe_blocks(view)
+    assert safe["blocks"][0]["text"]["text"] == "&lt;!channel&gt;"
+    assert safe["blocks"][1]["elements"][0]["text"] == "by <@U1>"
+    assert safe["title"]["text"] == "<!here>" and safe["blocks"][2]["element"]["initial_value"] == '{"a": "<!here>"}'
+    assert view["blocks"][0]["text"]["text"] == "<!channel>", "the caller's blocks are not changed"
+    assert inert_label("<!channel> report") == "‹!channel› report"
+
+
 def test_truncate_marks_the_cut_and_never_splits_an_entity() -> None:
     assert truncate("short", 10) == "short"
     cut = truncate("a" * 5 + "&amp;" + "b" * 100, 20)
     assert len(cut) <= 20 and cut.endswith("(truncated)")
     assert "&am" not in cut.replace("&amp;", "")
+    cut_markup = truncate(mrkdwn("{} {} {}", "x" * 5, mention("U01ALICE"), "y" * 30), 23)  # cuts the mention
+    assert cut_markup == "xxxxx … (truncated)" and isinstance(cut_markup, Mrkdwn), "dropped, never left open"
 
 
 def test_progress_bar_shows_percent_and_is_indeterminate_without_a_total() -> None:
@@ -145,6 +206,9 @@ def test_agent_text_with_channel_pings_and_spoofed_links_renders_harmlessly_ever
             assert forbidden not in text
     assert "&lt;!channel&gt;" in all_text(final_message(status).blocks)
     assert "<!channel>" not in final_message(status).text
+    for blocks in outputs:  # escaped once: Baton's own pieces are composed as Mrkdwn, never escaped a second time
+        assert "&amp;lt;" not in all_text(blocks)
+    assert "Rejected by <@U01ALICE> <!date^" in all_text(outputs[3])
 
 
 def test_checkpoint_card_has_title_description_action_args_and_one_button_per_allowed_decision() -> None:
