@@ -16,7 +16,9 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
+from baton.redaction import scrub
 from contracts import RunAgentInputV1, RunAgentOutputV1, names
 from workers.errors import to_application_error
 from workers.llm import UsageCounter
@@ -62,10 +64,49 @@ class AgentActivities:
             raise
         except Exception as exc:
             log.warning("Agent run for %s failed (attempt %d): %s", request.task_id, info.attempt, exc)
-            raise to_application_error(exc) from exc
+            failure = to_application_error(exc)
+            raise scrubbed(failure) from scrubbed_chain(exc if failure is not exc else exc.__cause__)
         finally:
             await reporter.close()
         return output.model_copy(update={"usage": usage.usage})
+
+
+def scrubbed(error: ApplicationError) -> ApplicationError:
+    """`error` with its message and details scrubbed of secrets, before Temporal stores it in the history (and the
+    workflow copies it into the task's result, which the bot posts to Slack)."""
+    clean = ApplicationError(
+        scrub(error.message),
+        *(_scrub_value(detail) for detail in error.details),
+        type=error.type,
+        non_retryable=error.non_retryable,
+        next_retry_delay=error.next_retry_delay,
+        category=error.category,
+    )
+    return clean.with_traceback(error.__traceback__)
+
+
+def scrubbed_chain(exc: BaseException | None, depth: int = 0) -> ApplicationError | None:
+    """Scrubbed stand-ins for `exc` and its causes. Temporal stores every `__cause__` of a failure, message by
+    message, and the worker logs them: the raw chain would carry whatever a library put in its error text (a DSN,
+    a header). Each stand-in keeps the type name (as Temporal records it) and the original traceback."""
+    if exc is None or depth > 20:
+        return None
+    if isinstance(exc, ApplicationError):
+        stand_in = scrubbed(exc)
+    else:
+        stand_in = ApplicationError(scrub(str(exc)), type=type(exc).__name__).with_traceback(exc.__traceback__)
+    stand_in.__cause__ = scrubbed_chain(exc.__cause__, depth + 1)
+    return stand_in
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub_value(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _scrub_value(item) for key, item in value.items()}
+    return value
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,6 @@ Retries belong to Temporal, not to the OpenAI SDK: the client is built with `max
 from __future__ import annotations
 
 import email.utils
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +27,7 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 
+from baton.redaction import Redactor, scrub
 from contracts import UsageV1
 from contracts.names import (
     LLM_AUTH_ERROR,
@@ -49,7 +49,6 @@ MAX_RETRY_AFTER = timedelta(minutes=10)
 """A provider asking for a longer pause gets this one: a task should not sleep for hours on one header."""
 
 _RETRYABLE_STATUS = {408, 409, 429}
-_KEY_LIKE = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-*.]{4,}")
 
 
 def make_chat_model(
@@ -121,7 +120,8 @@ def translate_llm_error(exc: BaseException, *, secrets: Sequence[str] = ()) -> A
     """The Temporal failure for a model-provider error, or None when `exc` did not come from the provider.
 
     Looks through `__cause__` / `__context__`, since LangChain and LangGraph may wrap the SDK's error. Use as
-    `raise translate_llm_error(exc) from exc`. Messages never carry the API key (`secrets` are scrubbed too).
+    `raise translate_llm_error(exc) from exc`. Messages never carry the API key: the process's redactor
+    (baton.redaction) scrubs them, and `secrets` too.
     """
     error = _find_openai_error(exc)
     if error is None:
@@ -221,7 +221,4 @@ def _as_float(value: str, divisor: int) -> float | None:
 
 
 def _scrub(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "[redacted]")
-    return _KEY_LIKE.sub("[redacted]", message)
+    return Redactor(secrets).scrub(scrub(message))
