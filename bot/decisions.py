@@ -14,6 +14,7 @@ from typing import Any
 from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
+from bot.blocks.text import escape_keeping_mentions, mrkdwn
 from bot.services import BotServices
 from contracts import NO_LONGER_PENDING, CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, already_decided, utc_now
 from contracts.approval import refusal_reason
@@ -48,7 +49,7 @@ async def check_decision(services: BotServices, task_id: str, checkpoint_id: str
     groups = await services.directory.groups_of(user_id, status.approval.approver_groups)
     reason = refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups)
     if reason is not None:
-        return Check(f"You cannot decide this: {reason}", status)
+        return Check(escape_keeping_mentions(f"You cannot decide this: {reason}", [user_id]), status)
     return Check(None, status, checkpoint, tuple(groups))
 
 
@@ -71,13 +72,13 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
         try:
             status = await services.gateway.live_status(task_id)
         except (TaskNotFound, TaskAlreadyFinished, TaskBusy):
-            return f"Your decision was not applied: {exc}"
+            return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
         if status.pending_checkpoint is None or status.pending_checkpoint.id != check.checkpoint.id:
             return no_longer_pending(status, check.checkpoint.id)
-        return f"Your decision was not applied: {exc}"
+        return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
     if outcome.outcome == "approval_recorded":
         return f"Your approval is recorded: {outcome.approvals} of {outcome.quorum} approvals."
-    return f"Done: you chose to {label} *{check.checkpoint.title}*."
+    return mrkdwn("Done: you chose to {} *{}*.", label, check.checkpoint.title)
 
 
 def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:
@@ -88,7 +89,7 @@ def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:
         return BUSY
     record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
     if record is not None:
-        return already_decided(f"*{DECISION_LABELS[record.decision]}*", record.by)
+        return escape_keeping_mentions(already_decided(f"*{DECISION_LABELS[record.decision]}*", record.by), [record.by])
     if status.is_terminal:
         return f"This is no longer pending: the task has {status.phase.replace('_', ' ')}."
     return NO_LONGER_PENDING

@@ -5,6 +5,10 @@ It is a LangGraph agent (langchain's `create_agent`) whose tools are the delegat
 Its model is ChatOpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set, else the scripted, labelled demo model
 (bot/demo_front_model.py). With BATON_FRONT_AGENT=grammar there is no model: it understands the `/baton` grammar
 (`run ops_audit check web-1`) and answers anything else with the help text.
+
+An answer is plain text as far as Slack is concerned: the model's words are escaped where they are posted
+(listeners/events.py), so a reply can neither ping (`<!channel>`) nor disguise a link; only the Mrkdwn of a `/baton`
+reply (a mention Baton built) stays live.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage
 
-from bot.grammar import HELP_TEXT, ParseError, parse_command
-from bot.operations import catalog, execute
+from bot.blocks import Mrkdwn
+from bot.grammar import ParseError, parse_command
+from bot.operations import HELP, catalog, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
 from contracts import AgentInfoV1
@@ -46,7 +51,7 @@ class FrontAgent:
 
     async def answer(self, text: str, origin: SlackOrigin) -> str:
         if not text:
-            return HELP_TEXT
+            return HELP
         if not self.uses_model:
             return await self._grammar(text, origin)
         return await self._agent(text, origin)
@@ -54,7 +59,7 @@ class FrontAgent:
     async def _grammar(self, text: str, origin: SlackOrigin) -> str:
         command = parse_command(text)
         if isinstance(command, ParseError):
-            return "I run agents for you; without a model configured I understand these commands:\n" + HELP_TEXT
+            return Mrkdwn("I run agents for you; without a model configured I understand these commands:\n") + HELP
         reply = await execute(self._services, command, origin)
         return reply.text
 
@@ -62,7 +67,7 @@ class FrontAgent:
         from langchain.agents import create_agent
 
         if self._chat_model is None:
-            return HELP_TEXT
+            return HELP
         prompt = self._prompt(await catalog(self._services))
         agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=prompt)
         result = await agent.ainvoke({"messages": [HumanMessage(text)]}, {"recursion_limit": 12})

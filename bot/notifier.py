@@ -33,7 +33,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from baton.errors import TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
-from bot.blocks.text import escape, mention
+from bot.blocks.text import Mrkdwn, mention, mrkdwn, safe_blocks, slack_text
 from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, names, utc_now
 
 __all__ = ["METADATA_EVENT", "SlackNotifier"]
@@ -156,10 +156,10 @@ class SlackNotifier:
         key = ("mention", info.workflow_id, info.activity_id) if info else None
         if key and self._memory.get(key):
             return
-        people = " ".join(mention(u) for u in note.mention)
+        people = Mrkdwn(" ").join(mention(u) for u in note.mention)
         verb = "this is escalated to you" if note.kind == "escalation" else "reminder"
-        text = f"{people} {verb}: a decision is waiting on *{escape(checkpoint.title)}*."
-        await self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.root_ts, text=text)
+        text = mrkdwn("{} {}: a decision is waiting on *{}*.", people, verb, checkpoint.title)
+        await self._client.chat_postMessage(channel=thread.channel, thread_ts=thread.root_ts, text=slack_text(text))
         if key:
             self._memory.put(key, True)
 
@@ -193,14 +193,15 @@ class _Thread:
             ts = await self._find(part)
         if ts is not None:
             if memory.get(("shown", self.channel, ts)) != digest:
-                await client.chat_update(channel=self.channel, ts=ts, text=rendered.text, blocks=rendered.blocks)
+                await client.chat_update(channel=self.channel, ts=ts, text=slack_text(rendered.text),
+                                         blocks=safe_blocks(rendered.blocks))
                 memory.put(("shown", self.channel, ts), digest)
             return ts
         response = await client.chat_postMessage(
             channel=self.channel,
             thread_ts=self.root_ts,
-            text=rendered.text,
-            blocks=rendered.blocks,
+            text=slack_text(rendered.text),
+            blocks=safe_blocks(rendered.blocks),
             metadata={"event_type": METADATA_EVENT, "event_payload": {"task_id": self.task_id, "part": part}},
             unfurl_links=False,
         )

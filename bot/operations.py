@@ -2,6 +2,8 @@
 
 Each operation takes a parsed command and the Slack origin, talks to Temporal through the gateway, and returns a
 Reply rendered with the builders; permission checks happen here, before any call that would change a task.
+A Reply's text is escaped where it is posted (bot.blocks.text): only the parts built as Mrkdwn (mentions, links)
+stay live, so a task id, an agent's description or an error quoted here can never ping or spoof.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 from baton.errors import BatonError
 from bot.blocks import home_view, status_message
 from bot.blocks.home import task_line
-from bot.blocks.text import escape
+from bot.blocks.text import Mrkdwn, escape, mention, mrkdwn
 from bot.grammar import (
     HELP_TEXT,
     AgentsCommand,
@@ -29,7 +31,10 @@ from bot.services import BotServices
 from contracts import AgentInfoV1, CancellationV1, utc_now
 from contracts.approval import may_cancel
 
-__all__ = ["Reply", "cancel", "catalog", "execute", "home_for", "retry", "run"]
+__all__ = ["HELP", "Reply", "cancel", "catalog", "execute", "home_for", "retry", "run"]
+
+HELP = Mrkdwn(HELP_TEXT)
+"""The help text is Baton's own mrkdwn: posted as written (its `<agent>` placeholders included)."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +50,9 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
     try:
         match command:
             case ParseError(message=message):
-                return Reply(message)
+                return Reply(Mrkdwn(message))  # the grammar quotes the person's words itself, escaped
             case HelpCommand():
-                return Reply(HELP_TEXT)
+                return Reply(HELP)
             case AgentsCommand():
                 return _agents(await catalog(services))
             case RunCommand():
@@ -60,7 +65,7 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
                 return await _list(services, origin)
     except BatonError as exc:
         return Reply(escape(str(exc)))
-    return Reply(HELP_TEXT)
+    return Reply(HELP)
 
 
 async def catalog(services: BotServices) -> list[AgentInfoV1]:
@@ -73,7 +78,7 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
     agents = await catalog(services)
     if agents and command.agent not in {a.name for a in agents}:
         names = ", ".join(f"`{a.name}`" for a in agents)
-        return Reply(f"There is no agent called `{escape(command.agent)}`. Available: {names}.")
+        return Reply(mrkdwn("There is no agent called `{}`. Available: {}.", command.agent, names))
     request = task_request(origin, command.agent, command.request, default_policy(services.settings),
                            notify_task_queue=services.settings.baton_notify_task_queue, parameters=parameters,
                            idempotency_key=idempotency_key)
@@ -91,7 +96,8 @@ async def cancel(services: BotServices, task_id: str, reason: str, user_id: str)
     if status.is_terminal:
         return Reply(f"Task `{task_id}` has already finished; this is no longer pending.")
     if not may_cancel(status.approval, status.requester.user_id, user_id):
-        return Reply(f"Only the requester (<@{status.requester.user_id}>) or an admin can cancel `{task_id}`.")
+        return Reply(mrkdwn("Only the requester ({}) or an admin can cancel `{}`.", mention(status.requester.user_id),
+                            task_id))
     await services.gateway.cancel(task_id, CancellationV1(by=user_id, reason=reason[:500]))
     return Reply(f"Cancelling `{task_id}`.", task_id=task_id)
 
@@ -103,7 +109,7 @@ async def retry(services: BotServices, task_id: str, user_id: str, thread_ts: st
     is where the click came from, for a task whose request names no thread and whose status message is unknown."""
     old = await services.gateway.status(task_id)
     if not may_cancel(old.approval, old.requester.user_id, user_id):
-        return Reply(f"Only the requester (<@{old.requester.user_id}>) or an admin can retry this task.")
+        return Reply(mrkdwn("Only the requester ({}) or an admin can retry this task.", mention(old.requester.user_id)))
     requester = old.requester
     origin = SlackOrigin(team_id=requester.team_id or "", channel_id=requester.channel_id or "",
                          user_id=requester.user_id, user_name=requester.user_name, identity_ts=task_id,
@@ -115,7 +121,7 @@ async def retry(services: BotServices, task_id: str, user_id: str, thread_ts: st
 def _agents(agents: list[AgentInfoV1]) -> Reply:
     if not agents:
         return Reply("No agents are configured.")
-    lines = [f"• `{a.name}`: {escape(a.description)}" for a in agents]
+    lines = [f"• `{a.name}`: {a.description}" for a in agents]  # plain: escaped where it is posted
     return Reply("*Agents you can run* (`/baton run <agent> <request>`):\n" + "\n".join(lines))
 
 
@@ -129,7 +135,7 @@ async def _status(services: BotServices, command: StatusCommand, origin: SlackOr
     if not tasks:
         return Reply("You have no running tasks.")
     lines = [task_line(t, now=now, links=services.links) for t in tasks[:20]]
-    return Reply("*Your running tasks*\n\n" + "\n\n".join(lines))
+    return Reply(Mrkdwn("*Your running tasks*\n\n") + Mrkdwn("\n\n").join(lines))
 
 
 async def _list(services: BotServices, origin: SlackOrigin) -> Reply:

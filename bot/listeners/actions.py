@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.errors import BatonError
-from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal
+from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal, safe_blocks
 from bot.blocks.ids import ACTION_CANCEL, ACTION_DECIDE_PATTERN, ACTION_RETRY, decision_from_action_id
 from bot.decisions import check_decision, decide
 from bot.listeners.reading import COULD_NOT_READ, dig, slack_id, text_field, unreadable
@@ -86,7 +86,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
             return await decide(services, ref.task_id, check, kind, user)
         modal_ref = ButtonRef(ref.task_id, ref.checkpoint_id, channel, thread_ts or message_ts)
         try:
-            await client.views_open(trigger_id=trigger_id, view=_MODALS[kind](modal_ref, check.checkpoint))
+            await client.views_open(trigger_id=trigger_id, view=safe_blocks(_MODALS[kind](modal_ref, check.checkpoint)))
         except SlackApiError as exc:  # an expired trigger (a click answered after 3 s), mostly
             log.warning("Slack did not open the %s modal: %s", kind, exc.response.get("error"))
             return "Slack did not open the form in time; click the button again."

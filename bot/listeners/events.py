@@ -19,6 +19,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from baton.redaction import scrub
+from bot.blocks import safe_blocks, slack_text
 from bot.dedupe import answered_in_thread, reply_metadata
 from bot.front_agent import FrontAgent
 from bot.operations import home_for
@@ -52,7 +54,7 @@ def register(app: AsyncApp, services: BotServices, front_agent: FrontAgent) -> N
             log.exception("The front agent failed on %s/%s", origin.channel_id, origin.identity_ts)
             reply = "Sorry, something went wrong on Baton's side. Try `/baton help`."
         if reply:
-            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply,
+            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=scrub(slack_text(reply)),
                                           metadata=reply_metadata(event_id) if event_id else None)
 
     @app.event("app_mention")
@@ -73,7 +75,7 @@ def register(app: AsyncApp, services: BotServices, front_agent: FrontAgent) -> N
         if event.get("tab", "home") != "home" or not _readable(event, body.get("event_id"), ("user",)):
             return
         view = await home_for(services, event["user"])
-        await client.views_publish(user_id=event["user"], view=view)
+        await client.views_publish(user_id=event["user"], view=safe_blocks(view))
 
 
 def _readable(event: dict[str, Any], event_id: object, needs: tuple[str, ...]) -> bool:

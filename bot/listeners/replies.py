@@ -1,5 +1,8 @@
 """How a listener answers the person who acted, privately: through the payload's response_url, or an ephemeral
-message in the channel. Neither raises: this runs after the ack, where an exception would make bolt drop it."""
+message in the channel. Neither raises: this runs after the ack, where an exception would make bolt drop it.
+
+Answers quote checkpoint titles, task errors and people's own words: the text goes through `slack_text` and blocks
+through `safe_blocks`, so only Baton's own mentions and links (Mrkdwn) stay live."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from baton.redaction import scrub
+from bot.blocks import safe_blocks, slack_text
 from bot.services import BotServices
 
 __all__ = ["SOMETHING_WENT_WRONG", "answer_privately", "tell"]
@@ -24,7 +29,8 @@ async def tell(client: AsyncWebClient, channel: str | None, user: str, text: str
     if not channel:
         return
     try:
-        await client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
+        await client.chat_postEphemeral(channel=channel, user=user, text=scrub(slack_text(text)),
+                                         thread_ts=thread_ts)
     except SlackApiError as exc:
         log.warning("Could not tell %s in %s: Slack answered %s", user, channel, exc.response.get("error"))
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -35,4 +41,5 @@ async def answer_privately(services: BotServices, response_url: object, text: st
                            blocks: list[dict[str, Any]] | None = None) -> None:
     """Tell the person who acted, through the payload's response_url when it has one; never raises."""
     if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
-        await services.responder.send(response_url, text, blocks)
+        # text may quote an error
+        await services.responder.send(response_url, scrub(slack_text(text)), safe_blocks(blocks))
