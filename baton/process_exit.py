@@ -1,7 +1,7 @@
 """Leave a process without interpreter finalization once its work is done and its output flushed.
 
 temporalio's Rust core can abort the interpreter while Python finalizes (`Fatal Python error: PyGILState_Release`,
-exit 134, or a segfault, exit 139): seen here in about 1 of 10 short CLI runs and noted in DESIGN.md for the
+exit 134, or a segfault, exit 139): seen here in about 1 of 10 short CLI runs and noted in docs/architecture.md for the
 test server. Finalization has nothing left to do for us, so skipping it makes the exit code the one we chose.
 """
 

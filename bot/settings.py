@@ -23,7 +23,7 @@ class SettingsError(Exception):
 
 
 class BotSettings(BaseSettings):
-    """Environment variables, named as DESIGN.md lists them (field name == variable name, case-insensitive)."""
+    """Environment variables, named as the README's Configuration table lists them (field name == variable name, case-insensitive)."""
 
     # An empty variable counts as unset: `OPENAI_BASE_URL=` means "no model configured", not "the URL ''".
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True,
@@ -40,6 +40,9 @@ class BotSettings(BaseSettings):
     baton_http_port: int = Field(default=3000, ge=0, le=65535)
     baton_http_host: str = "0.0.0.0"
     baton_temporal_ui_url: str | None = None
+    baton_codec_auth_token: SecretStr | None = None
+    """The bearer token /codec/decode and /codec/encode require (served when BATON_PAYLOAD_KEYS is set); unset, they
+    refuse every request."""
     baton_notify_task_queue: str = Field(default=NOTIFY_TASK_QUEUE, min_length=1, max_length=500)
     """The Temporal task queue this bot's notify worker polls; every request the bot starts names it
     (requester.notify_task_queue), so the workflow calls back the bot that owns the conversation."""

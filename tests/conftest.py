@@ -37,7 +37,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """End the run with pytest's own verdict, before interpreter finalization: temporalio's core can abort the
-    interpreter there (exit 134 / 139, see DESIGN.md), which would turn a green suite red."""
+    interpreter there (exit 134 / 139, see docs/architecture.md), which would turn a green suite red."""
     if _exit_status is not None and not hasattr(config, "workerinput"):
         exit_now(_exit_status)
 

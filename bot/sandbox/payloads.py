@@ -1,4 +1,4 @@
-"""Slack request bodies, built in the shapes of the real ones in shared/reference/slack-payloads/.
+"""Slack request bodies, built in the shapes of the real ones Slack sends (see tests/sandbox/reference/).
 
 Pure functions: the Events API envelope and its `message` / `app_mention` events, the slash command form, and the
 `block_actions` / `view_submission` interactivity payloads. SlackDelivery signs and sends them.

@@ -1,4 +1,4 @@
-"""The layout's import rules (DESIGN.md): bot/ and workers/ meet only through contracts/ and Temporal."""
+"""The layout's import rules (docs/architecture.md): bot/ and workers/ meet only through contracts/ and Temporal."""
 
 from __future__ import annotations
 
