@@ -23,7 +23,8 @@ class SettingsError(Exception):
 
 
 class BotSettings(BaseSettings):
-    """Environment variables, named as the README's Configuration table lists them (field name == variable name, case-insensitive)."""
+    """Environment variables, named as the README's Configuration table lists them (field name == variable name,
+    case-insensitive)."""
 
     # An empty variable counts as unset: `OPENAI_BASE_URL=` means "no model configured", not "the URL ''".
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, hide_input_in_errors=True,
