@@ -22,7 +22,7 @@ from bot.sandbox import FakeSlackApi, Message
 
 __all__ = ["Hold", "HoldingSlack", "buttons", "part_of", "task_of", "thread_messages"]
 
-_ARGS = "chaos_hold_args"
+_ARGS = web.RequestKey("chaos_hold_args", dict)
 Match = Callable[[dict[str, Any]], bool]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
