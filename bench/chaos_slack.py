@@ -22,7 +22,7 @@ from bot.sandbox import FakeSlackApi, Message
 
 __all__ = ["Hold", "HoldingSlack", "buttons", "part_of", "task_of", "thread_messages"]
 
-_ARGS = web.RequestKey("chaos_hold_args", dict)
+_ARGS: web.RequestKey[dict[str, Any]] = web.RequestKey("chaos_hold_args", dict)
 Match = Callable[[dict[str, Any]], bool]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -88,7 +88,8 @@ class HoldingSlack(FakeSlackApi):
         """The fake's own parsing, done once: after the middleware read the body, aiohttp reports no body left to
         read, so the fake's handler gets the arguments the middleware kept on the request."""
         if _ARGS in request:
-            return dict(request[_ARGS])
+            kept: dict[str, Any] = request[_ARGS]
+            return dict(kept)
         return await super()._read_args(request)
 
     @web.middleware
