@@ -365,3 +365,17 @@ async def test_no_secret_reaches_a_log_a_history_or_slack(
     assert f"Incorrect API key provided: {REDACTED}" in worker.log and f"key {REDACTED} at postgresql://" in worker.log
     print(f"\nsecret hygiene scan: {scan.looked_at}, hits: {len(scan.hits)}")
     assert not scan.hits, f"{len(scan.hits)} leaks:\n" + "\n".join(scan.hits[:60])
+
+
+async def test_an_error_text_the_bot_answers_with_is_scrubbed_on_its_way_to_slack(slack: FakeSlackApi) -> None:
+    """The bot's private answers quote errors (a refused decision, an outage): whatever they quote, what Slack gets
+    carries no token shape, even in a process that was told no secret values."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.listeners.replies import tell
+
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
+    leaked = f"Temporal refused: Authorization: Bearer {UNCONFIGURED_BEARER} for postgresql://u:{WAREHOUSE_PASSWORD}@db/x"
+    await tell(client, CHANNEL, REQUESTER, leaked)
+    [call] = slack.calls_to("chat.postEphemeral", ok=True)
+    assert call.args["text"] == f"Temporal refused: Authorization: {REDACTED} for postgresql://u:{REDACTED}@db/x"
