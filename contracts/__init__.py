@@ -9,9 +9,18 @@ from contracts.activities import (
     RunAgentInputV1,
     RunAgentOutputV1,
 )
-from contracts.approval import NO_LONGER_PENDING, already_decided, may_cancel, refusal_reason
+from contracts.approval import (
+    NO_LONGER_PENDING,
+    already_decided,
+    args_digest,
+    changes_args,
+    current_args,
+    may_cancel,
+    refusal_reason,
+)
 from contracts.catalog import AgentCatalogV1, AgentInfoV1
 from contracts.checkpoint import (
+    ApprovalV1,
     CheckpointV1,
     DecisionKind,
     DecisionOutcomeV1,
@@ -41,6 +50,7 @@ __all__ = [
     "AgentCatalogV1",
     "AgentInfoV1",
     "ApprovalPolicyV1",
+    "ApprovalV1",
     "ArtifactV1",
     "CancellationV1",
     "CheckpointV1",
@@ -67,6 +77,9 @@ __all__ = [
     "TaskStatusV1",
     "UsageV1",
     "already_decided",
+    "args_digest",
+    "changes_args",
+    "current_args",
     "may_cancel",
     "names",
     "refusal_reason",

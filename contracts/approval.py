@@ -3,11 +3,19 @@ the one wording both use for a checkpoint that is no longer pending.
 
 The workflow is the authority (its validator runs this and rejects without writing history); the bot runs the same
 rule first so a click from someone not allowed gets an explanation without any call to Temporal.
+
+Quorum (`quorum` > 1): every approving decision (accept, and edit) counts once per person, for the arguments it
+approves. An edit that changes the arguments is its author's approval of the new ones and withdraws every approval
+of the old ones, as a new commit dismisses a code review; an edit that leaves them as they are is a plain approval.
+Reject (and respond, ignore) decides at once and is not an approval.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from contracts.checkpoint import CheckpointV1, DecisionKind
 from contracts.task import ApprovalPolicyV1
@@ -18,6 +26,23 @@ EXPIRY_DECIDER = "expiry"
 NO_LONGER_PENDING = "This is no longer pending."
 
 
+def current_args(checkpoint: CheckpointV1) -> dict[str, Any]:
+    """The arguments an approval of `checkpoint` approves now: the proposal's, or those of the edit in force."""
+    return dict(checkpoint.proposed_action.args) if checkpoint.proposed_action else {}
+
+
+def args_digest(args: Mapping[str, Any]) -> str:
+    """A short fingerprint of `args`, equal exactly when their JSON is (so `1`, `1.0` and `true` differ, and key
+    order does not matter): how an approval names the version of the arguments it approved."""
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def changes_args(checkpoint: CheckpointV1, edited_args: Mapping[str, Any]) -> bool:
+    """Whether an edit to `edited_args` changes what `checkpoint` asks people to approve."""
+    return args_digest(edited_args) != args_digest(current_args(checkpoint))
+
+
 def refusal_reason(
     policy: ApprovalPolicyV1,
     requester_id: str,
@@ -25,8 +50,13 @@ def refusal_reason(
     decision: DecisionKind,
     user_id: str,
     user_groups: Sequence[str] = (),
+    edited_args: Mapping[str, Any] | None = None,
 ) -> str | None:
-    """Why `user_id` may not make `decision` on `checkpoint`, or None when they may."""
+    """Why `user_id` may not make `decision` on `checkpoint`, or None when they may.
+
+    `edited_args` are an edit's arguments, None while they are not known yet (the bot checks an Edit click before
+    the form is filled in). Someone whose approval already counts may not approve the same arguments again, by
+    accept or by an edit that changes nothing: one person is one approval."""
     if decision not in checkpoint.allowed_decisions:
         allowed = ", ".join(checkpoint.allowed_decisions)
         return f"'{decision}' is not a decision this checkpoint allows (allowed: {allowed})."
@@ -37,8 +67,11 @@ def refusal_reason(
         in_group = bool(set(user_groups) & set(policy.approver_groups))
         if (allowed_users or policy.approver_groups) and user_id not in allowed_users and not in_group:
             return f"<@{user_id}> is not an approver for this task."
-    if decision == "accept" and user_id in checkpoint.approvals:
-        return f"<@{user_id}> has already approved; {checkpoint.quorum} distinct approvals are needed."
+    if user_id in checkpoint.approvals and (
+        decision == "accept"
+        or (decision == "edit" and edited_args is not None and not changes_args(checkpoint, edited_args))
+    ):
+        return f"<@{user_id}> has already approved these arguments; {checkpoint.quorum} distinct approvals are needed."
     return None
 
 
@@ -53,3 +86,22 @@ def already_decided(decision: str, by: str) -> str:
 def may_cancel(policy: ApprovalPolicyV1, requester_id: str, user_id: str) -> bool:
     """The requester and the policy's admins may cancel a task."""
     return user_id == requester_id or user_id in policy.admins
+
+
+def may_view(
+    policy: ApprovalPolicyV1,
+    requester_id: str,
+    user_id: str,
+    user_groups: Sequence[str] = (),
+    in_conversation: bool = False,
+    checkpoint: CheckpointV1 | None = None,
+) -> bool:
+    """Whether `user_id` may read a task at all (its request, the checkpoint's arguments, its result): its
+    requester, its admins, its approvers (named by the policy or by the pending `checkpoint`, or through one of
+    `user_groups`), and the members of the conversation it was started in (`in_conversation`, which the caller
+    resolves). Everyone else is told the task does not exist, so that its existence stays private too."""
+    if user_id == requester_id or user_id in policy.admins or user_id in policy.approvers:
+        return True
+    if checkpoint is not None and user_id in checkpoint.allowed_users:
+        return True
+    return bool(set(user_groups) & set(policy.approver_groups)) or in_conversation

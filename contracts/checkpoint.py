@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from contracts.common import Contract, LongText, ShortText, UserId
 
 DecisionKind = Literal["accept", "edit", "reject", "respond", "ignore"]
+ApprovingDecision = Literal["accept", "edit"]
 CheckpointState = Literal["pending", "reminded", "escalated", "decided", "expired"]
+
+
+class _GrownV1(Contract):
+    """A V1 that gained optional fields after it shipped (`added_fields`). They are left out of its JSON while
+    unused, so a process that predates them (a bot or worker mid-upgrade, or after a rollback), whose V1 forbids
+    unknown fields, still reads every payload that does not use them; readers fill in the defaults."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_added_fields(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if key not in self.added_fields or value not in (None, [])}
 
 
 class ProposedActionV1(Contract):
@@ -21,14 +37,32 @@ class ProposedActionV1(Contract):
     args: dict[str, Any] = Field(default_factory=dict)
 
 
-class CheckpointV1(Contract):
+class ApprovalV1(Contract):
+    """One person's approval of one version of a checkpoint's arguments (quorum > 1): an edit is its author's
+    approval of the arguments it wrote, and withdraws the approvals of the arguments it replaced."""
+
+    schema_version: Literal[1] = 1
+    by: UserId
+    decision: ApprovingDecision
+    args_digest: ShortText
+    """`contracts.approval.args_digest` of the arguments approved: which version this approval was for."""
+    at: datetime
+    """Workflow time at which the approval counted."""
+    withdrawn_by: UserId | None = None
+    """Who edited the arguments after this approval, withdrawing it; None while it counts."""
+
+
+class CheckpointV1(_GrownV1):
     """A decision the agent is waiting for. Its id is the LangGraph interrupt id, stable across retries."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("original_action", "edited_by", "approval_log")
 
     schema_version: Literal[1] = 1
     id: ShortText
     title: ShortText
     description: LongText = ""
     proposed_action: ProposedActionV1 | None = None
+    """What people are asked to approve: the agent's proposal, or the arguments of the edit in force."""
     allowed_decisions: list[DecisionKind] = Field(min_length=1, max_length=5)
     convention: Literal["hitl_middleware", "agent_inbox", "plain"] = "plain"
     """Which interrupt convention produced it: decides how a decision is turned back into a resume value."""
@@ -40,7 +74,14 @@ class CheckpointV1(Contract):
     expires_at: datetime | None = None
     state: CheckpointState = "pending"
     approvals: list[UserId] = Field(default_factory=list, max_length=10)
-    """Distinct users who approved so far (quorum > 1)."""
+    """Distinct users whose approval of the current `proposed_action` counts toward the quorum (quorum > 1)."""
+    original_action: ProposedActionV1 | None = None
+    """The agent's own proposal, kept once an edit put other arguments in `proposed_action` (which always holds what
+    people are asked to approve now); None while nobody has changed them."""
+    edited_by: UserId | None = None
+    """Who wrote the arguments in `proposed_action`, when they are not the agent's."""
+    approval_log: list[ApprovalV1] = Field(default_factory=list, max_length=50)
+    """Every approval so far, withdrawn ones included, oldest first (the latest 50)."""
 
 
 class DecisionV1(Contract):
@@ -59,18 +100,24 @@ class DecisionV1(Contract):
     at: datetime
 
 
-class DecisionOutcomeV1(Contract):
+class DecisionOutcomeV1(_GrownV1):
     """What the `decide` update did."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("withdrawn",)
 
     schema_version: Literal[1] = 1
     outcome: Literal["decided", "approval_recorded"]
     approvals: int = 0
     quorum: int = 1
     message: ShortText = ""
+    withdrawn: list[UserId] = Field(default_factory=list, max_length=10)
+    """People whose approvals this decision withdrew: it was an edit that changed the arguments they approved."""
 
 
-class DecisionRecordV1(Contract):
+class DecisionRecordV1(_GrownV1):
     """A decision as the task's story keeps it: who decided what on which checkpoint (or that it expired)."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("approvals",)
 
     schema_version: Literal[1] = 1
     checkpoint_id: ShortText
@@ -80,3 +127,5 @@ class DecisionRecordV1(Contract):
     """A user id, or `expiry` when the policy's default was applied."""
     text: LongText | None = None
     at: datetime
+    approvals: list[ApprovalV1] = Field(default_factory=list, max_length=10)
+    """The approvals that made up the quorum, when one was needed (quorum > 1)."""
