@@ -38,8 +38,10 @@ with workflow.unsafe.imports_passed_through():
         TaskStatusV1,
         UsageV1,
         already_decided,
+        current_args,
         refusal_reason,
     )
+    from contracts.approval import APPROVING_DECISIONS
     from contracts.names import (
         AGENT_FAILED,
         AGENT_WORKFLOW,
@@ -60,6 +62,9 @@ with workflow.unsafe.imports_passed_through():
     from workers.workflow.thread_notifier import ThreadNotifier
 
 PHASE_KEY = SearchAttributeKey.for_keyword(PHASE_ATTRIBUTE)
+QUORUM_COUNTS_EDITS = "quorum-counts-edits"
+"""Patch id: with quorum > 1, an edit counts as one approval instead of deciding at once (it let one person go
+ahead alone). Runs recorded before it replay the old rule, where only accepts were counted."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
@@ -152,6 +157,9 @@ class AgentWorkflow:
                 "quorum": policy.quorum,
                 "allowed_users": checkpoint.allowed_users or policy.approvers,
                 "approvals": [],
+                "original_action": None,
+                "edited_by": None,
+                "approval_log": [],
                 "state": "pending",
             }
         )
@@ -234,7 +242,9 @@ class AgentWorkflow:
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None:  # the validator prevents this; never `assert` in workflow code (it retries forever)
             raise ApplicationError("No checkpoint is pending", type=CHECKPOINT_NOT_PENDING)
-        if decision.decision == "accept" and checkpoint.quorum > 1:
+        if checkpoint.quorum > 1 and decision.decision in APPROVING_DECISIONS and workflow.patched(QUORUM_COUNTS_EDITS):
+            return self._count_approval(checkpoint, decision)
+        if decision.decision == "accept" and checkpoint.quorum > 1:  # before QUORUM_COUNTS_EDITS: accepts only
             approvals = [*checkpoint.approvals, decision.by]
             if len(approvals) < checkpoint.quorum:
                 self._ledger.update_checkpoint(checkpoint.model_copy(update={"approvals": approvals}), workflow.now())
@@ -255,12 +265,41 @@ class AgentWorkflow:
             message=f"{decision.decision} by {decision.by}",
         )
 
+    def _count_approval(self, checkpoint: CheckpointV1, decision: DecisionV1) -> DecisionOutcomeV1:
+        """An accept or an edit under a quorum: one approval of the arguments it names (an edit's own, else those
+        on the card), deciding only when enough distinct people approved the same arguments."""
+        tally = self._ledger.record_approval(checkpoint, decision, workflow.now())
+        count = f"{tally.approvals} of {tally.quorum} approvals"
+        if tally.decision is None:
+            self._notifier.changed()
+            withdrawn = len(tally.withdrawn)
+            plural = "s" if withdrawn > 1 else ""
+            note = f"; {withdrawn} approval{plural} of the old arguments withdrawn" if withdrawn else ""
+            return DecisionOutcomeV1(
+                outcome="approval_recorded",
+                approvals=tally.approvals,
+                quorum=tally.quorum,
+                message=count + note,
+                withdrawn=tally.withdrawn,
+            )
+        self._decision = tally.decision
+        return DecisionOutcomeV1(
+            outcome="decided",
+            approvals=tally.approvals,
+            quorum=tally.quorum,
+            message=f"{decision.decision} by {decision.by}: {count}",
+        )
+
     @decide.validator
     def _validate_decision(self, decision: DecisionV1) -> None:
-        """Rejects without writing history: stale or already-decided checkpoints, and anyone the policy excludes."""
+        """Rejects without writing history: stale or already-decided checkpoints, anyone the policy excludes, and a
+        second approval of the same arguments by one person (an edit without arguments approves those shown)."""
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None or checkpoint.id != decision.checkpoint_id or self._decision is not None:
             raise ApplicationError(self._why_not_pending(decision.checkpoint_id), type=CHECKPOINT_NOT_PENDING)
+        edited = None
+        if decision.decision == "edit":
+            edited = current_args(checkpoint) if decision.edited_args is None else decision.edited_args
         reason = refusal_reason(
             self._request.approval,
             self._request.requester.user_id,
@@ -268,6 +307,7 @@ class AgentWorkflow:
             decision.decision,
             decision.by,
             decision.by_groups,
+            edited,
         )
         if reason:
             raise ApplicationError(reason, type=DECISION_NOT_ALLOWED)

@@ -7,10 +7,13 @@ Temporal's sandbox and testable without a server.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from contracts import (
     MAX_EVENTS_KEPT,
+    ApprovalV1,
     CancellationV1,
     CheckpointV1,
     DecisionRecordV1,
@@ -18,11 +21,33 @@ from contracts import (
     Phase,
     ProgressEventV1,
     ProgressV1,
+    ProposedActionV1,
     SlackMessagesV1,
     TaskRequestV1,
     TaskResultV1,
     TaskStatusV1,
+    args_digest,
+    changes_args,
+    current_args,
 )
+from contracts.approval import APPROVING_DECISIONS
+from contracts.checkpoint import ApprovingDecision
+
+MAX_APPROVAL_LOG = 50
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one approval did to a checkpoint's quorum."""
+
+    approvals: int
+    quorum: int
+    withdrawn: list[str]
+    """People whose approvals of the old arguments the approval (an edit) withdrew."""
+    decision: DecisionV1 | None
+    """What the agent resumes with once the quorum is reached, None before: the last approval as made, or, while an
+    edit is in force, an edit carrying the approved arguments (an accept approves what the card shows, not the
+    agent's first proposal)."""
 
 
 class TaskLedger:
@@ -65,7 +90,50 @@ class TaskLedger:
         self.pending_checkpoint = checkpoint
         self.updated_at = now
 
+    def record_approval(self, checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> Tally:
+        """Count an accept or an edit toward `checkpoint`'s quorum (the rules: contracts.approval).
+
+        An edit that changes the arguments puts them in `proposed_action` (the agent's own stay in
+        `original_action`), withdraws every other approval and counts as its author's; an edit back to the agent's
+        arguments ends the edit in force. The validator refuses a second approval by the same person; should one
+        arrive anyway, it is not counted twice."""
+        edited = decision.edited_args if decision.decision == "edit" else None
+        args = current_args(checkpoint) if edited is None else edited
+        digest = args_digest(args)
+        approvals = list(checkpoint.approvals)
+        log = list(checkpoint.approval_log)
+        changes: dict[str, Any] = {}
+        withdrawn: list[str] = []
+        if changes_args(checkpoint, args):
+            withdrawn = [user for user in approvals if user != decision.by]
+            approvals = []
+            log = [r if r.withdrawn_by else r.model_copy(update={"withdrawn_by": decision.by}) for r in log]
+            original = checkpoint.original_action or checkpoint.proposed_action or ProposedActionV1(name="")
+            restored = args_digest(original.args) == digest
+            changes = {
+                "proposed_action": ProposedActionV1(name=original.name, args=dict(args)),
+                "original_action": None if restored else original,
+                "edited_by": None if restored else decision.by,
+            }
+        if decision.by not in approvals:
+            approvals.append(decision.by)
+            kind: ApprovingDecision = "edit" if decision.decision == "edit" else "accept"
+            log.append(ApprovalV1(by=decision.by, decision=kind, args_digest=digest, at=now))
+        checkpoint = checkpoint.model_copy(
+            update={**changes, "approvals": approvals, "approval_log": log[-MAX_APPROVAL_LOG:]}
+        )
+        self.update_checkpoint(checkpoint, now)
+        if len(approvals) < checkpoint.quorum:
+            return Tally(len(approvals), checkpoint.quorum, withdrawn, None)
+        final = decision
+        if checkpoint.original_action is not None:
+            final = decision.model_copy(update={"decision": "edit", "edited_args": current_args(checkpoint)})
+        return Tally(len(approvals), checkpoint.quorum, withdrawn, final)
+
     def record_decision(self, checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> None:
+        approvals: list[ApprovalV1] = []
+        if decision.decision in APPROVING_DECISIONS:
+            approvals = [r for r in checkpoint.approval_log if r.withdrawn_by is None and r.by in checkpoint.approvals]
         self.decisions.append(
             DecisionRecordV1(
                 checkpoint_id=checkpoint.id,
@@ -74,6 +142,7 @@ class TaskLedger:
                 by=decision.by,
                 text=decision.text,
                 at=decision.at,
+                approvals=approvals[-10:],
             )
         )
         self.pending_checkpoint = None
