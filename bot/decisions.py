@@ -77,7 +77,11 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
             return no_longer_pending(status, check.checkpoint.id)
         return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
     if outcome.outcome == "approval_recorded":
-        return f"Your approval is recorded: {outcome.approvals} of {outcome.quorum} approvals."
+        count = f"{outcome.approvals} of {outcome.quorum} approvals"
+        if decision != "edit":
+            return f"Your approval is recorded: {count}."
+        withdrawn = "; earlier approvals of the old arguments were withdrawn" if outcome.withdrawn else ""
+        return f"Your edit is recorded as your approval: {count}{withdrawn}."
     return mrkdwn("Done: you chose to {} *{}*.", label, check.checkpoint.title)
 
 

@@ -5,13 +5,14 @@ While pending it carries the buttons; once decided or expired it shows who decid
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import Any
 
 from bot.blocks.common import Rendered, context, fallback_text, fit_blocks, section
 from bot.blocks.ids import ButtonRef, decide_action_id
 from bot.blocks.text import MAX_HEADER_TEXT, Mrkdwn, code_block, escape, mention, mrkdwn, plain, slack_date, truncate
-from contracts import CheckpointV1, DecisionKind, DecisionRecordV1
+from contracts import ApprovalV1, CheckpointV1, DecisionKind, DecisionRecordV1
 
 __all__ = ["DECISION_LABELS", "checkpoint_card", "decided_card", "format_args"]
 
@@ -32,6 +33,7 @@ _DONE_LABELS: dict[str, str] = {
 _STYLES: dict[str, str] = {"accept": "primary", "reject": "danger"}
 _DESCRIPTION_LIMIT = 2000
 _ARGS_LIMIT = 2500
+_DIFF_LIMIT = 1500
 
 
 def format_args(args: dict[str, Any]) -> str:
@@ -87,6 +89,8 @@ def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | Non
         label = "Reason" if record.decision == "reject" else "Answer"
         lines.append(mrkdwn("*{}:* {}", label, truncate(record.text, 1500)))
     blocks.append(section(Mrkdwn("\n").join(lines)))
+    if record is not None and record.approvals:
+        blocks.append(context(_approvals_note(record.approvals)))
     text = fallback_text(mrkdwn("{}: {}", heading, outcome))
     return Rendered(text=text, blocks=fit_blocks(blocks))
 
@@ -105,7 +109,27 @@ def _body(checkpoint: CheckpointV1) -> list[dict[str, Any]]:
         if action.args:
             text += "\n" + code_block(format_args(action.args), _ARGS_LIMIT)
         blocks.append(section(text))
+    if action is not None and checkpoint.original_action is not None:
+        blocks.append(section(_edit_note(checkpoint.edited_by, checkpoint.original_action.args, action.args)))
     return blocks
+
+
+def args_diff(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """The lines of the arguments' JSON that an edit removed (`-`) and added (`+`)."""
+    lines = difflib.unified_diff(format_args(before).splitlines(), format_args(after).splitlines(), lineterm="", n=0)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++", "@@")))
+
+
+def _edit_note(editor: str | None, before: dict[str, Any], after: dict[str, Any]) -> Mrkdwn:
+    """Under a quorum the card shows the arguments of the edit in force: say whose they are and what changed."""
+    who = mrkdwn("*Edited by* {}", mention(editor)) if editor else Mrkdwn("*Edited*")
+    return who + ", changes to the agent's proposal:\n" + code_block(args_diff(before, after), _DIFF_LIMIT)
+
+
+def _approvals_note(approvals: list[ApprovalV1]) -> Mrkdwn:
+    """Who made up the quorum (the record's `by` is only the last of them), edits marked."""
+    people = Mrkdwn(", ").join(mention(a.by) + (" (edit)" if a.decision == "edit" else "") for a in approvals)
+    return mrkdwn("Approvals: {}", people)
 
 
 def _button(kind: DecisionKind, value: str) -> dict[str, Any]:
