@@ -10,12 +10,24 @@ from typing import Any
 
 import pytest
 from langchain_core.language_models import BaseChatModel
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from baton.gateway import TaskGateway
-from contracts import ApprovalPolicyV1, CancellationV1, DecisionKind, DecisionV1, utc_now
+from contracts import (
+    ApprovalPolicyV1,
+    CancellationV1,
+    DecisionKind,
+    DecisionV1,
+    NotifyInputV1,
+    NotifyResultV1,
+    SlackMessagesV1,
+    utc_now,
+)
 from tests.conftest import WorkerFactory
 from tests.hitl import two_gates
+from tests.hitl.conftest import OPS_PROPOSAL
 from tests.hitl.test_expiry import StandIns, result_skipping_time, slack_request, stand_ins
 from tests.support import make_request, status_when
 from workers.agents import diagnostic, ops_audit, sales_report
@@ -91,6 +103,49 @@ async def test_record_dev_server_histories(
         await gateway.cancel(cancelled.task_id, CancellationV1(by="U_REQUESTER", reason="not today"))
         await status_when(gateway, cancelled.task_id, lambda s: s.phase == "cancelled")
         await save(gateway.client, cancelled.task_id, "cancelled_while_waiting")
+
+
+@activity.defn(name="notify")
+async def notify(note: NotifyInputV1) -> NotifyResultV1:
+    """The bot's side of a Slack task's thread, answered without Slack: the workflow's notify calls are recorded."""
+    return NotifyResultV1(messages=SlackMessagesV1(status_ts="1700000000.000100"))
+
+
+async def test_record_quorum_edit_history(
+    gateway: TaskGateway, agent_worker: WorkerFactory, chat_model: Callable[[], BaseChatModel], task_queue: str
+) -> None:
+    """Quorum 2 under the rule that counts edits (patch `quorum-counts-edits`): U_A approves, U_B's edit changes the
+    steps and withdraws U_A's approval, U_C's accept completes the quorum and ops_audit applies U_B's steps. From
+    Slack, so the thread notifier's calls after each approval are in the history too."""
+    notify_queue = f"{task_queue}-slack"
+    request = make_request(
+        "ops_audit",
+        "Audit prod",
+        platform="slack",
+        channel_id="C_OPS",
+        approval=ApprovalPolicyV1(approvers=["U_A", "U_B", "U_C"], quorum=2),
+    )
+    request = request.model_copy(
+        update={"requester": request.requester.model_copy(update={"notify_task_queue": notify_queue})}
+    )
+    edited = {**OPS_PROPOSAL, "steps": OPS_PROPOSAL["steps"][:1]}
+    async with (
+        agent_worker(registry=REGISTRY, chat_model=chat_model),
+        Worker(gateway.client, task_queue=notify_queue, activities=[notify]),
+    ):
+        await gateway.submit(request)
+        await decide_next(gateway, request.task_id, "accept", by="U_A")
+        status = await gateway.status(request.task_id)
+        assert status.pending_checkpoint is not None
+        checkpoint_id = status.pending_checkpoint.id
+        for by, kind, extra in (("U_B", "edit", {"edited_args": edited}), ("U_C", "accept", {})):
+            await gateway.decide(
+                request.task_id,
+                DecisionV1(checkpoint_id=checkpoint_id, decision=kind, by=by, at=utc_now(), **extra),  # type: ignore[arg-type]
+            )
+        result = await gateway.result(request.task_id)
+    assert "Applied 1 remediation step(s) as edited." in result.summary
+    await save(gateway.client, request.task_id, "quorum_edit_withdraws_then_accept")
 
 
 async def test_record_expiry_history(stand_ins: tuple[StandIns, TaskGateway], result_skipping_time: Any) -> None:
