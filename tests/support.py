@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
+
+import psycopg
+import pytest
 
 from baton.gateway import TaskGateway
 from contracts import (
@@ -76,3 +81,30 @@ async def status_when(
         return status if predicate(status) else None
 
     return await eventually(probe, timeout)
+
+
+POSTGRES_ADMIN_DSN = os.environ.get("BATON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str, password: str | None = None) -> Iterator[str]:
+    """A new database on the local PostgreSQL (trust auth), dropped afterwards; yields its DSN, with `password` in it
+    when given (trust auth accepts any). A missing server fails the test, never skips it: the Postgres paths are
+    part of what `make test` proves."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN} (set BATON_TEST_POSTGRES): {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    user_and_host = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+    if password is not None:
+        scheme, _, rest = user_and_host.partition("://")
+        user, _, host = rest.rpartition("@")
+        user_and_host = f"{scheme}://{user}:{password}@{host}"
+    try:
+        yield f"{user_and_host}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

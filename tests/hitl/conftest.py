@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,10 +23,10 @@ from temporalio.client import Client
 from baton.devserver import DevServer
 from contracts import ProgressEventV1
 from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.support import fresh_postgres_database
 from workers.llm import make_chat_model
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_DSN = os.environ.get("BATON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 OPS_PROPOSAL = {
     "summary": "Close telnet on the CI runner and patch OpenSSL on web-3 first.",
@@ -129,21 +128,9 @@ async def progress_events(client: Client, task_id: str) -> list[ProgressEventV1]
 
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    """A fresh database for this session on the local server (trust auth), dropped at the end."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"baton_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A fresh database for this session on the local server, dropped at the end."""
+    with fresh_postgres_database("baton_test") as dsn:
+        yield dsn
 
 
 # -- worker processes ------------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +36,9 @@ from baton.redaction import REDACTED
 from bot.sandbox import FakeSlackApi, Message, SlackDelivery
 from tests.fakes.leaky_agent import UNCONFIGURED_BEARER, WAREHOUSE_PASSWORD
 from tests.fakes.openai_server import FakeOpenAI, tool_call
+from tests.support import fresh_postgres_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-POSTGRES_ADMIN_DSN = os.environ.get("BATON_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 BOT_TOKEN = "xoxb-4242424242-4242424242-HygieneBotTokenZq81"
 SIGNING_SECRET = "hygiene-signing-secret-5f1c9e07d3"
@@ -130,19 +129,8 @@ def process_env(**settings: str) -> dict[str, str]:
 @pytest.fixture
 def checkpoint_dsn() -> Iterator[str]:
     """A fresh PostgreSQL database, reached through a DSN with a password (trust auth accepts any password)."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"baton_hygiene_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("baton_hygiene", password=DB_PASSWORD) as dsn:
+        yield dsn
 
 
 @pytest.fixture
