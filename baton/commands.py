@@ -12,6 +12,7 @@ from baton.gateway import TaskGateway
 from baton.render import render_status
 from baton.temporal import load_temporal_settings
 from contracts import ApprovalPolicyV1, CancellationV1, DecisionV1, RequesterV1, TaskRequestV1, utc_now
+from contracts.approval import current_args
 
 
 def operator() -> str:
@@ -81,7 +82,7 @@ async def decide(gateway: TaskGateway, args: Namespace) -> str:
         by=args.as_user or operator(),
         at=utc_now(),
     )
-    outcome = await gateway.decide(args.task, decision)
+    outcome = await gateway.decide(args.task, decision, approving=current_args(checkpoint))
     return f"{checkpoint.title}: {outcome.message or outcome.outcome}"
 
 

@@ -7,10 +7,10 @@ the one cache of the agent catalog (`agents()`, `baton.catalog`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import cast, get_args
+from typing import Any, cast, get_args
 
 from temporalio.client import (
     Client,
@@ -45,7 +45,7 @@ from contracts import (
     TaskStatusV1,
     names,
 )
-from contracts.approval import refusal_reason
+from contracts.approval import args_digest, refusal_reason
 
 AGENT_KEY = SearchAttributeKey.for_keyword(names.AGENT_ATTRIBUTE)
 REQUESTER_KEY = SearchAttributeKey.for_keyword(names.REQUESTER_ATTRIBUTE)
@@ -60,9 +60,17 @@ class SubmitOutcome:
     """False when a task with the same idempotency key already existed: nothing new was started."""
 
 
-def decide_update_id(checkpoint_id: str, user_id: str) -> str:
-    """One update id per person per checkpoint, so Temporal drops a repeated click instead of applying it twice."""
-    return f"decide-{checkpoint_id}-{user_id}"
+def decide_update_id(decision: DecisionV1, approving: Mapping[str, Any] | None = None) -> str:
+    """The id Temporal deduplicates a decision by: one per person, checkpoint, decision and version of the arguments
+    approved. A repeated click (the same button on the same card, twenty times over) is applied once; a person who
+    changes their mind (approve, then reject), edits after approving, or approves again after an edit withdrew their
+    approval sends a different update, which the workflow's validator then judges."""
+    base = f"decide-{decision.checkpoint_id}-{decision.by}-{decision.decision}"
+    if decision.decision == "edit" and decision.edited_args is not None:
+        return f"{base}-{args_digest(decision.edited_args)}"
+    if decision.decision in ("accept", "edit") and approving is not None:
+        return f"{base}-{args_digest(approving)}"
+    return base
 
 
 class TaskGateway:
@@ -193,12 +201,15 @@ class TaskGateway:
         except RPCError as exc:
             raise translate_rpc_error(exc, task_id) from exc
 
-    async def decide(self, task_id: str, decision: DecisionV1) -> DecisionOutcomeV1:
+    async def decide(self, task_id: str, decision: DecisionV1,
+                     approving: Mapping[str, Any] | None = None) -> DecisionOutcomeV1:
+        """Send a decision. `approving` is the version of the arguments the person saw (the checkpoint's current
+        arguments, `contracts.approval.current_args`): it tells a re-approval after an edit from a repeated click."""
         try:
             return await self._handle(task_id).execute_update(
                 names.DECIDE_UPDATE,
                 decision,
-                id=decide_update_id(decision.checkpoint_id, decision.by),
+                id=decide_update_id(decision, approving),
                 result_type=DecisionOutcomeV1,
             )
         except WorkflowUpdateFailedError as exc:

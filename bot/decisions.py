@@ -17,7 +17,7 @@ from bot.blocks.checkpoint import DECISION_LABELS
 from bot.blocks.text import escape_keeping_mentions, mrkdwn
 from bot.services import BotServices
 from contracts import NO_LONGER_PENDING, CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, already_decided, utc_now
-from contracts.approval import refusal_reason
+from contracts.approval import current_args, refusal_reason
 
 __all__ = ["BUSY", "Check", "check_decision", "decide", "no_longer_pending"]
 
@@ -63,7 +63,7 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
         outcome = await services.gateway.decide(task_id, DecisionV1(
             checkpoint_id=check.checkpoint.id, decision=decision, edited_args=edited_args, text=text or None,
             by=user_id, by_groups=list(check.groups), at=utc_now(),
-        ))
+        ), approving=current_args(check.checkpoint))
     except TaskAlreadyFinished:
         return "This task has finished; this is no longer pending."
     except TaskNotFound:

@@ -47,6 +47,7 @@ from contracts import (
     refusal_reason,
     utc_now,
 )
+from contracts.approval import current_args
 from contracts.names import DECIDE_UPDATE
 from tests.bot.conftest import bot, bot_settings, sender  # noqa: F401 - the bot's fixtures, for the end-to-end path
 from tests.conftest import WorkerFactory
@@ -98,7 +99,10 @@ class Task:
     task_id: str
 
     async def decide(self, kind: DecisionKind, by: str, **extra: Any) -> DecisionOutcomeV1:
-        return await self.gateway.decide(self.task_id, decision(kind, by, **extra))
+        """As the bot sends it: naming the version of the arguments the person was shown."""
+        pending = (await self.gateway.live_status(self.task_id)).pending_checkpoint
+        shown = current_args(pending) if pending is not None else None
+        return await self.gateway.decide(self.task_id, decision(kind, by, **extra), approving=shown)
 
     async def decide_under_another_id(self, kind: DecisionKind, by: str, **extra: Any) -> None:
         """Straight to the workflow under a fresh update id, past the gateway's per-person id (which Temporal would
@@ -275,6 +279,42 @@ async def test_an_edit_back_to_the_proposal_ends_the_edit_in_force(
     await task.decide("accept", "U_C")
     await finished(task, time_skipping_env)
     assert task.agent.resumed_with == [approved()]
+
+
+async def test_a_person_whose_approval_an_edit_withdrew_can_approve_the_new_arguments(
+    task: Task, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """The update id names the arguments approved: U_A's second Approve is for other arguments, not a repeated
+    click that Temporal would answer with the first outcome."""
+    await task.decide("accept", "U_A")
+    await task.decide("edit", "U_B", edited_args=EDITED)
+    again = await task.decide("accept", "U_A")
+    assert (again.outcome, again.approvals) == ("decided", 2)
+    await finished(task, time_skipping_env)
+    assert task.agent.resumed_with == [approved(EDITED)]
+
+
+async def test_an_approver_who_then_edits_has_the_edit_applied_not_deduplicated(
+    task: Task, time_skipping_env: WorkflowEnvironment
+) -> None:
+    await task.decide("accept", "U_A")
+    edit = await task.decide("edit", "U_A", edited_args=EDITED)
+    assert (edit.outcome, edit.approvals) == ("approval_recorded", 1)
+    pending = (await task.status()).pending_checkpoint
+    assert pending is not None and pending.proposed_action is not None and pending.proposed_action.args == EDITED
+    await task.decide("accept", "U_B")
+    await finished(task, time_skipping_env)  # a task left waiting would fire its timers in later tests' skipped time
+    assert task.agent.resumed_with == [approved(EDITED)]
+
+
+async def test_an_approver_who_changes_their_mind_and_rejects_decides_the_checkpoint(
+    task: Task, time_skipping_env: WorkflowEnvironment
+) -> None:
+    await task.decide("accept", "U_A")
+    reject = await task.decide("reject", "U_A", text="on second thought, no")
+    assert reject.outcome == "decided"
+    final = await finished(task, time_skipping_env)
+    assert [(d.decision, d.by) for d in final.decisions] == [("reject", "U_A")]
 
 
 async def test_a_second_approval_by_the_same_person_is_refused_and_writes_nothing(dev_task: Task) -> None:
