@@ -78,6 +78,7 @@ class WebApiMethods:
             "usergroups.users.list": self.usergroups_users_list,
             "conversations.replies": self.conversations_replies,
             "conversations.history": self.conversations_history,
+            "conversations.members": self.conversations_members,
             "reactions.add": self.reactions_add,
             "files.getUploadURLExternal": self.files_get_upload_url_external,
             "files.completeUploadExternal": self.files_complete_upload_external,
@@ -272,6 +273,15 @@ class WebApiMethods:
         page = self._page(args, top, newest_first=True)
         page["pin_count"] = 0
         return page
+
+    def conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Slack's cursor pagination (`limit` up to 1,000, `next_cursor` empty on the last page)."""
+        members = self.ws.members_of(self._known_channel(args))
+        start = int(args.get("cursor") or 0)
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        more = start + limit < len(members)
+        return {"ok": True, "members": members[start:start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _page(self, args: dict[str, Any], messages: list[Message], *, newest_first: bool) -> dict[str, Any]:
         oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")

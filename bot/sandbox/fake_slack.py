@@ -175,6 +175,15 @@ class FakeSlackApi:
         ws = self.workspace
         return ws.post(Message(channel=channel, ts=ws.clock.next(), text=text, user=user, thread_ts=thread_ts))
 
+    def set_members(self, channel: str, users: Iterable[str]) -> None:
+        """Who is in `channel` from now on (conversations.members); a channel never given members has everyone."""
+        self.workspace.ensure_channel(channel)
+        self.workspace.members[channel] = list(dict.fromkeys(users))
+
+    def remove_member(self, channel: str, user: str) -> None:
+        """`user` leaves `channel`; delivering `member_left_channel` is SlackDelivery's job."""
+        self.set_members(channel, [u for u in self.workspace.members_of(channel) if u != user])
+
     def issue_trigger(self, user_id: str) -> str:
         return self.workspace.issue_trigger(user_id)
 

@@ -249,6 +249,8 @@ class Workspace:
         self.users: dict[str, SlackUser] = {u.id: u for u in (*users, bot_user)}
         self.usergroups: dict[str, SlackUserGroup] = {g.id: g for g in usergroups}
         self.channels: dict[str, str] = dict(channels)
+        self.members: dict[str, list[str]] = {}
+        """Who is in a channel, for the channels given members (`members_of` answers for the others)."""
         self.messages: dict[str, list[Message]] = {c: [] for c in channels}
         self.ephemerals: list[Ephemeral] = []
         self.views: dict[str, View] = {}
@@ -274,6 +276,12 @@ class Workspace:
         if channel not in self.channels:
             self.channels[channel] = channel.lower()
             self.messages[channel] = []
+
+    def members_of(self, channel: str) -> list[str]:
+        """A channel's members: those it was given, else everyone (a public channel the whole workspace joined)."""
+        if channel in self.members:
+            return list(self.members[channel])
+        return list(self.users)
 
     def find(self, channel: str, ts: str) -> Message | None:
         for m in self.messages.get(channel, []):
