@@ -15,6 +15,7 @@ from bot.catalog import DEFAULT_AGENTS
 from bot.directory import UserGroupDirectory
 from bot.front_agent import FrontAgent
 from bot.listeners import register_listeners
+from bot.members import ConversationMembers
 from bot.middleware import install_middleware, workspace_check
 from bot.services import BotServices
 from bot.settings import BotSettings
@@ -40,6 +41,7 @@ def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebCl
         settings=settings,
         gateway=gateway,
         directory=UserGroupDirectory(client),
+        members=ConversationMembers(client, settings.baton_members_ttl_s),
         links=TaskLinks(settings.baton_temporal_ui_url or temporal_ui_url, namespace),
         agents=agents,
     )

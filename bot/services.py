@@ -11,6 +11,7 @@ from bot.blocks import TaskLinks
 from bot.catalog import DEFAULT_AGENTS, OfferedAgents
 from bot.dedupe import EventDedupe
 from bot.directory import UserGroupDirectory
+from bot.members import ConversationMembers
 from bot.responder import Responder
 from bot.settings import BotSettings
 from contracts import AgentInfoV1
@@ -23,6 +24,8 @@ class BotServices:
     settings: BotSettings
     gateway: TaskGateway
     directory: UserGroupDirectory
+    members: ConversationMembers
+    """Who is in a conversation: its members may read the tasks started there (bot.visibility)."""
     links: TaskLinks
     agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS
     """What the bot offers until a worker has said (BATON_AGENT_CATALOG, or the built-in agents)."""

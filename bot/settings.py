@@ -53,6 +53,9 @@ class BotSettings(BaseSettings):
     """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
     baton_approvers: CsvList = Field(default_factory=list)
     baton_approver_groups: CsvList = Field(default_factory=list)
+    baton_members_ttl_s: float = Field(default=60.0, ge=0, le=3600)
+    """How long the members of a conversation (who may read the tasks started there) are cached; a join or a
+    departure Slack reports to this bot forgets them at once."""
     baton_agent_catalog: str | None = None
     """The agent catalog shown in Slack, "name=description;..." (default: the example agents)."""
     openai_api_key: SecretStr | None = None

@@ -1,4 +1,6 @@
-"""Events: mentions and DMs go to the front agent (answered in the thread); opening App Home renders it.
+"""Events: mentions and DMs go to the front agent (answered in the thread); opening App Home renders it; someone
+joining or leaving a conversation (or the bot being removed from one) forgets its cached members, who may read the
+tasks started there (bot.members).
 
 Slack redelivers an event it did not see acked in time (same `event_id`, with an X-Slack-Retry-Num header). The
 app's dedupe middleware drops the redeliveries this process has seen; a retry it has not (after a restart, or on
@@ -32,6 +34,7 @@ __all__ = ["register"]
 log = logging.getLogger(__name__)
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,]*")
 _ANSWER_NEEDS = ("ts", "channel", "user")
+MEMBERSHIP_EVENTS = ("member_joined_channel", "member_left_channel", "channel_left", "group_left")
 
 
 def register(app: AsyncApp, services: BotServices, front_agent: FrontAgent) -> None:
@@ -76,6 +79,13 @@ def register(app: AsyncApp, services: BotServices, front_agent: FrontAgent) -> N
             return
         view = await home_for(services, event["user"])
         await client.views_publish(user_id=event["user"], view=safe_blocks(view))
+
+    async def on_membership(event: dict[str, Any], body: dict[str, Any]) -> None:
+        if _readable(event, body.get("event_id"), ("channel",)):
+            services.members.forget(event["channel"])
+
+    for kind in MEMBERSHIP_EVENTS:
+        app.event(kind)(on_membership)
 
 
 def _readable(event: dict[str, Any], event_id: object, needs: tuple[str, ...]) -> bool:
