@@ -2,7 +2,9 @@
 
 They run the same operations as `/baton` (bot.operations), so a task the model starts has the task id derived from
 the Slack message (a redelivered mention, or a model that calls the tool twice, starts one task), and a cancel the
-model asks for is checked against the task's policy for the person who wrote the message, not for the bot.
+model asks for is checked against the task's policy for the person who wrote the message, not for the bot. They
+read tasks as that person, and as the conversation the answer is posted in: in a channel, only that channel's tasks
+(bot.visibility), since everyone there reads the model's reply.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from bot.grammar import RunCommand, StatusCommand
 from bot.operations import cancel, execute, run
 from bot.origin import SlackOrigin
 from bot.services import BotServices
+from bot.visibility import shared_in
 
 __all__ = ["SlackDelegate", "slack_delegation_tools"]
 
@@ -33,10 +36,12 @@ class SlackDelegate:
         return (await run(self.services, command, self.origin, parameters=parameters)).text
 
     async def status(self, task_id: str) -> str:
-        return (await execute(self.services, StatusCommand(task_id or None), self.origin)).text
+        command = StatusCommand(task_id or None)
+        return (await execute(self.services, command, self.origin, posted_in=shared_in(self.origin.channel_id))).text
 
     async def cancel(self, task_id: str, reason: str) -> str:
-        return (await cancel(self.services, task_id, reason, self.origin.user_id)).text
+        return (await cancel(self.services, task_id, reason, self.origin.user_id,
+                             posted_in=shared_in(self.origin.channel_id))).text
 
 
 def slack_delegation_tools(services: BotServices, origin: SlackOrigin) -> list[BaseTool]:

@@ -25,6 +25,7 @@ from bot.grammar import ParseError, parse_command
 from bot.operations import HELP, catalog, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
+from bot.visibility import shared_in
 from contracts import AgentInfoV1
 
 __all__ = ["FrontAgent"]
@@ -60,7 +61,7 @@ class FrontAgent:
         command = parse_command(text)
         if isinstance(command, ParseError):
             return Mrkdwn("I run agents for you; without a model configured I understand these commands:\n") + HELP
-        reply = await execute(self._services, command, origin)
+        reply = await execute(self._services, command, origin, posted_in=shared_in(origin.channel_id))
         return reply.text
 
     async def _agent(self, text: str, origin: SlackOrigin) -> str:

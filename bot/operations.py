@@ -1,7 +1,8 @@
 """What each `/baton` command does, shared by the slash command and by the front agent when no model is set.
 
 Each operation takes a parsed command and the Slack origin, talks to Temporal through the gateway, and returns a
-Reply rendered with the builders; permission checks happen here, before any call that would change a task.
+Reply rendered with the builders; permission checks happen here, before any call that would change a task. Every
+task is read through bot.visibility: one its reader may not see is "No task with id …", like an unknown one.
 A Reply's text is escaped where it is posted (bot.blocks.text): only the parts built as Mrkdwn (mentions, links)
 stay live, so a task id, an agent's description or an error quoted here can never ping or spoof.
 """
@@ -28,6 +29,7 @@ from bot.grammar import (
 )
 from bot.origin import SlackOrigin, default_policy, task_request
 from bot.services import BotServices
+from bot.visibility import Reader, visible_status, visible_tasks
 from contracts import AgentInfoV1, CancellationV1, utc_now
 from contracts.approval import may_cancel
 
@@ -45,8 +47,13 @@ class Reply:
     started: bool = False
 
 
-async def execute(services: BotServices, command: Command | ParseError, origin: SlackOrigin) -> Reply:
-    """Run one command; Baton errors become the reply (their messages are written for people)."""
+async def execute(services: BotServices, command: Command | ParseError, origin: SlackOrigin,
+                  posted_in: str | None = None) -> Reply:
+    """Run one command; Baton errors become the reply (their messages are written for people).
+
+    `posted_in` is the channel where everyone reads the reply (the front agent's answer there), None when only the
+    person does (a slash command's ephemeral answer, a DM with the bot)."""
+    reader = Reader(origin.user_id, posted_in)
     try:
         match command:
             case ParseError(message=message):
@@ -58,11 +65,11 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
             case RunCommand():
                 return await run(services, command, origin)
             case StatusCommand():
-                return await _status(services, command, origin)
+                return await _status(services, command, reader)
             case CancelCommand():
-                return await cancel(services, command.task_id, command.reason, origin.user_id)
+                return await cancel(services, command.task_id, command.reason, origin.user_id, posted_in=posted_in)
             case ListCommand():
-                return await _list(services, origin)
+                return await _list(services, reader)
     except BatonError as exc:
         return Reply(escape(str(exc)))
     return Reply(HELP)
@@ -91,8 +98,11 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
     return Reply(f"That request is already running as `{outcome.task_id}`.", task_id=outcome.task_id)
 
 
-async def cancel(services: BotServices, task_id: str, reason: str, user_id: str) -> Reply:
-    status = await services.gateway.status(task_id)
+async def cancel(services: BotServices, task_id: str, reason: str, user_id: str, *,
+                 posted_in: str | None = None) -> Reply:
+    """Cancel for the requester or an admin; someone else who may see the task is told who may, and someone who
+    may not is told it does not exist."""
+    status = await visible_status(services, task_id, Reader(user_id, posted_in))
     if status.is_terminal:
         return Reply(f"Task `{task_id}` has already finished; this is no longer pending.")
     if not may_cancel(status.approval, status.requester.user_id, user_id):
@@ -107,7 +117,7 @@ async def retry(services: BotServices, task_id: str, user_id: str, thread_ts: st
 
     One retry per task, however often Retry is clicked: the new task's key names the task it retries. `thread_ts`
     is where the click came from, for a task whose request names no thread and whose status message is unknown."""
-    old = await services.gateway.status(task_id)
+    old = await visible_status(services, task_id, Reader(user_id))
     if not may_cancel(old.approval, old.requester.user_id, user_id):
         return Reply(mrkdwn("Only the requester ({}) or an admin can retry this task.", mention(old.requester.user_id)))
     requester = old.requester
@@ -125,30 +135,33 @@ def _agents(agents: list[AgentInfoV1]) -> Reply:
     return Reply("*Agents you can run* (`/baton run <agent> <request>`):\n" + "\n".join(lines))
 
 
-async def _status(services: BotServices, command: StatusCommand, origin: SlackOrigin) -> Reply:
+async def _status(services: BotServices, command: StatusCommand, reader: Reader) -> Reply:
     now = utc_now()
     if command.task_id:
-        status = await services.gateway.status(command.task_id)
+        status = await visible_status(services, command.task_id, reader)
         rendered = status_message(status, now=now, links=services.links)
         return Reply(rendered.text, [b for b in rendered.blocks if b["type"] != "actions"])
-    tasks = await services.gateway.list_tasks(user_id=origin.user_id)
+    tasks = await visible_tasks(services, await services.gateway.list_tasks(user_id=reader.user_id), reader)
     if not tasks:
         return Reply("You have no running tasks.")
     lines = [task_line(t, now=now, links=services.links) for t in tasks[:20]]
     return Reply(Mrkdwn("*Your running tasks*\n\n") + Mrkdwn("\n\n").join(lines))
 
 
-async def _list(services: BotServices, origin: SlackOrigin) -> Reply:
-    view = await home_for(services, origin.user_id)
+async def _list(services: BotServices, reader: Reader) -> Reply:
+    view = await home_for(services, reader.user_id, posted_in=reader.posted_in)
     return Reply("Your running tasks and the approvals waiting for you.", view["blocks"][2:])
 
 
-async def home_for(services: BotServices, user_id: str) -> dict[str, Any]:
-    """The App Home view (also the body of `/baton list`)."""
+async def home_for(services: BotServices, user_id: str, *, posted_in: str | None = None) -> dict[str, Any]:
+    """The App Home view (also the body of `/baton list`): the running tasks this person started, and the
+    approvals they may decide on tasks they may see. Tasks of their channels that they neither started nor may
+    decide are not listed (visibility finds tasks by requester and by phase); `/baton status <task>` shows them."""
+    reader = Reader(user_id, posted_in)
     groups = await services.directory.groups_of(user_id, services.settings.baton_approver_groups)
     try:
-        mine = await services.gateway.list_tasks(user_id=user_id)
-        waiting = await services.gateway.waiting_for(user_id, groups)
+        mine = await visible_tasks(services, await services.gateway.list_tasks(user_id=user_id), reader)
+        waiting = await visible_tasks(services, await services.gateway.waiting_for(user_id, groups), reader)
     except BatonError as exc:
         return home_view([], [], now=utc_now(), links=services.links, error=str(exc))
     return home_view(mine, waiting, now=utc_now(), links=services.links)
