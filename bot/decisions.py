@@ -16,6 +16,7 @@ from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.blocks.text import escape_keeping_mentions, mrkdwn
 from bot.services import BotServices
+from bot.visibility import Reader, visible
 from contracts import NO_LONGER_PENDING, CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, already_decided, utc_now
 from contracts.approval import current_args, refusal_reason
 
@@ -43,6 +44,10 @@ async def check_decision(services: BotServices, task_id: str, checkpoint_id: str
         return Check(f"Task `{task_id}` is gone; this is no longer pending.")
     except TaskBusy:
         return Check(BUSY)
+    if not await visible(services, status, Reader(user_id)):
+        # A policy that names no approvers lets the conversation decide: someone outside it (a forwarded card, a
+        # crafted click) learns nothing, not even that the task exists.
+        return Check(str(TaskNotFound(task_id)))
     checkpoint = status.pending_checkpoint
     if status.is_terminal or checkpoint is None or checkpoint.id != checkpoint_id:
         return Check(no_longer_pending(status, checkpoint_id), status)

@@ -18,7 +18,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.gateway import TaskGateway
-from bot.blocks.ids import ACTION_CANCEL, ACTION_RETRY, ButtonRef
+from bot.blocks.ids import ACTION_CANCEL, ACTION_RETRY, ButtonRef, decide_action_id
 from bot.members import ConversationMembers
 from bot.runtime import BotRuntime
 from bot.sandbox import DEFAULT_USERS, Ephemeral, FakeSlackApi, RecordedCall, SlackDelivery, SlackUser
@@ -153,6 +153,14 @@ async def test_someone_outside_a_task_is_told_it_does_not_exist_everywhere_and_r
             hidden_click = await click(slack, sender, BOB, action, tasks.private.task_id, PRIVATE, status_ts)
             assert unknown_click.text == f"No task with id {UNKNOWN}."
             assert hidden_click.text == unknown_click.text.replace(UNKNOWN, tasks.private.task_id)
+        checkpoint = tasks.private.pending_checkpoint
+        assert checkpoint is not None
+        before = len(slack.ephemerals(user=BOB))
+        await sender.send_block_actions(user_id=BOB, action_id=decide_action_id("accept"), channel_id=PRIVATE,
+                                        message_ts=status_ts,
+                                        value=ButtonRef(tasks.private.task_id, checkpoint.id).encode())
+        approve = (await slack.wait_for(lambda: slack.ephemerals(user=BOB)[before:], timeout=30))[0]
+        assert approve.text == f"No task with id {tasks.private.task_id}.", "anyone in C_PRIVATE may decide; not Bob"
 
         unknown_reply = await dm_front_agent(slack, sender, BOB, BOB_DM, f"how is {UNKNOWN} going?")
         assert unknown_reply == f"[demo model] No task with id {UNKNOWN}."
@@ -161,7 +169,10 @@ async def test_someone_outside_a_task_is_told_it_does_not_exist_everywhere_and_r
             assert hidden_reply == unknown_reply.replace(UNKNOWN, task.task_id)
         bobs = [call for call in slack.calls[first_call:] if to_bob(call)]
 
-        assert (await gateway.status(tasks.private.task_id)).phase == "waiting_for_human", "Bob cancelled nothing"
+        still = await gateway.status(tasks.private.task_id)
+        assert still.phase == "waiting_for_human", "Bob cancelled nothing and approved nothing"
+        assert still.decisions == [] and still.pending_checkpoint is not None
+        assert still.pending_checkpoint.approvals == []
         await gateway.cancel(tasks.private.task_id, _cleanup())
         await gateway.cancel(tasks.dm.task_id, _cleanup())
     assert len(bobs) >= 13, "every answer Bob got was recorded"
