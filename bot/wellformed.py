@@ -1,6 +1,7 @@
-"""What a Slack body must look like before bolt parses it: valid UTF-8, bounded in size and nesting depth, and a JSON
-object wherever Slack sends JSON. Pure functions, shared by the HTTP guard and the Socket Mode client, so a body Slack
-would never send is refused with a reason that is safe to log instead of raising somewhere inside bolt."""
+"""What a Slack body must look like before bolt parses it: valid UTF-8, within its kind's size bound, bounded in
+nesting depth, a JSON object wherever Slack sends JSON, and holding the fields bolt indexes into before any listener
+runs. Pure functions, shared by the HTTP guard and the Socket Mode client, so a body Slack would never send is refused
+with a reason that is safe to log instead of raising somewhere inside bolt."""
 
 from __future__ import annotations
 
@@ -9,27 +10,57 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from contracts import MAX_REQUEST_TEXT
+
+try:  # yarl >= 1.25, which aiohttp 3.14 requires and parses its own forms with: parse_qsl's result, 30x faster
+    from yarl import query_to_pairs
+except ImportError:  # pragma: no cover - an older aiohttp's yarl
+    def query_to_pairs(query_string: str, *, max_fields: int | None = None,
+                       encoding: str = "utf-8") -> list[tuple[str, str]]:
+        return parse_qsl(query_string, keep_blank_values=True, max_num_fields=max_fields, encoding=encoding)
+
 __all__ = [
     "FORM",
     "JSON",
     "MAX_BODY_BYTES",
+    "MAX_COMMAND_BYTES",
     "MAX_DEPTH",
+    "MAX_EVENT_BYTES",
+    "MAX_INTERACTION_BYTES",
+    "BodyTooLarge",
     "MalformedBody",
+    "check_shape",
     "decode",
+    "media_type",
     "read_body",
     "read_json_object",
+    "size_bound",
     "too_deep",
 ]
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-MAX_BODY_BYTES = 1 << 20
-"""aiohttp's default request limit; Slack's largest bodies (a modal's whole view) are far below it."""
+MAX_COMMAND_BYTES = 12 * MAX_REQUEST_TEXT + 4096
+"""A slash command whose text is the longest request Baton runs, every character a 4-byte one form-encoded as 12
+bytes, plus Slack's other fields (under 1 KB). Longer text is answered "could not read" by the listener, which only a
+body read this far can tell the person; an English request that long is about 10 KB."""
+MAX_INTERACTION_BYTES = 256 << 10
+"""A click carries the message or view it sits in, a submission its view: always Baton's own. This holds even one at
+Slack's bounds (50 blocks of 3,000 characters) in plain text; Baton's real ones are a tenth of that (a final message:
+summary 2,800, error 2,000, five artifacts of 1,500 characters)."""
+MAX_EVENT_BYTES = 1 << 20
+"""Slack truncates a message at 40,000 characters and an event carries it as text and again as rich_text blocks; a
+`message_changed` event carries two (message and previous_message). A refused event is redelivered and counts
+against the app's delivery failure rate, so this bound stays generous: checking JSON costs ~10 ms a megabyte."""
+MAX_BODY_BYTES = max(MAX_COMMAND_BYTES, MAX_INTERACTION_BYTES, MAX_EVENT_BYTES)
+"""The bound before a body's kind is known: aiohttp's request limit, and a Socket Mode message's."""
 MAX_DEPTH = 32
 """Slack's deepest payloads (rich text inside a view's blocks) stay near 12 levels; past this bound a body is junk,
 and it stays far from the interpreter's recursion limit in json and in anything that walks the body later."""
 MAX_FORM_FIELDS = 100
 """A slash command has about fifteen fields, an interaction one."""
+_INTERACTION_PREFIX = "payload="
+"""Slack sends an interaction as this one form field; any other form is a slash command or junk."""
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -38,9 +69,32 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 class MalformedBody(ValueError):
     """A body Slack would never send. `reason` never quotes the body, so it can go to the log as is."""
 
+    status = 400
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BodyTooLarge(MalformedBody):
+    """A body over its kind's size bound (413)."""
+
+    status = 413
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def size_bound(content_type: str | None, text: str = "") -> int:
+    """The most bytes a body may have: an event's, or a form's once its start tells an interaction from a command
+    (without `text`, the larger of the two, for a bound before the body is read)."""
+    kind = media_type(content_type)
+    if kind != FORM:
+        return MAX_EVENT_BYTES if kind == JSON else MAX_BODY_BYTES
+    if not text:
+        return max(MAX_COMMAND_BYTES, MAX_INTERACTION_BYTES)
+    return MAX_INTERACTION_BYTES if text.startswith(_INTERACTION_PREFIX) else MAX_COMMAND_BYTES
 
 
 def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
@@ -69,7 +123,7 @@ def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
 def read_json_object(text: str, what: str = "body") -> dict[str, Any]:
     """The JSON object in `text`, or MalformedBody: not JSON, not an object, too large or too deep."""
     if len(text) > MAX_BODY_BYTES:
-        raise MalformedBody(f"{what} over {MAX_BODY_BYTES} bytes")
+        raise BodyTooLarge(f"{what} over {MAX_BODY_BYTES} bytes")
     if too_deep(text):
         raise MalformedBody(f"{what} nested past {MAX_DEPTH} levels")
     try:
@@ -84,7 +138,7 @@ def read_json_object(text: str, what: str = "body") -> dict[str, Any]:
 def decode(raw: bytes) -> str:
     """The text of a body, or MalformedBody: Slack sends UTF-8, and its signature is computed over that text."""
     if len(raw) > MAX_BODY_BYTES:
-        raise MalformedBody(f"body over {MAX_BODY_BYTES} bytes")
+        raise BodyTooLarge(f"body over {MAX_BODY_BYTES} bytes")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -92,24 +146,50 @@ def decode(raw: bytes) -> str:
 
 
 def read_body(text: str, content_type: str | None) -> dict[str, Any]:
-    """What an HTTP body from Slack holds, or MalformedBody.
+    """What an HTTP body from Slack holds, or MalformedBody (BodyTooLarge past its kind's bound).
 
     Events API bodies are a JSON object with a `type`; slash commands are a form with a `command`; interactions are
-    a form whose single `payload` field is a JSON object with a `type`. Anything else is not from Slack.
+    a form whose single `payload` field is a JSON object with a `type`. Anything else is not from Slack. The bound is
+    on characters, which for the ASCII Slack's forms are in are bytes.
     """
-    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    kind = media_type(content_type)
+    if kind not in (JSON, FORM):
+        raise MalformedBody(f"unexpected content type {kind[:40]!r}")
+    bound = size_bound(kind, text)
+    if len(text) > bound:
+        what = "event" if kind == JSON else "interaction" if bound == MAX_INTERACTION_BYTES else "slash command"
+        raise BodyTooLarge(f"{what} body over {bound} bytes")
     if kind == JSON:
-        return _typed(read_json_object(text), "body")
-    if kind == FORM:
-        return _read_form(text)
-    raise MalformedBody(f"unexpected content type {kind[:40]!r}")
+        return check_shape(_typed(read_json_object(text), "body"))
+    return _read_form(text)
+
+
+def check_shape(body: dict[str, Any]) -> dict[str, Any]:
+    """`body`, or MalformedBody when a field bolt indexes into before any listener runs is not what Slack sends.
+
+    bolt reads `event.type` while authorizing an event, and each action's `action_id` while matching a click to a
+    listener (a regex on a number raises); both happen before the error handler could answer, and Slack always sends
+    them as an object with a string type and objects with a string action_id. The same rules hold over Socket Mode,
+    whose payloads are these bodies.
+    """
+    kind = body.get("type")
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise MalformedBody("event_callback whose event is not an object with a type")
+    elif kind == "block_actions":
+        actions = body.get("actions")
+        if not (isinstance(actions, list) and actions
+                and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)):
+            raise MalformedBody("block_actions whose actions are not objects with an action_id")
+    return body
 
 
 def _read_form(text: str) -> dict[str, Any]:
     if text.startswith("{"):
         raise MalformedBody("form body holds JSON")  # bolt would parse it as JSON whatever its content type
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+        pairs = query_to_pairs(text, max_fields=MAX_FORM_FIELDS)
     except ValueError:
         raise MalformedBody(f"form body with over {MAX_FORM_FIELDS} fields") from None
     fields = dict(pairs)
@@ -118,7 +198,7 @@ def _read_form(text: str) -> dict[str, Any]:
     if "payload" in fields:
         if len(fields) != 1:
             raise MalformedBody("interaction form with fields besides payload")
-        return _typed(read_json_object(fields["payload"], "payload"), "payload")
+        return check_shape(_typed(read_json_object(fields["payload"], "payload"), "payload"))
     if "command" not in fields and "ssl_check" not in fields:
         raise MalformedBody("form body is neither a slash command nor an interaction")
     return fields

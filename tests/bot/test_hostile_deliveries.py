@@ -28,7 +28,15 @@ from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.sandbox.delivery import sign
 from bot.sandbox.socket_mode import FakeSocketMode
 from bot.settings import BotSettings, load_settings
-from bot.wellformed import MAX_DEPTH, read_body, read_json_object, too_deep
+from bot.wellformed import (
+    MAX_COMMAND_BYTES,
+    MAX_DEPTH,
+    MAX_INTERACTION_BYTES,
+    read_body,
+    read_json_object,
+    too_deep,
+)
+from contracts import MAX_REQUEST_TEXT
 
 REFERENCE = Path(__file__).parents[1] / "sandbox" / "reference"
 CHANNEL = "C02OPS"
@@ -265,6 +273,56 @@ async def test_a_body_over_the_size_bound_gets_413(bot: BotRuntime, log: pytest.
     assert_quiet(log)
 
 
+async def chunked(body: bytes) -> AsyncIterator[bytes]:
+    """A body sent without Content-Length, so its size is known only once it is read."""
+    for start in range(0, len(body), 64 << 10):
+        yield body[start:start + (64 << 10)]
+
+
+@pytest.mark.parametrize("said_up_front", [True, False], ids=["content-length", "chunked"])
+@pytest.mark.parametrize(("kind", "bound"), [("slash command", MAX_COMMAND_BYTES),
+                                             ("click", MAX_INTERACTION_BYTES)])
+async def test_a_form_over_its_kinds_bound_gets_413(
+        slack: FakeSlackApi, bot: BotRuntime, log: pytest.LogCaptureFixture, kind: str, bound: int,
+        said_up_front: bool) -> None:
+    if kind == "slash command":
+        body, content_type = form_body({**slash_command(slack), "text": "x" * bound})
+    else:
+        body, content_type = interactive(replaced(block_actions(slack), ("actions", 0, "value"), "x" * bound))
+    headers = signed(body, content_type)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as session, \
+            session.post(bot.events_url, data=body if said_up_front else chunked(body), headers=headers) as response:
+        assert response.status == 413 and time.perf_counter() - started < ACK_BUDGET_S
+    assert_quiet(log)
+
+
+async def test_a_slash_command_with_the_longest_text_baton_runs_in_4_byte_characters_is_still_read(
+        slack: FakeSlackApi, bot: BotRuntime, log: pytest.LogCaptureFixture) -> None:
+    """The command bound lets the listener see, and answer, a request one character too long however it is written."""
+    text = "run ops_audit " + "\U0001F4A5" * MAX_REQUEST_TEXT
+    body, content_type = form_body({**slash_command(slack), "text": text})
+    assert 12 * MAX_REQUEST_TEXT < len(body) <= MAX_COMMAND_BYTES
+    answer = await post(bot.events_url, body, signed(body, content_type))
+    assert answer.status == 200 and COULD_NOT_READ in answer.body
+    assert_quiet(log)
+
+
+async def test_a_header_too_long_for_aiohttp_gets_400_and_one_line_without_a_traceback(
+        bot: BotRuntime, log: pytest.LogCaptureFixture) -> None:
+    """aiohttp's parser refuses a header line over 8,190 bytes before the guard runs, and would log it at ERROR with
+    a traceback quoting the header."""
+    body = b'{"type":"event_callback"}'
+    headers = {**signed(body, JSON), "X-Slack-Signature": "v0=" + "a" * 10_000}
+    answer = await post(bot.events_url, body, headers)
+    assert answer.status == 400
+    assert_quiet(log)
+    [line] = [r.getMessage() for r in log.records if r.levelno >= logging.WARNING]
+    assert "LineTooLong" in line and "aaaa" not in line
+    answer = await post(bot.events_url, body, {**signed(body, JSON), "X-Slack-Signature": "v0=" + "a" * 64})
+    assert answer.status == 401  # and the bot still answers
+
+
 # Slack's own payloads with fields removed, nulled or mistyped ------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
@@ -294,7 +352,10 @@ CASES: dict[str, Case] = {
         lambda s: form_body(replaced(slash_command(s), ("team_id",), LONG_ID)), body_has="workspace"),
     "event without ts": Case(lambda s: event_body(without(app_mention(s), "event", "ts"))),
     "event without channel": Case(lambda s: event_body(without(app_mention(s), "event", "channel"))),
-    "event that is a string": Case(lambda s: event_body(replaced(app_mention(s), ("event",), MARKER))),
+    "event that is a string": Case(lambda s: event_body(replaced(app_mention(s), ("event",), MARKER)), status=400),
+    "event that is a list": Case(lambda s: event_body(replaced(app_mention(s), ("event",), [MARKER])), status=400),
+    "event that is null": Case(lambda s: event_body(replaced(app_mention(s), ("event",), None)), status=400),
+    "event without a type": Case(lambda s: event_body(without(app_mention(s), "event", "type")), status=400),
     "event with a list for event_id": Case(lambda s: event_body(replaced(app_mention(s), ("event_id",), [1]))),
     "event with no workspace": Case(lambda s: event_body(
         without(without(replaced(app_mention(s), ("team_id",), None), "authorizations"), "event", "team"))),
@@ -305,11 +366,14 @@ CASES: dict[str, Case] = {
                                  told=COULD_NOT_READ),
     "click with a string for user": Case(lambda s: interactive(replaced(block_actions(s), ("user",), "U02BOB")),
                                          told=COULD_NOT_READ),
-    "click without actions": Case(lambda s: interactive(without(block_actions(s), "actions"))),
+    "click without actions": Case(lambda s: interactive(without(block_actions(s), "actions")), status=400),
     "click with no action": Case(lambda s: interactive(replaced(block_actions(s), ("actions",), [])), status=400),
-    "click with a null action": Case(lambda s: interactive(replaced(block_actions(s), ("actions",), [None]))),
+    "click with a null action": Case(lambda s: interactive(replaced(block_actions(s), ("actions",), [None])),
+                                     status=400),
     "click with a number for action_id": Case(
-        lambda s: interactive(replaced(block_actions(s), ("actions", 0, "action_id"), 7))),
+        lambda s: interactive(replaced(block_actions(s), ("actions", 0, "action_id"), 7)), status=400),
+    "click without action_id": Case(lambda s: interactive(without(block_actions(s), "actions", 0, "action_id")),
+                                    status=400),
     "click whose button names an empty task id": Case(
         lambda s: interactive(replaced(block_actions(s), ("actions", 0, "value"), '{"t": ""}')),
         told="not one of Baton's"),
@@ -465,12 +529,18 @@ async def test_junk_over_socket_mode_is_dropped_or_acked_without_a_traceback(
     connection = await server.wait_for(lambda: server.live_connection)
     for junk in ["{not json", "[" * 100_000, deep(100_000), "[]", "1"]:
         await connection.ws.send_str(junk)
-    envelope_ids = [f"junk-{n}" for n in range(3)]
-    for envelope_id, payload in zip(envelope_ids, [[], 5, {"type": "block_actions", "team": 5}], strict=True):
-        await connection.ws.send_str(json.dumps({"envelope_id": envelope_id, "type": "interactive",
+    payloads = [("interactive", []), ("interactive", 5), ("interactive", {"type": "block_actions", "team": 5}),
+                ("interactive", {"type": "block_actions", "actions": [{"action_id": 7}]}),
+                ("events_api", {"type": "event_callback", "event": MARKER}),
+                ("events_api", {"type": "event_callback", "event": {"text": MARKER}})]
+    envelope_ids = [f"junk-{n}" for n in range(len(payloads))]
+    for envelope_id, (kind, payload) in zip(envelope_ids, payloads, strict=True):
+        await connection.ws.send_str(json.dumps({"envelope_id": envelope_id, "type": kind,
                                                  "payload": payload, "accepts_response_payload": False}))
     await server.wait_for(lambda: all(any(e in m for m in server.unexpected) for e in envelope_ids))
     await server.send_slash_command("help", USER, CHANNEL)
     [helped] = await slack.wait_for(lambda: slack.ephemerals(user=USER))
     assert "/baton run" in helped.text
     assert [r.getMessage() for r in log.records if r.exc_info or r.exc_text] == []
+    assert [r.getMessage() for r in log.records if MARKER in r.getMessage()] == []
+    assert [r.getMessage() for r in log.records if r.name == "bot.middleware"] == []  # none reached bolt
