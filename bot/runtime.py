@@ -21,9 +21,11 @@ from slack_sdk.errors import SlackApiError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from baton.codec import EncryptionCodec
 from baton.gateway import TaskGateway
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS
+from bot.codec_server import add_codec_routes
 from bot.http_guard import guarded_web_app
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
@@ -71,6 +73,7 @@ class BotRuntime:
         )
         self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
         self._temporal = temporal
+        self._temporal_ui_url = temporal_ui_url
         self.worker: Worker | None = None
         """Built at start, once the Slack side is known to work: a Worker registers its task queue when it is
         built, so one built for a start that fails would keep a second bot off the queue until the process ends."""
@@ -108,6 +111,10 @@ class BotRuntime:
             assert self.settings.slack_signing_secret is not None  # BotSettings requires it in HTTP mode
             web_app = guarded_web_app(self.app, self.settings.slack_signing_secret.get_secret_value(), EVENTS_PATH)
             web_app.router.add_get("/healthz", _healthz)
+            codec = self._temporal.data_converter.payload_codec
+            if isinstance(codec, EncryptionCodec) and codec.encrypts:  # BATON_PAYLOAD_KEYS: serve the codec server
+                token = self.settings.baton_codec_auth_token
+                add_codec_routes(web_app, codec, token.get_secret_value() if token else None, self._temporal_ui_url)
             self._runner = web.AppRunner(web_app, access_log=None)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.settings.baton_http_host, self.settings.baton_http_port)
