@@ -1,4 +1,5 @@
-"""The task's final message: summary, artifacts, usage; on failure a readable error and a Retry button.
+"""The task's final message: summary, artifacts, the decisions people took, usage; on failure a readable error and a
+Retry button.
 
 Anything too large for a message (a long summary, a big artifact) is cut with a marker and handed back as an
 upload, so the notifier can attach the full text to the thread as a file.
@@ -10,15 +11,35 @@ from typing import Any
 
 from bot.blocks.common import PHASE_LABELS, FileUpload, Rendered, context, fallback_text, fit_blocks, section
 from bot.blocks.ids import ACTION_RETRY, ButtonRef
-from bot.blocks.text import code_block, escape, inert_label, mrkdwn, truncate
-from contracts import ArtifactV1, TaskStatusV1, UsageV1
+from bot.blocks.text import (
+    MAX_CONTEXT_TEXT,
+    Mrkdwn,
+    code_block,
+    escape,
+    inert_label,
+    mention,
+    mrkdwn,
+    slack_date,
+    truncate,
+)
+from contracts import ArtifactV1, DecisionRecordV1, TaskStatusV1, UsageV1
+from contracts.approval import EXPIRY_DECIDER
 
-__all__ = ["INLINE_ARTIFACT_CHARS", "final_message", "format_usage"]
+__all__ = ["INLINE_ARTIFACT_CHARS", "MAX_DECISIONS_SHOWN", "decision_trail", "final_message", "format_usage"]
 
 INLINE_ARTIFACT_CHARS = 1500
 """Artifacts up to this size are shown in the message; larger ones become files."""
 _SUMMARY_LIMIT = 2800
 _MAX_INLINE_ARTIFACTS = 5
+MAX_DECISIONS_SHOWN = 10
+"""Decisions listed in the final message; the rest are counted ("and N more") and `baton audit` has them all."""
+_DECIDED: dict[str, str] = {
+    "accept": "approved",
+    "edit": "edited and approved",
+    "reject": "rejected",
+    "respond": "answered",
+    "ignore": "ignored",
+}
 
 
 def final_message(status: TaskStatusV1) -> Rendered:
@@ -48,6 +69,9 @@ def final_message(status: TaskStatusV1) -> Rendered:
             blocks.append(block)
         if upload is not None:
             uploads.append(upload)
+    trail = decision_trail(status.decisions, status.approval.quorum)
+    if trail is not None:
+        blocks.append(context(trail))
     if result is not None:
         blocks.append(context(format_usage(result.usage), mrkdwn("Task `{}`", status.task_id)))
     if status.phase in ("failed", "timed_out"):
@@ -64,6 +88,37 @@ def final_message(status: TaskStatusV1) -> Rendered:
         })
     text = fallback_text(f"{status.agent}: {label.split(' ', 1)[-1]}" + (f". {summary[:200]}" if summary else ""))
     return Rendered(text=text, blocks=fit_blocks(blocks), uploads=uploads)
+
+
+def decision_trail(records: list[DecisionRecordV1], quorum: int = 1) -> Mrkdwn | None:
+    """The task's decisions, one line each: who decided what and when, and the approvals a quorum counted. At most
+    MAX_DECISIONS_SHOWN lines, and never past a context element's length: the rest become "and N more"."""
+    if not records:
+        return None
+    lines = [Mrkdwn("*Decisions*")]
+    room = MAX_CONTEXT_TEXT - 40  # kept for the "and N more" line
+    for record in records[:MAX_DECISIONS_SHOWN]:
+        line = _decision_line(record, quorum)
+        if sum(len(part) + 1 for part in lines) + len(line) > room:
+            break
+        lines.append(line)
+    hidden = len(records) - (len(lines) - 1)
+    if hidden:
+        lines.append(mrkdwn("_and {} more_", hidden))
+    return Mrkdwn("\n").join(lines)
+
+
+def _decision_line(record: DecisionRecordV1, quorum: int) -> Mrkdwn:
+    title = truncate(record.checkpoint_title or record.checkpoint_id, 80)
+    decided = _DECIDED.get(record.decision, record.decision)
+    if record.by == EXPIRY_DECIDER:
+        return mrkdwn("{}: {} by the policy's default on expiry · {}", title, decided, slack_date(record.at))
+    line = mrkdwn("{}: {} by {} · {}", title, decided, mention(record.by), slack_date(record.at))
+    if record.approvals:
+        people = Mrkdwn(", ").join(mention(a.by) + (" (edit)" if a.decision == "edit" else "")
+                                   for a in record.approvals)
+        line += mrkdwn(" · {} of {} approvals: {}", len(record.approvals), max(quorum, len(record.approvals)), people)
+    return line
 
 
 def format_usage(usage: UsageV1) -> str:
