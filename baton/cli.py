@@ -4,6 +4,7 @@
     baton worker | bot             one process, as `python -m workers` / `python -m bot`
     baton submit AGENT TEXT        prints the task id;  status TASK;  cancel TASK;  decide TASK DECISION
     baton list | agents
+    baton audit [TASK] [--since 7d] [--json]   every decision: who, what, when, the quorum, what an edit changed
 
 Every error prints one line and exits non-zero; no stack traces for bad input or a missing server.
 """
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import ValidationError
 
 from baton import commands
+from baton.audit import parse_since
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
@@ -75,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     agents = sub.add_parser("agents", help="the agents the running workers offer")
     agents.set_defaults(handler=commands.agents)
+
+    audit = sub.add_parser("audit", help="every decision on tasks' checkpoints, read from Temporal")
+    audit.add_argument("task", nargs="?", help="one task (default: every task on this task queue)")
+    audit.add_argument("--since", help="only decisions this recent: 30m, 12h, 7d (default without TASK: 7d)")
+    audit.add_argument("--json", action="store_true", help="print JSON lines, one decision each")
+    audit.set_defaults(handler=commands.audit)
     return parser
 
 
@@ -99,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "submit":
             args.request = commands.build_request(args)  # bad input is refused before any connection is made
-        print(asyncio.run(run_command(args.handler, args)))
+        if args.command == "audit":
+            args.window = parse_since(args.since) if args.since else None  # likewise
+        output = asyncio.run(run_command(args.handler, args))
+        if output:  # an audit with nothing to report prints no line (JSON lines readers would choke on a blank one)
+            print(output)
     except TemporalSettingsError as exc:
         print(f"baton: {exc}", file=sys.stderr)
         return 2

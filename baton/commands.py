@@ -1,4 +1,5 @@
-"""The operator commands behind `baton submit | status | cancel | decide | list | agents`, one async function each."""
+"""The operator commands behind `baton submit | status | cancel | decide | list | agents | audit`, one async function
+each."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import uuid
 from argparse import Namespace
 from typing import Any
 
+from baton.audit import format_json_lines, read_audit, task_decisions
+from baton.errors import BatonError
 from baton.gateway import TaskGateway
-from baton.render import render_status
+from baton.render import format_table, render_status
 from baton.temporal import load_temporal_settings
 from contracts import ApprovalPolicyV1, CancellationV1, DecisionV1, RequesterV1, TaskRequestV1, utc_now
 from contracts.approval import current_args
@@ -58,7 +61,11 @@ async def status(gateway: TaskGateway, args: Namespace) -> str:
     if args.json:
         return current.model_dump_json(indent=2)
     ui_url = load_temporal_settings().temporal_ui_url
-    return render_status(current, utc_now(), ui_url, namespace=gateway.client.namespace)
+    try:  # the history adds what edits changed, and the decisions of a task no worker answers for
+        trail = await task_decisions(gateway.client, args.task)
+    except (BatonError, ValueError):
+        trail = None  # the status's own record of them is shown instead
+    return render_status(current, utc_now(), ui_url, namespace=gateway.client.namespace, trail=trail)
 
 
 async def cancel(gateway: TaskGateway, args: Namespace) -> str:
@@ -91,6 +98,14 @@ async def list_tasks(gateway: TaskGateway, args: Namespace) -> str:
     if not tasks:
         return "No tasks."
     return "\n".join(f"{t.task_id:32} {t.agent:14} {t.phase:18} {t.progress.message[:60]}" for t in tasks)
+
+
+async def audit(gateway: TaskGateway, args: Namespace) -> str:
+    """`baton audit [TASK] [--since 7d] [--json]`; `args.window` is the parsed `--since` (None: all of TASK's, or
+    the last 7 days of every task)."""
+    since = utc_now() - args.window if args.window is not None else None
+    rows = await read_audit(gateway, args.task, since)
+    return format_json_lines(rows) if args.json else format_table(rows)
 
 
 async def agents(gateway: TaskGateway, args: Namespace) -> str:
