@@ -14,8 +14,9 @@ from baton.gateway import TaskGateway
 from bench.chaos_people import APPROVER, Click, Person
 from bench.chaos_slack import HoldingSlack, buttons, thread_messages
 from bot.sandbox import Message
+from contracts import names
 
-__all__ = ["TaskOutcome", "measure_task", "summarize"]
+__all__ = ["TaskOutcome", "checkpoint_history", "measure_task", "summarize"]
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TaskOutcome:
     notes: list[str] = field(default_factory=list)
 
 
-async def _history(client: Client, task_id: str) -> tuple[list[str], int]:
+async def checkpoint_history(client: Client, task_id: str) -> tuple[list[str], int]:
     """(checkpoint ids the agent asked about, in order; accepted `decide` updates) from the workflow's history."""
     history = await client.get_workflow_handle(task_id).fetch_history()
     scheduled: dict[int, str] = {}
@@ -50,11 +51,11 @@ async def _history(client: Client, task_id: str) -> tuple[list[str], int]:
         if event.HasField("activity_task_scheduled_event_attributes"):
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
         elif event.HasField("workflow_execution_update_accepted_event_attributes"):
-            accepted += event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name == (
-                "decide")
+            update = event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            accepted += update == names.DECIDE_UPDATE
         elif event.HasField("activity_task_completed_event_attributes"):
             done = event.activity_task_completed_event_attributes
-            if scheduled.get(done.scheduled_event_id) == "run_agent":
+            if scheduled.get(done.scheduled_event_id) == names.RUN_AGENT_ACTIVITY:
                 output: dict[str, Any] = json.loads(done.result.payloads[0].data)
                 if output.get("kind") == "interrupted":
                     asked.append(str((output.get("checkpoint") or {}).get("id")))
@@ -65,7 +66,7 @@ async def measure_task(client: Client, slack: HoldingSlack, person: Person) -> T
     assert person.task_id is not None
     task_id = person.task_id
     status = await TaskGateway(client).status(task_id)
-    asked, accepted = await _history(client, task_id)
+    asked, accepted = await checkpoint_history(client, task_id)
     parts = thread_messages(slack, person.channel, task_id)
     cards = {cid: len(parts.get(f"checkpoint:{cid}", [])) for cid in asked}
     cards.update({p.split(":", 1)[1]: len(m) for p, m in parts.items()

@@ -9,13 +9,12 @@ one status message, one card (showing who decided) and one final message.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 import pytest
 from temporalio.client import Client
 
 from baton.gateway import TaskGateway
+from bench.chaos_measure import checkpoint_history
 from bench.chaos_processes import TemporalOnDisk
 from bench.chaos_slack import HoldingSlack, buttons, part_of, task_of, thread_messages
 from bot.sandbox import DEFAULT_SIGNING_SECRET, Message, SlackDelivery
@@ -41,25 +40,6 @@ def approve_value(card: Message) -> str:
                 if e["action_id"] == APPROVE)
 
 
-async def history_counts(client: Client, task_id: str) -> dict[str, int]:
-    """From the workflow's history: accepted `decide` updates, and the times the agent asked for a decision."""
-    history = await client.get_workflow_handle(task_id).fetch_history()
-    counts = {"decisions_accepted": 0, "approvals_asked": 0}
-    scheduled: dict[int, str] = {}
-    for event in history.events:
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
-        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
-            accepted = event.workflow_execution_update_accepted_event_attributes
-            counts["decisions_accepted"] += accepted.accepted_request.input.name == "decide"
-        elif event.HasField("activity_task_completed_event_attributes"):
-            done = event.activity_task_completed_event_attributes
-            if scheduled.get(done.scheduled_event_id) == "run_agent":
-                output: dict[str, Any] = json.loads(done.result.payloads[0].data)
-                counts["approvals_asked"] += output.get("kind") == "interrupted"
-    return counts
-
-
 async def no_activity_in_flight(client: Client, task_id: str) -> bool:
     """Nothing scheduled or running for the task (its thread is up to date and the agent is idle)."""
     description = await client.get_workflow_handle(task_id).describe()
@@ -73,7 +53,8 @@ async def assert_one_clean_thread(slack: HoldingSlack, client: Client, task_id: 
     assert result.outcome == "success", result
     status = await gateway.status(task_id)
     assert [(d.decision, d.by) for d in status.decisions] == [("accept", APPROVER)]
-    assert await history_counts(client, task_id) == {"decisions_accepted": 1, "approvals_asked": 1}
+    asked, accepted = await checkpoint_history(client, task_id)
+    assert (len(asked), accepted) == (1, 1), "the agent asked once, and Temporal accepted one decision"
     await slack.wait_for(lambda: "final" in thread_messages(slack, CHANNEL, task_id), timeout=90)
     await slack.wait_for(lambda: "Completed" in str(thread_messages(slack, CHANNEL, task_id)["status"][0].blocks),
                          timeout=90)
