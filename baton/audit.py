@@ -323,7 +323,7 @@ async def _tasks_active_since(gateway: TaskGateway, since: datetime) -> AsyncIte
     since, closed since, or still running (a task started earlier may have been decided yesterday)."""
     stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     window = f"(StartTime >= '{stamp}' OR CloseTime >= '{stamp}' OR ExecutionStatus = 'Running')"
-    query = f"{gateway._own_tasks()} AND {window}"
+    query = f"{gateway.own_tasks()} AND {window}"
     try:
         async for execution in gateway.client.list_workflows(query):
             yield execution.id

@@ -227,7 +227,7 @@ class TaskGateway:
         self, user_id: str | None = None, open_only: bool = True, limit: int = 50
     ) -> list[TaskStatusV1]:
         """Tasks from Temporal visibility, newest first, each rendered by its own `status` query."""
-        clauses = [self._own_tasks()]
+        clauses = [self.own_tasks()]
         if open_only:
             clauses.append("ExecutionStatus = 'Running'")
         if user_id:
@@ -242,7 +242,7 @@ class TaskGateway:
 
     async def waiting_for(self, user_id: str, groups: list[str] | None = None, limit: int = 50) -> list[TaskStatusV1]:
         """Open tasks whose pending checkpoint this person may decide (the `/baton list` and App Home view)."""
-        query = f"{self._own_tasks()} AND ExecutionStatus = 'Running' AND {names.PHASE_ATTRIBUTE} = 'waiting_for_human'"
+        query = f"{self.own_tasks()} AND ExecutionStatus = 'Running' AND {names.PHASE_ATTRIBUTE} = 'waiting_for_human'"
         waiting: list[TaskStatusV1] = []
         async for task_id in self._task_ids(query, limit):
             try:
@@ -253,7 +253,7 @@ class TaskGateway:
                 waiting.append(status)
         return waiting
 
-    def _own_tasks(self) -> str:
+    def own_tasks(self) -> str:
         """Visibility filter for this gateway's tasks: several deployments (or tests) may share a namespace."""
         return f"WorkflowType = '{names.AGENT_WORKFLOW}' AND TaskQueue = '{_quote(self._task_queue)}'"
 
