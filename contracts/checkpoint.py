@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
+from pydantic_core import to_json
 
 from contracts.common import Contract, LongText, ShortText, UserId
 
 DecisionKind = Literal["accept", "edit", "reject", "respond", "ignore"]
 ApprovingDecision = Literal["accept", "edit"]
 CheckpointState = Literal["pending", "reminded", "escalated", "decided", "expired"]
+
+MAX_ARGS_BYTES: Final = 64 * 1024
+"""The most agent- or person-supplied JSON one field of a checkpoint or decision may hold, as compact UTF-8 JSON:
+a checkpoint's proposed arguments, its raw interrupt and its argument schema, and a decision's edited arguments.
+They ride in Temporal payloads (the activity's result and next input, the status query, the final memo), where the
+SDK warns at 512 KiB and the server refuses 2 MB: a few such fields at the bound stay well under the warning, and a
+person reviewing more than 64 KiB of arguments in Slack is not reviewing them."""
+
+
+def json_bytes(value: Any) -> int:
+    """Size of `value` as compact UTF-8 JSON, the form the pydantic data converter puts in a payload."""
+    return len(to_json(value, fallback=str))
+
+
+def too_large(what: str, size: int) -> str:
+    """One wording for every place that refuses oversized arguments: '200 KB of edited arguments; the limit is
+    64 KB' (KB of 1,024 bytes, rounded up so a value just over the bound never reads as equal to it)."""
+    return f"{-(-size // 1024):,} KB of {what}; the limit is {MAX_ARGS_BYTES // 1024} KB"
 
 
 class _GrownV1(Contract):
@@ -55,7 +74,7 @@ class ApprovalV1(Contract):
 class CheckpointV1(_GrownV1):
     """A decision the agent is waiting for. Its id is the LangGraph interrupt id, stable across retries."""
 
-    added_fields: ClassVar[tuple[str, ...]] = ("original_action", "edited_by", "approval_log")
+    added_fields: ClassVar[tuple[str, ...]] = ("original_action", "edited_by", "approval_log", "args_schema")
 
     schema_version: Literal[1] = 1
     id: ShortText
@@ -82,6 +101,11 @@ class CheckpointV1(_GrownV1):
     """Who wrote the arguments in `proposed_action`, when they are not the agent's."""
     approval_log: list[ApprovalV1] = Field(default_factory=list, max_length=50)
     """Every approval so far, withdrawn ones included, oldest first (the latest 50)."""
+    args_schema: dict[str, Any] | None = None
+    """JSON Schema of the tool's arguments, when the interrupt carried one: the bot and the CLI check an edit
+    against it before sending it. Kept here rather than on `proposed_action`, which the workflow rebuilds as edits
+    come in. The workflow never reads it: a JSON Schema validator is no import for its sandbox, and the agent's tool
+    validates its arguments again anyway."""
 
 
 class DecisionV1(Contract):
@@ -91,6 +115,7 @@ class DecisionV1(Contract):
     checkpoint_id: ShortText
     decision: DecisionKind
     edited_args: dict[str, Any] | None = None
+    """At most `MAX_ARGS_BYTES` as JSON: a person's edit goes into the workflow's history and the agent's tool call."""
     text: LongText | None = None
     """Free text: the answer for `respond`, the reason for `reject`."""
     comment: ShortText | None = None
@@ -98,6 +123,15 @@ class DecisionV1(Contract):
     by_groups: list[ShortText] = Field(default_factory=list, max_length=50)
     """Slack user groups the decider belongs to, resolved by the bot (the workflow cannot call Slack)."""
     at: datetime
+
+    @field_validator("edited_args")
+    @classmethod
+    def _edited_args_fit(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The last guard (the bot and the CLI refuse earlier, in their own words). Runs in the workflow too, on the
+        update's input: pure and deterministic, and every decision in a recorded history is a few KB at most."""
+        if value is not None and (size := json_bytes(value)) > MAX_ARGS_BYTES:
+            raise ValueError(f"edited arguments too large: {too_large('JSON', size)}")
+        return value
 
 
 class DecisionOutcomeV1(_GrownV1):

@@ -76,7 +76,13 @@ LLM_UNAVAILABLE: Final = "LLMUnavailable"
 LLM_AUTH_ERROR: Final = "LLMAuthError"
 LLM_BAD_REQUEST: Final = "LLMBadRequest"
 LLM_ERROR_TYPES: Final = (LLM_RATE_LIMITED, LLM_UNAVAILABLE, LLM_AUTH_ERROR, LLM_BAD_REQUEST)
-TASK_FAILURE_TYPES: Final = (AGENT_FAILED, UNKNOWN_AGENT, INVALID_REQUEST, TIMEOUT, *LLM_ERROR_TYPES)
+CHECKPOINT_TOO_LARGE: Final = "CheckpointTooLarge"
+"""The agent interrupted with arguments, an interrupt value or an argument schema over the checkpoint size bound
+(contracts.checkpoint.MAX_ARGS_BYTES). Raised with `non_retryable=True` on the error itself, and deliberately not
+in NON_RETRYABLE_ERROR_TYPES: that list is part of every recorded ScheduleActivityTask command."""
+TASK_FAILURE_TYPES: Final = (
+    AGENT_FAILED, UNKNOWN_AGENT, INVALID_REQUEST, TIMEOUT, CHECKPOINT_TOO_LARGE, *LLM_ERROR_TYPES
+)
 NON_RETRYABLE_ERROR_TYPES: Final = (UNKNOWN_AGENT, INVALID_REQUEST, LLM_AUTH_ERROR, LLM_BAD_REQUEST)
 """`run_agent` failures a retry cannot help (AgentFailed is absent: an agent may ask for a retry)."""
 
@@ -96,6 +102,7 @@ __all__ = [
     "CATALOG_WORKFLOW_ID",
     "CHANNEL_ATTRIBUTE",
     "CHECKPOINT_NOT_PENDING",
+    "CHECKPOINT_TOO_LARGE",
     "DECIDE_ERROR_TYPES",
     "DECIDE_UPDATE",
     "DECISION_NOT_ALLOWED",
