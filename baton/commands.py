@@ -10,11 +10,20 @@ from argparse import Namespace
 from typing import Any
 
 from baton.audit import format_json_lines, read_audit, task_decisions
+from baton.edits import edit_problem
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
 from baton.render import format_table, render_status
 from baton.temporal import load_temporal_settings
-from contracts import ApprovalPolicyV1, CancellationV1, DecisionV1, RequesterV1, TaskRequestV1, utc_now
+from contracts import (
+    ApprovalPolicyV1,
+    CancellationV1,
+    CheckpointV1,
+    DecisionV1,
+    RequesterV1,
+    TaskRequestV1,
+    utc_now,
+)
 from contracts.approval import current_args
 
 
@@ -80,7 +89,7 @@ async def decide(gateway: TaskGateway, args: Namespace) -> str:
     if checkpoint is None:
         return f"Task {args.task} is not waiting for a decision (phase: {current.phase})."
     kind = {"approve": "accept", "respond": "respond"}.get(args.decision, args.decision)
-    edited = json.loads(args.args) if args.args else None
+    edited = edited_args(args.args, checkpoint) if args.args else None
     decision = DecisionV1(
         checkpoint_id=checkpoint.id,
         decision=kind,
@@ -91,6 +100,21 @@ async def decide(gateway: TaskGateway, args: Namespace) -> str:
     )
     outcome = await gateway.decide(args.task, decision, approving=current_args(checkpoint))
     return f"{checkpoint.title}: {outcome.message or outcome.outcome}"
+
+
+def edited_args(text: str, checkpoint: CheckpointV1) -> dict[str, Any]:
+    """`--args` as the edit to send, or a ValueError (one line, exit 2) naming what is wrong: not a JSON object, too
+    large, or a field the tool's argument schema refuses, found before anything reaches the workflow."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--args is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ValueError("--args must be a JSON object ({...}), not a list or a single value")
+    problem = edit_problem(value, checkpoint)
+    if problem:
+        raise ValueError(f"--args: {problem}")
+    return value
 
 
 async def list_tasks(gateway: TaskGateway, args: Namespace) -> str:

@@ -16,6 +16,16 @@ Decision names:  Baton  accept   edit   reject   respond     ignore
 
 `resume_value` maps every decision kind to its nearest equivalent, so an expiry default (reject or ignore)
 applies even where the checkpoint did not offer it; people are held to `allowed_decisions` by the workflow.
+
+The tool's argument schema (JSON Schema), kept in the checkpoint when edit is allowed so people's edits are checked
+before they are sent:
+
+    hitl_middleware   per call: the edit branch of the interrupt's `response_schema` (edited_action.args)
+                      batched:  review_configs[i].args_schema (declared by LangChain; the middleware leaves it unset)
+    agent_inbox       action_request.args_schema (a Baton extension: the Inbox has no place for one)
+
+An interrupt whose arguments, value or schema exceed `MAX_ARGS_BYTES` as JSON is refused (`CheckpointTooLarge`):
+it would bloat every payload and history that carries the checkpoint.
 """
 
 from __future__ import annotations
@@ -25,11 +35,22 @@ from typing import Any, Literal
 
 from langgraph.types import Command
 from pydantic_core import to_jsonable_python
+from temporalio.exceptions import ApplicationError
 
 from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
+from contracts.checkpoint import MAX_ARGS_BYTES, json_bytes, too_large
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
+from contracts.names import CHECKPOINT_TOO_LARGE
+from workers.decision_schema import edit_args_schema
 
-__all__ = ["Convention", "checkpoint_from_interrupt", "detect_convention", "resume_command", "resume_value"]
+__all__ = [
+    "CheckpointTooLarge",
+    "Convention",
+    "checkpoint_from_interrupt",
+    "detect_convention",
+    "resume_command",
+    "resume_value",
+]
 
 Convention = Literal["hitl_middleware", "agent_inbox", "plain"]
 
@@ -42,6 +63,19 @@ _FROM_INBOX: dict[str, DecisionKind] = {
     "allow_ignore": "ignore",
 }
 _PLAIN_TITLE_KEYS = ("question", "title", "instruction", "message", "task", "prompt")
+
+
+class CheckpointTooLarge(ApplicationError):
+    """The agent asked with more than a checkpoint may carry. Non-retryable: the same graph state interrupts with
+    the same value on every attempt, and the task should fail at once with a message that says why."""
+
+    def __init__(self, what: str, size: int) -> None:
+        super().__init__(
+            f"The agent's question is too large for a checkpoint ({too_large(what, size)}). Have the agent propose "
+            "a reference to the data (a path, an id, a URL) instead of the data itself.",
+            type=CHECKPOINT_TOO_LARGE,
+            non_retryable=True,
+        )
 
 
 def detect_convention(value: Any) -> Convention:
@@ -71,16 +105,21 @@ def checkpoint_from_interrupt(
     copy of the policy taken here would only be overwritten). No convention read here names its own deciders.
 
     `response_schema` is the interrupt's schema when LangGraph surfaced one (per-call HITL): it narrows the allowed
-    decisions.
+    decisions and carries the tool's argument schema.
+
+    Raises CheckpointTooLarge when the arguments, the interrupt value or the argument schema is over the bound.
     """
     convention = detect_convention(value)
     raw = to_jsonable_python(value, fallback=str)
+    schema = to_jsonable_python(response_schema, fallback=str) if response_schema is not None else None
     if convention == "hitl_middleware":
-        title, description, action, allowed = _hitl_view(raw, response_schema)
+        title, description, action, allowed = _hitl_view(raw, schema)
     elif convention == "agent_inbox":
         title, description, action, allowed = _inbox_view(raw)
     else:
         title, description, action, allowed = _plain_view(raw)
+    args_schema = _args_schema(convention, raw, schema) if "edit" in allowed else None
+    _refuse_oversized(action, raw, args_schema)
     return CheckpointV1(
         id=interrupt_id,
         title=_clip(title, MAX_SHORT_TEXT),
@@ -89,6 +128,7 @@ def checkpoint_from_interrupt(
         allowed_decisions=[d for d in _ORDER if d in allowed],
         convention=convention,
         raw_interrupt=raw,
+        **({"args_schema": args_schema} if args_schema is not None else {}),
     )
 
 
@@ -235,6 +275,38 @@ def _plain_answer(decision: DecisionV1) -> Any:
     if decision.decision == "edit":
         return decision.edited_args if decision.edited_args is not None else (decision.text or "")
     return decision.decision == "accept"
+
+
+# -- argument schema and size ----------------------------------------------------------------------------------
+
+
+def _args_schema(convention: Convention, raw: Any, response_schema: Any) -> dict[str, Any] | None:
+    """The tool's argument schema where the interrupt carries one (see the table above); None when it says
+    nothing more than "an object"."""
+    found: Any = None
+    if convention == "hitl_middleware" and isinstance(raw, dict):
+        if raw.get("type") == "tool_approval":
+            found = edit_args_schema(response_schema)
+        else:
+            configs = [c for c in raw.get("review_configs", []) if isinstance(c, dict)]
+            actions = [a for a in raw.get("action_requests", []) if isinstance(a, dict)]
+            if len(actions) == 1:
+                by_name = {c.get("action_name"): c for c in configs}
+                config = configs[0] if len(configs) == 1 else by_name.get(actions[0].get("name"), {})
+                found = config.get("args_schema")
+    elif convention == "agent_inbox":
+        found = _first_inbox(raw)["action_request"].get("args_schema")
+    if not isinstance(found, dict) or found in ({}, {"type": "object"}):
+        return None
+    return found
+
+
+def _refuse_oversized(action: ProposedActionV1 | None, raw: Any, args_schema: dict[str, Any] | None) -> None:
+    """The arguments first: they are what a person would be asked to review, and the interrupt value holds them too."""
+    for what, value in (("arguments", action.args if action else None), ("interrupt value", raw),
+                        ("argument schema", args_schema)):
+        if value is not None and (size := json_bytes(value)) > MAX_ARGS_BYTES:
+            raise CheckpointTooLarge(what, size)
 
 
 # -- shared ----------------------------------------------------------------------------------------------------

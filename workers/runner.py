@@ -114,8 +114,11 @@ class AgentRun:
     def _outcome(self, state: StateSnapshot) -> RunAgentOutputV1:
         if state.interrupts:
             first = state.interrupts[0]
-            # What the agent asked, unstamped: the workflow alone sets who may decide and when it expires.
-            checkpoint = checkpoint_from_interrupt(first.id, first.value)
+            # What the agent asked, unstamped: the workflow alone sets who may decide and when it expires. The
+            # response schema (per-call HITL) names the decisions LangGraph will accept and the tool's argument
+            # schema. Raises CheckpointTooLarge (non-retryable) for a question no payload should carry.
+            schema = getattr(first, "response_schema", None)
+            checkpoint = checkpoint_from_interrupt(first.id, first.value, response_schema=schema)
             return RunAgentOutputV1(kind="interrupted", checkpoint=checkpoint)
         return RunAgentOutputV1(kind="completed", result=self._spec.result_from_state(dict(state.values)))
 

@@ -1,0 +1,64 @@
+"""The tool's argument schema inside LangChain's per-call `response_schema`, the JSON Schema of the decisions a
+`ToolApprovalRequest` interrupt accepts (pydantic's, for a discriminated union):
+
+    oneOf: [$ref ApproveDecision, $ref EditDecision, ...]
+    $defs: EditDecision  {type: {const: "edit"}, edited_action: $ref EditedAction}
+           EditedAction  {name: {const: <tool>}, args: $ref <tool>}
+           <tool>        the tool's own argument model (`tool_call_schema`), its nested models beside it
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["edit_args_schema", "referenced_defs"]
+
+
+def edit_args_schema(response_schema: Any) -> Any:
+    """`edited_action.args` of the edit branch of a per-call decision schema (pydantic's JSON Schema: the branches
+    and the tool's own model are `$ref`s into the root's `$defs`, which the extracted schema keeps when it still
+    refers to them, so nested models resolve)."""
+    if not isinstance(response_schema, dict):
+        return None
+    found_defs = response_schema.get("$defs")
+    defs: dict[str, Any] = found_defs if isinstance(found_defs, dict) else {}
+
+    def resolve(node: Any) -> dict[str, Any]:
+        for _ in range(10):  # a chain of $refs; a loop of them resolves to nothing
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+                break
+            node = defs.get(ref.removeprefix("#/$defs/"))
+        return node if isinstance(node, dict) else {}
+
+    def prop(node: dict[str, Any], name: str) -> dict[str, Any]:
+        properties = node.get("properties")
+        return resolve(properties.get(name)) if isinstance(properties, dict) else {}
+
+    branches = [resolve(b) for key in ("oneOf", "anyOf") for b in response_schema.get(key) or []]
+    for branch in branches or [response_schema]:
+        kind = prop(branch, "type")
+        if "edit" not in [kind.get("const"), *kind.get("enum", [])]:
+            continue
+        args = prop(prop(branch, "edited_action"), "args")
+        used = referenced_defs(args, defs)
+        return {"$defs": {name: defs[name] for name in sorted(used)}, **args} if used else args
+    return None
+
+
+def referenced_defs(node: Any, defs: dict[str, Any]) -> set[str]:
+    """Names in `defs` that `node` refers to, directly or through other definitions."""
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            ref = current.get("$ref")
+            name = ref.removeprefix("#/$defs/") if isinstance(ref, str) and ref.startswith("#/$defs/") else None
+            if name in defs and name not in found:
+                found.add(name)
+                pending.append(defs[name])
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return found
