@@ -1,11 +1,13 @@
 """Modals for the decisions that need more than a click: Edit (arguments as JSON), Reject (a reason), Respond
-(free text); and the parsing of what comes back, validated before anything reaches the workflow."""
+(free text); and the parsing of what comes back, validated before anything reaches the workflow (for an edit: JSON,
+the size bound and the tool's argument schema when the checkpoint carries one, see baton.edits)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from baton.edits import edit_problem
 from bot.blocks.checkpoint import format_args
 from bot.blocks.common import section
 from bot.blocks.ids import INPUT_ACTION, INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND, ButtonRef
@@ -37,9 +39,12 @@ def edit_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
         "max_length": MAX_INPUT_CHARS,
         "initial_value": initial,
     }
+    hint = "Approving sends these arguments instead."
+    if checkpoint.args_schema is not None:
+        hint += " They are checked against the tool's argument schema" + _fields(checkpoint.args_schema) + "."
     return _modal(VIEW_EDIT, ref, "Edit arguments", [
         _intro(checkpoint),
-        _input("Arguments (a JSON object)", element, hint="Approving sends these arguments instead."),
+        _input("Arguments (a JSON object)", element, hint=truncate(hint, 1900)),
     ], submit="Approve edited")
 
 
@@ -68,9 +73,18 @@ def submitted_text(view: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def parse_edit(text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(arguments, None) for a JSON object, else (None, an error a person can act on). Never raises: it runs before
-    the submission's ack."""
+def parse_edit(text: str, checkpoint: CheckpointV1 | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    """(arguments, None) for a JSON object that `checkpoint` accepts (its size bound and argument schema, when it
+    is given), else (None, an error a person can act on, naming the field). Never raises: it runs before the
+    submission's ack."""
+    value, error = _parse_json_object(text)
+    if value is None or checkpoint is None:
+        return value, error
+    problem = edit_problem(value, checkpoint)
+    return (None, problem) if problem else (value, None)
+
+
+def _parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
     if not text:
         return None, "Enter the arguments as a JSON object, for example {\"host\": \"web-1\"}."
     if len(text) > MAX_INPUT_CHARS:
@@ -101,6 +115,16 @@ def unreadable_modal() -> dict[str, Any]:
         "blocks": [section(
             "I could not read this form, so nothing was sent. Close it and use the buttons on the message again.")],
     }
+
+
+def _fields(schema: dict[str, Any]) -> str:
+    """' (service: string, replicas: integer)': the top-level fields a person can see at a glance, if any."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return ""
+    named = [f"{name}: {spec['type']}" if isinstance(spec, dict) and isinstance(spec.get("type"), str) else str(name)
+             for name, spec in properties.items()]
+    return f" ({', '.join(named)})"
 
 
 def _no_constant(name: str) -> Any:

@@ -2,12 +2,15 @@
 
 Everything that can go wrong with the submission itself is found before the ack: a form Baton did not write or that
 does not say who sent it is replaced by a modal saying nothing was sent; bad input keeps the modal open with the
-error under the field. After the ack, every outcome is told to the person privately and nothing escapes (bolt
-would drop the ack).
+error under the field. An edit is checked against the pending checkpoint too (size, the tool's argument schema),
+which takes a status query: it gets `EDIT_CHECK_BUDGET_S` of Slack's 3 seconds, and when the workflow does not
+answer in time the edit is checked after the ack instead and a refusal told privately. After the ack, every outcome
+is told to the person privately and nothing escapes (bolt would drop the ack).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,7 +22,7 @@ from bot.blocks import ButtonRef, parse_edit, submitted_text
 from bot.blocks.ids import INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND
 from bot.blocks.modals import unreadable_modal
 from bot.blocks.text import MAX_INPUT_CHARS
-from bot.decisions import check_decision, decide
+from bot.decisions import Check, check_decision, decide
 from bot.listeners.reading import dig, slack_id, unreadable
 from bot.listeners.replies import SOMETHING_WENT_WRONG, tell
 from bot.services import BotServices
@@ -29,6 +32,8 @@ __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 _KINDS: dict[str, DecisionKind] = {VIEW_EDIT: "edit", VIEW_REJECT: "reject", VIEW_RESPOND: "respond"}
+EDIT_CHECK_BUDGET_S = 1.5
+"""How long an edit's submission waits for the workflow's status before the ack (Slack allows 3 s in all)."""
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
@@ -46,10 +51,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
         text = submitted_text(view)
         error: str | None = None
         edited: dict[str, Any] | None = None
+        check: Check | None = None
         if len(text) > MAX_INPUT_CHARS:
             error = f"Keep it under {MAX_INPUT_CHARS} characters."
         elif kind == "edit":
             edited, error = parse_edit(text)
+            if error is None:
+                check = await _check_within_budget(services, ref, user)
+                if check is not None and check.checkpoint is not None:
+                    edited, error = parse_edit(text, check.checkpoint)
         elif kind == "respond" and not text:
             error = "Write an answer for the agent."
         if error is not None:
@@ -58,9 +68,14 @@ def register(app: AsyncApp, services: BotServices) -> None:
             return
         await ack()
         try:
-            check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
+            if check is None:
+                check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
+                if kind == "edit" and check.checkpoint is not None:
+                    edited, error = parse_edit(text, check.checkpoint)
             if check.refusal is not None:
                 answer = check.refusal
+            elif error is not None:
+                answer = f"Your edit was not applied: {error}"
             else:
                 answer = await decide(services, ref.task_id, check, kind, user,
                                       edited_args=edited if kind == "edit" else None,
@@ -74,3 +89,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     for callback_id in _KINDS:
         app.view_submission(callback_id)(submit)
+
+
+async def _check_within_budget(services: BotServices, ref: ButtonRef, user: str) -> Check | None:
+    """The edit's check against the workflow, or None when it could not be had before the ack was due (it runs
+    before the ack, so nothing may escape)."""
+    try:
+        return await asyncio.wait_for(
+            check_decision(services, ref.task_id, ref.checkpoint_id, "edit", user), EDIT_CHECK_BUDGET_S
+        )
+    except Exception:  # TimeoutError included: the check is made again after the ack
+        log.info("No pre-ack check of the edit on %s; checking after the ack", ref.task_id, exc_info=True)
+        return None
