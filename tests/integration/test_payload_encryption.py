@@ -4,12 +4,20 @@ task (one clear line in the worker's log) and loses nothing once the key is back
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from google.protobuf import json_format
 from google.protobuf.message import Message
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload, SearchAttributes
@@ -17,9 +25,11 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from baton.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, new_key
+from baton.devserver import DevServer, free_port
 from baton.gateway import TaskGateway
 from baton.temporal import connect
-from contracts import DecisionKind, DecisionV1, TaskRequestV1, TaskResultV1, utc_now
+from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
+from contracts import DecisionKind, DecisionV1, TaskRequestV1, TaskResultV1, task_id_for, utc_now
 from tests.support import eventually, make_request, status_when
 from workers.config import WorkerSettings
 from workers.demo_model import DemoChatModel
@@ -222,3 +232,59 @@ async def _workflow_task_failure(handle: Any) -> Any:
 @pytest.fixture(autouse=True)
 def capture_temporal_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="temporalio")
+
+
+async def test_the_worker_the_bot_and_the_cli_as_processes_share_the_keys(
+    temporal_server: DevServer, temporal_client: Client, slack: FakeSlackApi, task_queue: str, tmp_path: Path
+) -> None:
+    """`python -m workers`, `python -m bot` and `baton` read BATON_PAYLOAD_KEYS from the environment; a CLI without
+    the right key says so in one line; the bot process serves the codec endpoints."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BATON_", "OPENAI_", "TEMPORAL_"))}
+    env = {**keep, "TEMPORAL_ADDRESS": temporal_server.address, "BATON_TASK_QUEUE": task_queue,
+           "BATON_PAYLOAD_KEYS": KEY_A, "BATON_CHECKPOINTER": str(tmp_path / "checkpoints.sqlite"),
+           "BATON_AGENTS": "diagnostic", "BATON_STICKY_QUEUE_TIMEOUT_S": "1"}
+    port = free_port()
+    bot_env = {**env, "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET,
+               "SLACK_API_URL": slack.base_url, "BATON_HTTP_HOST": "127.0.0.1", "BATON_HTTP_PORT": str(port),
+               "BATON_NOTIFY_TASK_QUEUE": f"{task_queue}-slack", "BATON_CODEC_AUTH_TOKEN": "ops-token"}
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", env=env)
+    bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=bot_env)
+    try:
+        key = f"encrypted-{task_queue}"
+        code, out, err = await baton(env, "submit", "diagnostic", TEXT, "--param", "steps=1", "--key", key, "--wait")
+        assert code == 0 and "completed" in out and TEXT in out, err
+        task_id = task_id_for("diagnostic", key)
+        _, payloads = await raw_payloads(temporal_client, task_id)
+        assert not hits(payloads, [TEXT])[TEXT]
+
+        code, out, err = await baton({**env, "BATON_PAYLOAD_KEYS": KEY_B}, "status", task_id)
+        assert code == 1 and not out
+        assert err.count("\n") == 1 and "key id 'a', which is not in BATON_PAYLOAD_KEYS (it has b)" in err, err
+        code, out, err = await baton({k: v for k, v in env.items() if k != "BATON_PAYLOAD_KEYS"}, "status", task_id)
+        assert code == 1 and err.count("\n") == 1 and "but BATON_PAYLOAD_KEYS is not set" in err, err
+
+        body = {"payloads": [json.loads(json_format.MessageToJson(p)) for p in payloads]}
+        async with aiohttp.ClientSession() as http:
+            await eventually(lambda: _healthy(http, port))
+            async with http.post(f"http://127.0.0.1:{port}/codec/decode", json=body,
+                                 headers={"Authorization": "Bearer ops-token"}) as answer:
+                assert answer.status == 200
+                decoded = [json_format.ParseDict(p, Payload()) for p in (await answer.json())["payloads"]]
+        assert hits(decoded, [TEXT])[TEXT] >= 1
+    finally:
+        for process in (worker, bot):
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(asyncio.gather(worker.wait(), bot.wait()), 60)
+
+
+async def baton(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "baton.cli", *args, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 90)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def _healthy(http: aiohttp.ClientSession, port: int) -> bool:
+    async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+        return answer.status == 200
