@@ -5,11 +5,12 @@ messages), so the Temporal server and anyone who reads its histories see no requ
 
     BATON_PAYLOAD_KEYS=k2:<new key>,k1:<old key>
 
-The first key encrypts; every listed key decrypts (each payload names its key id), so a key is rotated by putting a
-new one first and dropping the old one only once no open task still holds payloads under it. Generate a key with
-`python -m baton.codec new-key [ID]`. The layout is the one of Temporal's encryption samples (encoding
-`binary/encrypted`, metadata `encryption-key-id`, data = 12-byte nonce + ciphertext and tag of the serialized
-payload), so their codec servers and tools read it too.
+The first key encrypts; every listed key decrypts (each payload names its key id). A key is rotated in two rollouts:
+the new key last everywhere (all can read it, none writes it), then first; the old one is dropped only once no
+history still needed holds payloads under it. Generate a key with `python -m baton.codec new-key [ID]`.
+
+The layout is the one of Temporal's encryption samples (encoding `binary/encrypted`, metadata `encryption-key-id`,
+data = 12-byte nonce + ciphertext and tag of the serialized payload), so their codec servers and tools read it too.
 
 Search attributes are not payloads: Temporal indexes them in clear, which is why they hold only ids and names
 (agent, requester id, channel id, phase), never request text.
