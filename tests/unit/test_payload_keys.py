@@ -4,6 +4,7 @@ key, refuses the rest with one line naming the variable, and never lets a key re
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import subprocess
 import sys
@@ -11,8 +12,17 @@ import sys
 import pytest
 from pydantic import SecretStr
 from temporalio.api.common.v1 import Payload
+from temporalio.exceptions import ApplicationError
 
-from baton.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, PayloadKeyError, new_key, parse_payload_keys
+from baton.codec import (
+    ENCODING,
+    KEY_ID_METADATA,
+    EncryptionCodec,
+    PayloadKeyError,
+    new_key,
+    parse_payload_keys,
+    quiet_key_errors,
+)
 from baton.temporal import TemporalSettingsError, data_converter, load_temporal_settings
 from workers.config import WorkerSettings
 
@@ -127,3 +137,25 @@ def test_new_key_prints_an_entry_the_setting_accepts() -> None:
     [(key_id, key)] = parse_payload_keys(printed)
     assert key_id == "k2" and len(key) == 32
     assert parse_payload_keys(new_key())[0][0], "an id is made up when none is given"
+
+
+@pytest.mark.parametrize("logger", ["temporalio.activity", "temporalio.worker._workflow"])
+def test_temporalio_s_failure_log_for_a_key_error_is_one_line_without_traceback(
+    logger: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What temporalio logs when an activity's arguments (or a workflow activation) cannot be decoded: the cause is
+    our PayloadKeyError, chained under its own error; the record keeps temporalio's words and gains ours."""
+    quiet_key_errors()
+    try:
+        try:
+            raise PayloadKeyError("A Temporal payload is encrypted with key id 'a', which is not in BATON_PAYLOAD_KEYS")
+        except PayloadKeyError as exc:
+            raise ApplicationError("Failed decoding arguments") from exc
+    except ApplicationError:
+        logging.getLogger(logger).warning("Completing activity %s as failed", "run_agent", exc_info=True)
+    [record] = caplog.records
+    assert record.exc_info is None
+    assert record.getMessage() == ("Completing activity run_agent as failed: A Temporal payload is encrypted with key "
+                                   "id 'a', which is not in BATON_PAYLOAD_KEYS")
+    logging.getLogger(logger).warning("Unrelated", exc_info=ValueError("kept"))
+    assert caplog.records[-1].exc_info is not None, "other failures keep their traceback"
