@@ -7,6 +7,7 @@ the one cache of the agent catalog (`agents()`, `baton.catalog`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -65,7 +66,9 @@ def decide_update_id(decision: DecisionV1, approving: Mapping[str, Any] | None =
     approved. A repeated click (the same button on the same card, twenty times over) is applied once; a person who
     changes their mind (approve, then reject), edits after approving, or approves again after an edit withdrew their
     approval sends a different update, which the workflow's validator then judges."""
-    base = f"decide-{decision.checkpoint_id}-{decision.by}-{decision.decision}"
+    # The id is history metadata, which payload encryption does not cover: name the person by a digest, not their id.
+    person = hashlib.sha256(decision.by.encode()).hexdigest()[:16]
+    base = f"decide-{decision.checkpoint_id}-{person}-{decision.decision}"
     if decision.decision == "edit" and decision.edited_args is not None:
         return f"{base}-{args_digest(decision.edited_args)}"
     if decision.decision in ("accept", "edit") and approving is not None:

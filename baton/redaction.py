@@ -38,6 +38,7 @@ SECRET_VARIABLES = (
     "OPENAI_API_KEY",
     "TEMPORAL_API_KEY",
     "BATON_PAYLOAD_KEYS",
+    "BATON_CODEC_AUTH_TOKEN",
     "BATON_CHECKPOINTER",
 )
 """The settings whose values are secret (for a DSN, its password; for the payload keys, each key)."""

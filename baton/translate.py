@@ -13,6 +13,7 @@ from baton.errors import (
     BatonError,
     DecisionRejected,
     TaskAlreadyFinished,
+    TaskBusy,
     TaskNotFound,
     TemporalRefused,
     TemporalUnavailable,
@@ -56,6 +57,10 @@ def translate_rpc_error(exc: RPCError, task_id: str | None = None) -> BatonError
     error = RPC_ERRORS.get(status, TemporalUnavailable)
     if error is TaskNotFound and "workflow execution already completed" in exc.message.lower():
         error = TaskAlreadyFinished  # a signal or update that reached a task just as it ended
+    if status == RPCStatusCode.FAILED_PRECONDITION and "workflow task in failed state" in exc.message.lower():
+        # A running task whose worker cannot process it right now (a payload key missing, a bad deploy): busy, and
+        # certainly not finished; "no longer pending" would turn real approvers away.
+        return TaskBusy(task_id) if task_id is not None else _refused(status, exc)
     if error is TaskNotFound or error is TaskAlreadyFinished:
         return error(task_id) if task_id is not None else _refused(status, exc)
     if error is TemporalRefused:

@@ -136,7 +136,8 @@ async def test_with_keys_no_payload_in_the_history_or_memo_holds_request_text_ch
         assert {p.metadata.get("encoding") for p in payloads} == {ENCODING}, "every payload is encrypted"
         assert not any(hits(payloads, needles).values()), hits(payloads, needles)
         clear_anywhere = history.SerializeToString() + b"".join(p.SerializeToString() for p in payloads)
-        assert not [n for n in [TEXT, QUESTION, ANSWER, *proposed] if n.encode() in clear_anywhere]
+        assert not [n for n in [TEXT, QUESTION, ANSWER, APPROVER, *proposed] if n.encode() in clear_anywhere], \
+            "nothing in clear outside payloads either: not even the approver, whom the update id names by a digest"
         decoded = await codec.decode(payloads)  # and with the codec, the same payloads read in clear
         assert {p.metadata["encoding"] for p in decoded} >= {b"json/plain"}
         found = hits(decoded, needles)

@@ -60,6 +60,8 @@ def test_a_missing_task_a_finished_one_and_an_outage_read_as_such() -> None:
     assert isinstance(translate_rpc_error(finished, task), TaskAlreadyFinished)
     assert isinstance(translate_rpc_error(rpc_error(RPCStatusCode.FAILED_PRECONDITION), task), TaskAlreadyFinished)
     assert isinstance(translate_rpc_error(rpc_error(RPCStatusCode.UNAVAILABLE), task), TemporalUnavailable)
+    stuck = rpc_error(RPCStatusCode.FAILED_PRECONDITION, "Workflow Task in failed state.")
+    assert isinstance(translate_rpc_error(stuck, task), TaskBusy), "a worker that cannot process it: not finished"
     refused = translate_rpc_error(rpc_error(RPCStatusCode.NOT_FOUND, "namespace nope is not found"))
     assert isinstance(refused, TemporalRefused) and "namespace nope is not found" in str(refused)
 
