@@ -219,7 +219,9 @@ class TaskGateway:
             cause = exc.cause
             if isinstance(cause, ApplicationError):
                 raise DECIDE_ERRORS.get(cause.type or "", DecisionRejected)(cause.message) from exc
-            raise DecisionRejected(str(cause or exc)) from exc
+            # Not the workflow's refusal but the server's (e.g. just after a restart, "not processed by worker"):
+            # nothing was recorded, and the same update id makes a second click safe.
+            raise TaskBusy(task_id) from exc
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             # No worker took the update in time; its id makes a second click safe (Temporal deduplicates it).
             raise TaskBusy(task_id) from exc

@@ -21,7 +21,8 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -82,6 +83,10 @@ class SlackNotifier:
 
     @activity.defn(name=names.NOTIFY_ACTIVITY)
     async def notify(self, note: NotifyInputV1) -> NotifyResultV1:
+        async with _heartbeating():
+            return await self._notify(note)
+
+    async def _notify(self, note: NotifyInputV1) -> NotifyResultV1:
         try:
             status = await self._tasks.live_status(note.task_id)
         except (TaskNotFound, TaskAlreadyFinished) as exc:
@@ -248,6 +253,30 @@ def _wait_for_worker(note: NotifyInputV1, why: str) -> ApplicationError:
     Benign, so each attempt is one log line rather than a traceback: a worker restarting is expected."""
     log.info("Notification for %s waits for a worker (attempt %d): %s", note.task_id, _attempt(), why)
     return ApplicationError(why, type=names.TASK_BUSY, category=ApplicationErrorCategory.BENIGN)
+
+
+HEARTBEAT_EVERY_S = 2.0
+"""Well inside the workflow's notify heartbeat timeout (10 s), through a status query and Slack's 429 waits alike."""
+
+
+@asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat on a timer while a delivery runs, so Temporal retries it on another bot within seconds of this one
+    dying, not after the start-to-close timeout."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    beating = asyncio.create_task(beat(), name="baton-notify-heartbeat")
+    try:
+        yield
+    finally:
+        beating.cancel()
 
 
 def _attempt() -> int:

@@ -166,3 +166,13 @@ async def test_a_decision_no_worker_took_in_time_reads_as_busy() -> None:
     decision = DecisionV1(checkpoint_id="cp-1", decision="accept", by="U2", at=utc_now())
     with pytest.raises(TaskBusy):
         await gateway.decide("diagnostic-0123456789ab", decision)
+
+
+async def test_an_update_the_server_refused_rather_than_the_workflow_reads_as_busy() -> None:
+    """Just after a Temporal restart the server can refuse an update no worker processed yet: the person's click
+    changed nothing and may be sent again, so it is "busy", not "your decision was not applied: <server text>"."""
+    refused = WorkflowUpdateFailedError(RuntimeError("Workflow Update is rejected: not processed by a worker"))
+    gateway = gateway_failing_with(refused)
+    decision = DecisionV1(checkpoint_id="cp-1", decision="accept", by="U2", at=utc_now())
+    with pytest.raises(TaskBusy):
+        await gateway.decide("diagnostic-0123456789ab", decision)

@@ -22,6 +22,10 @@ with workflow.unsafe.imports_passed_through():
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
 )
+NOTIFY_HEARTBEAT_PATCH = "notify-heartbeat"
+NOTIFY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A bot that dies mid-delivery is noticed within this, not after the 60 s start-to-close timeout: the thread (and
+the task's own completion, which waits for its last notification) stalled a minute after every bot crash."""
 
 
 class ThreadNotifier:
@@ -69,6 +73,7 @@ class ThreadNotifier:
                 task_queue=self._task_queue,
                 result_type=NotifyResultV1,
                 start_to_close_timeout=timedelta(seconds=60),
+                heartbeat_timeout=NOTIFY_HEARTBEAT_TIMEOUT if workflow.patched(NOTIFY_HEARTBEAT_PATCH) else None,
                 schedule_to_close_timeout=timedelta(days=1),
                 retry_policy=NOTIFY_RETRY,
             )
