@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-SOURCES := contracts workers bot baton tests $(wildcard bench)
+SOURCES := contracts workers bot baton sandbox tests $(wildcard bench)
 
 .PHONY: setup run test lint typecheck schemas screenshots bench clean
 

@@ -2,7 +2,7 @@
 
 Starts the Temporal dev server (state in `.baton/temporal.db`, so tasks survive a restart), a worker with SQLite
 checkpoints, and the Slack bot; with no Slack credentials set, the bot talks to the local sandbox (a Slack
-look-alike in the browser) instead. Each runs as its own process (`python -m workers`, `-m bot`, `-m bot.sandbox`),
+look-alike in the browser) instead. Each runs as its own process (`python -m workers`, `-m bot`, `-m sandbox`),
 as in production. Ctrl-C stops everything, letting the worker drain first.
 """
 
@@ -108,7 +108,7 @@ async def _slack_side(
     }
     sandbox_env = {**env, **shared, "BATON_SANDBOX_PORT": sandbox_port}
     sandbox_env["BATON_SANDBOX_EVENTS_URL"] = f"http://127.0.0.1:{bot_port}/slack/events"
-    processes.append(await _spawn("sandbox", "bot.sandbox", sandbox_env))
+    processes.append(await _spawn("sandbox", "sandbox", sandbox_env))
     bot_env = {
         **env,
         **shared,

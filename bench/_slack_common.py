@@ -27,8 +27,8 @@ from temporalio.worker import Worker
 from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import load_settings
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from workers.config import WorkerSettings
 from workers.worker import running_worker
 

@@ -40,7 +40,7 @@ from bench.chaos_processes import BatonProcess, BotProcess, TemporalOnDisk, bot_
 from bench.chaos_schedule import Chaos
 from bench.chaos_slack import HoldingSlack
 from bench.chaos_system import MachineLoad
-from bot.sandbox import DEFAULT_SIGNING_SECRET, SlackDelivery
+from sandbox import DEFAULT_SIGNING_SECRET, SlackDelivery
 
 PLANNED_KILLS = {"worker": 3, "bot": 2, "server": 1}
 AGENTS = ("ops_audit", "sales_report")

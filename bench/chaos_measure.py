@@ -13,8 +13,8 @@ from temporalio.client import Client
 from baton.gateway import TaskGateway
 from bench.chaos_people import APPROVER, Click, Person
 from bench.chaos_slack import HoldingSlack, buttons, thread_messages
-from bot.sandbox import Message
 from contracts import names
+from sandbox import Message
 
 __all__ = ["TaskOutcome", "checkpoint_history", "measure_task", "summarize"]
 

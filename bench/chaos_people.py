@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bench.chaos_slack import HoldingSlack, buttons, thread_messages
-from bot.sandbox import Message, SlackDelivery
+from sandbox import Message, SlackDelivery
 
 __all__ = ["APPROVER", "REQUESTER", "Click", "Person", "World", "answer_kind"]
 

@@ -1,4 +1,4 @@
-"""The fake Slack for chaos runs: `bot.sandbox.FakeSlackApi` that can hold one Web API call in mid-air, and readers
+"""The fake Slack for chaos runs: `sandbox.FakeSlackApi` that can hold one Web API call in mid-air, and readers
 of a task's thread.
 
 A hold is the deterministic moment to kill the bot: the bot is blocked inside a known call (the answer to a click,
@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox import FakeSlackApi, Message
+from sandbox import FakeSlackApi, Message
 
 __all__ = ["Hold", "HoldingSlack", "buttons", "part_of", "task_of", "thread_messages"]
 

@@ -42,7 +42,7 @@ from bench.support import (
     write_results,
 )
 from contracts import DecisionV1, RequesterV1, ResumeV1, TaskRequestV1, task_id_for, utc_now
-from tests.fakes.openai_server import FakeOpenAI
+from sandbox.openai_server import FakeOpenAI
 from workers.checkpointer import open_checkpointer
 from workers.llm import UsageCounter, make_chat_model
 from workers.registry import AgentContext, AgentRegistry

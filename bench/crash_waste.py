@@ -46,7 +46,7 @@ from contracts import (
     task_id_for,
     utc_now,
 )
-from tests.fakes.openai_server import FakeOpenAI
+from sandbox.openai_server import FakeOpenAI
 from workers.interrupts import checkpoint_from_interrupt, resume_command
 from workers.llm import make_chat_model
 from workers.registry import AgentContext

@@ -18,7 +18,7 @@ from bench.fuzz_kinds import KINDS, Target, encode
 from bench.fuzz_stack import System
 from bench.fuzz_wire import Mutation, signed_headers
 from bot.blocks.ids import ButtonRef
-from bot.sandbox import SlackDelivery
+from sandbox import SlackDelivery
 
 __all__ = ["final_check", "prepare"]
 

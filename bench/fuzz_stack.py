@@ -23,7 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from baton.devserver import DevServer, dev_server, free_port
 from baton.gateway import TaskGateway
-from bot.sandbox import FakeSlackApi
+from sandbox import FakeSlackApi
 
 __all__ = ["MachineWatch", "ProcessCpu", "System", "cpu_ticks", "running_system"]
 

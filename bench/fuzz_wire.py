@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from bench.fuzz_kinds import FORM, JSON, Kind, Target, encode
 from bench.fuzz_tree import huge_string, set_at, show, string_paths
-from bot.sandbox.delivery import sign
+from sandbox.delivery import sign
 
 __all__ = ["VALID", "WIRE_CATEGORIES", "Mutation", "Signing", "deep", "signed_headers"]
 

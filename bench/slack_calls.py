@@ -21,7 +21,7 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 
 from bench._slack_common import Stack, percentile, print_table, slack_stack, write_results
-from bot.sandbox import Message
+from sandbox import Message
 from workers.demo_model import DemoChatModel
 
 USER = "U02BOB"

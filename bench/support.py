@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from baton.devserver import DevServer, dev_server
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox.openai_server import FakeOpenAI, tool_call
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).resolve().parent / "results"

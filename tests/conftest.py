@@ -21,7 +21,7 @@ from temporalio.worker import Worker
 from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
-from bot.sandbox.fake_slack import FakeSlackApi
+from sandbox.fake_slack import FakeSlackApi
 from workers.config import WorkerSettings
 from workers.registry import AgentRegistry
 from workers.worker import running_worker
@@ -93,7 +93,7 @@ def gateway(temporal_client: Client, task_queue: str) -> TaskGateway:
 
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlackApi]:
-    """A fresh fake Slack Web API (bot.sandbox) on 127.0.0.1 for this test."""
+    """A fresh fake Slack Web API (sandbox) on 127.0.0.1 for this test."""
     async with FakeSlackApi() as fake:
         yield fake
 

@@ -12,7 +12,7 @@ from langchain_openai import ChatOpenAI
 from langgraph.checkpoint.memory import InMemorySaver
 
 from contracts import CheckpointV1, DecisionKind, DecisionV1, RequesterV1, TaskRequestV1, TaskResultV1, utc_now
-from tests.fakes.openai_server import FakeOpenAI
+from sandbox.openai_server import FakeOpenAI
 from workers.interrupts import checkpoint_from_interrupt, resume_command
 from workers.llm import UsageCounter
 from workers.registry import AgentContext, AgentSpec

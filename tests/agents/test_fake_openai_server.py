@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox.openai_server import FakeOpenAI, tool_call
 
 
 @tool

@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
 from contracts import CheckpointV1, DecisionKind, DecisionV1
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox.openai_server import FakeOpenAI, tool_call
 from workers.interrupts import checkpoint_from_interrupt, resume_command
 
 NOW = datetime(2025, 1, 6, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 from temporalio.exceptions import ApplicationError
 
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox.openai_server import FakeOpenAI, tool_call
 from workers.llm import UsageCounter, make_chat_model, translate_llm_error
 
 

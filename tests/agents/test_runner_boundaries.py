@@ -19,6 +19,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskResultV1, utc_now
 from contracts.checkpoint import DecisionV1
+from sandbox.openai_server import FakeOpenAI
 from tests.chaos.boundary_cases import (
     AGENTS,
     MODEL_CALLS,
@@ -30,7 +31,6 @@ from tests.chaos.boundary_cases import (
     recorded_steps,
 )
 from tests.chaos.boundary_crash import Boundary, Crashed, freeze_after, thaw
-from tests.fakes.openai_server import FakeOpenAI
 from tests.hitl.conftest import model_replies
 from tests.support import make_request
 from workers.registry import AgentContext, AgentSpec, load_spec

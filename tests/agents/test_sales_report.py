@@ -8,7 +8,7 @@ from typing import Any
 
 from langchain_openai import ChatOpenAI
 
-from tests.fakes.openai_server import FakeOpenAI
+from sandbox.openai_server import FakeOpenAI
 from workers.agents.sales_report import DATA_DIR, SPEC
 
 ALL_REGIONS = ["APAC", "EMEA", "LATAM", "NA"]

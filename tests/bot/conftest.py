@@ -9,8 +9,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_client
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import BotSettings, load_settings
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 
 
 @pytest.fixture

@@ -35,7 +35,6 @@ from bot.blocks.text import (
     slack_date,
     slack_text,
 )
-from bot.sandbox.block_limits import block_errors
 from contracts import (
     ArtifactV1,
     CancellationV1,
@@ -45,6 +44,7 @@ from contracts import (
     TaskResultV1,
     UsageV1,
 )
+from sandbox.block_limits import block_errors
 from tests.bot.factories import T0, make_checkpoint, make_status
 
 LINKS = TaskLinks("http://localhost:8233", "default")

@@ -13,8 +13,8 @@ import aiohttp
 
 from baton.devserver import DevServer
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import SettingsError, load_settings
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -23,8 +23,8 @@ from baton.devserver import DevServer, temporal_cli
 from baton.temporal import TemporalSettings, connect
 from bot.codec_server import MAX_BODY_BYTES
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import BotSettings
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from tests.bot.test_slack_flows import CHANNEL, card, final, root_messages, task_id_of
 from workers.config import WorkerSettings
 from workers.demo_model import DemoChatModel

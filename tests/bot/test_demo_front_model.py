@@ -13,9 +13,9 @@ from temporalio.client import Client
 from baton.gateway import TaskGateway
 from bot.demo_front_model import DEMO_LABEL, DemoFrontModel, ToolCall, route
 from bot.runtime import BotRuntime, chat_model_factory
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
 from bot.settings import BotSettings, SettingsError, load_settings
 from contracts import slack_idempotency_key, task_id_for
+from sandbox import FakeSlackApi, Message, SlackDelivery
 from tests.bot.test_slack_flows import CHANNEL, card
 from tests.conftest import WorkerFactory
 from tests.support import status_when

@@ -23,10 +23,10 @@ from langgraph.graph import StateGraph
 from baton.gateway import TaskGateway
 from bot.listeners import views
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
 from contracts import CancellationV1, TaskRequestV1, TaskResultV1
+from sandbox import FakeSlackApi, Message, SlackDelivery
+from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.conftest import WorkerFactory
-from tests.fakes.openai_server import FakeOpenAI, tool_call
 from workers.registry import AgentContext, AgentRegistry, AgentSpec
 
 CHANNEL = "C02OPS"

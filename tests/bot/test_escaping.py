@@ -25,11 +25,11 @@ from temporalio.client import Client
 from baton.gateway import TaskGateway
 from bot.blocks import ButtonRef
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, DeliveryResult, FakeSlackApi, Message, SlackDelivery
 from bot.settings import BotSettings
 from contracts import AgentInfoV1, ArtifactV1, NotifyInputV1, TaskRequestV1, TaskResultV1
+from sandbox import DEFAULT_SIGNING_SECRET, DeliveryResult, FakeSlackApi, Message, SlackDelivery
+from sandbox.openai_server import FakeOpenAI
 from tests.conftest import WorkerFactory
-from tests.fakes.openai_server import FakeOpenAI
 from tests.support import status_when
 from workers.errors import AgentError
 from workers.registry import AgentContext, AgentRegistry, AgentSpec

@@ -14,12 +14,12 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
-from bot.sandbox.payloads import app_mention_event, message_event
-from bot.sandbox.socket_mode import FakeSocketMode
 from bot.settings import BotSettings
 from contracts import slack_idempotency_key, task_id_for
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox.openai_server import FakeOpenAI, tool_call
+from sandbox.payloads import app_mention_event, message_event
+from sandbox.socket_mode import FakeSocketMode
 from tests.support import eventually
 
 CHANNEL = "C02OPS"

@@ -11,12 +11,12 @@ from temporalio.client import Client
 
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import BotSettings
 from contracts import CancellationV1, slack_idempotency_key, task_id_for
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.bot.test_slack_flows import CHANNEL, card
 from tests.conftest import WorkerFactory
-from tests.fakes.openai_server import FakeOpenAI, tool_call
 
 
 @pytest.fixture

@@ -24,9 +24,6 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from bot.blocks.ids import ButtonRef
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
-from bot.sandbox.delivery import sign
-from bot.sandbox.socket_mode import FakeSocketMode
 from bot.settings import BotSettings, load_settings
 from bot.wellformed import (
     MAX_COMMAND_BYTES,
@@ -37,6 +34,9 @@ from bot.wellformed import (
     too_deep,
 )
 from contracts import MAX_REQUEST_TEXT
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox.delivery import sign
+from sandbox.socket_mode import FakeSocketMode
 
 REFERENCE = Path(__file__).parents[1] / "sandbox" / "reference"
 CHANNEL = "C02OPS"

@@ -16,7 +16,6 @@ from baton.errors import TaskBusy
 from baton.gateway import StatusWithoutWorker
 from bot.blocks import TaskLinks
 from bot.notifier import SlackNotifier
-from bot.sandbox import FakeSlackApi
 from contracts import (
     ArtifactV1,
     DecisionRecordV1,
@@ -26,6 +25,7 @@ from contracts import (
     TaskResultV1,
     TaskStatusV1,
 )
+from sandbox import FakeSlackApi
 from tests.bot.factories import T0, make_checkpoint, make_status
 
 CHANNEL = "C02OPS"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from baton.gateway import TaskGateway
 from bot.origin import SlackOrigin, default_policy, task_request
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
+from sandbox import FakeSlackApi, Message, SlackDelivery
 from tests.bot.test_slack_flows import CHANNEL, labels, root_messages, thread_of
 from tests.conftest import WorkerFactory
 

@@ -21,10 +21,10 @@ from baton.gateway import TaskGateway
 from bot.blocks.ids import ACTION_CANCEL, ACTION_RETRY, ButtonRef, decide_action_id
 from bot.members import ConversationMembers
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_USERS, Ephemeral, FakeSlackApi, RecordedCall, SlackDelivery, SlackUser
-from bot.sandbox.fake_slack import RESPONSE_URL_METHOD
 from bot.settings import BotSettings
 from contracts import TaskStatusV1
+from sandbox import DEFAULT_USERS, Ephemeral, FakeSlackApi, RecordedCall, SlackDelivery, SlackUser
+from sandbox.fake_slack import RESPONSE_URL_METHOD
 from tests.conftest import WorkerFactory
 from tests.support import eventually, status_when
 

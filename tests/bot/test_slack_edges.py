@@ -12,11 +12,11 @@ from temporalio.client import Client
 
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
-from bot.sandbox.delivery import FORM
-from bot.sandbox.payloads import block_actions_payload, find_action
 from bot.settings import BotSettings
 from contracts import CancellationV1, slack_idempotency_key, task_id_for
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox.delivery import FORM
+from sandbox.payloads import block_actions_payload, find_action
 from tests.bot.test_slack_flows import CHANNEL, card, final, labels, root_messages, start_ops_audit, task_id_of
 from tests.conftest import WorkerFactory
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
+from sandbox import FakeSlackApi, Message, SlackDelivery
 from tests.conftest import WorkerFactory
 
 CHANNEL = "C02OPS"

@@ -15,8 +15,8 @@ from temporalio.service import RetryConfig
 
 from baton.devserver import DevServer, dev_server
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from bot.settings import BotSettings
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from tests.bot.test_slack_flows import CHANNEL, start_ops_audit
 from workers.config import WorkerSettings
 from workers.worker import running_worker

@@ -18,8 +18,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.client import Client
 
 from bot.runtime import BotRuntime
-from bot.sandbox.web_run import Sandbox, run_sandbox
 from bot.settings import load_settings
+from sandbox.web_run import Sandbox, run_sandbox
 
 CHROMIUM = Path(os.environ.get("BATON_CHROMIUM", "/usr/bin/chromium"))
 """Debian's package puts it here; BATON_CHROMIUM overrides it (another distribution's Chromium build)."""

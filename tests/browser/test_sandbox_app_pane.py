@@ -22,8 +22,8 @@ from playwright.async_api import Locator, Page, expect
 
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
-from bot.sandbox.web_run import Sandbox
 from contracts.status import CancellationV1
+from sandbox.web_run import Sandbox
 from tests.conftest import WorkerFactory
 from tests.support import status_when
 

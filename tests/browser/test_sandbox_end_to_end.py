@@ -20,7 +20,7 @@ from browser_helpers import (
 from playwright.async_api import Locator, Page
 
 from bot.runtime import BotRuntime
-from bot.sandbox.web_run import Sandbox
+from sandbox.web_run import Sandbox
 from tests.conftest import WorkerFactory
 
 pytestmark = pytest.mark.timeout(240)

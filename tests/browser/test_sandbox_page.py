@@ -20,7 +20,7 @@ from browser_helpers import (
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.web_run import Sandbox
+from sandbox.web_run import Sandbox
 
 CHANNEL = "C02OPS"
 CARD = [

@@ -1,5 +1,5 @@
 """The sandbox page's HTTP side without a browser: snapshots per viewer, the composer's grammar, refusals, and
-`python -m bot.sandbox` as `baton dev` starts it (it must print where to go and nothing secret)."""
+`python -m sandbox` as `baton dev` starts it (it must print where to go and nothing secret)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.sandbox.web_compose import SlashCommand, TypedMessage, compose
-from bot.sandbox.web_run import Sandbox, SandboxSecrets
-from bot.sandbox.workspace import Ephemeral
+from sandbox.web_compose import SlashCommand, TypedMessage, compose
+from sandbox.web_run import Sandbox, SandboxSecrets
+from sandbox.workspace import Ephemeral
 
 NAMES = {"baton": "U0BATONBOT", "alice": "U01ALICE", "bob": "U02BOB"}
 REPO = Path(__file__).resolve().parents[2]
@@ -93,7 +93,7 @@ async def test_python_m_bot_sandbox_serves_the_page_and_prints_no_secret() -> No
     env = {**os.environ, "BATON_SANDBOX_PORT": "0", "SLACK_BOT_TOKEN": shared.bot_token,
            "SLACK_SIGNING_SECRET": shared.signing_secret, "PYTHONUNBUFFERED": "1",
            "BATON_SANDBOX_EVENTS_URL": "http://127.0.0.1:9/slack/events"}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.sandbox", cwd=REPO, env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "sandbox", cwd=REPO, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     assert process.stdout is not None
     try:

@@ -25,7 +25,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from baton.devserver import free_port
 from bench.chaos_processes import BatonProcess, BotProcess, TemporalOnDisk, bot_process, worker_process
 from bench.chaos_slack import HoldingSlack
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
 
 _PROCESSES = pytest.StashKey["ChaosProcesses"]()
 

@@ -35,6 +35,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from baton.devserver import DevServer
 from baton.gateway import TaskGateway
 from contracts import DecisionV1, RunAgentOutputV1, TaskResultV1, utc_now
+from sandbox.openai_server import FakeOpenAI
 from tests.chaos.boundary_cases import (
     AGENTS,
     MODEL_CALLS,
@@ -46,7 +47,6 @@ from tests.chaos.boundary_cases import (
     boundary_step,
     recorded_steps,
 )
-from tests.fakes.openai_server import FakeOpenAI
 from tests.hitl.conftest import REPO_ROOT, WorkerProcess, model_replies, progress_events
 from tests.support import make_request, status_when
 from workers.checkpointer import open_checkpointer

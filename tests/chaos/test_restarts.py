@@ -17,7 +17,7 @@ from baton.gateway import TaskGateway
 from bench.chaos_measure import checkpoint_history
 from bench.chaos_processes import TemporalOnDisk
 from bench.chaos_slack import HoldingSlack, buttons, part_of, task_of, thread_messages
-from bot.sandbox import DEFAULT_SIGNING_SECRET, Message, SlackDelivery
+from sandbox import DEFAULT_SIGNING_SECRET, Message, SlackDelivery
 from tests.chaos.conftest import ChaosProcesses
 from tests.hitl.conftest import GatedOpenAI, model_replies
 from tests.support import eventually

@@ -26,8 +26,8 @@ from baton.devserver import DevServer
 from baton.gateway import TaskGateway
 from bot.decisions import BUSY
 from bot.origin import SlackOrigin, task_request
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from contracts import ApprovalPolicyV1, ProgressEventV1, TaskRequestV1, TaskStatusV1, utc_now
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from tests.hitl.conftest import REPO_ROOT, WorkerProcesses, worker_processes  # noqa: F401 - registers the fixture
 from tests.support import eventually
 

@@ -22,7 +22,7 @@ from temporalio.client import Client
 
 from baton.devserver import DevServer
 from contracts import ProgressEventV1
-from tests.fakes.openai_server import FakeOpenAI, tool_call
+from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.support import fresh_postgres_database
 from workers.llm import make_chat_model
 

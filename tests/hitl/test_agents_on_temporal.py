@@ -15,8 +15,8 @@ from langchain_core.language_models import BaseChatModel
 
 from baton.gateway import TaskGateway
 from contracts import DecisionKind, DecisionV1, TaskResultV1, TaskStatusV1, utc_now
+from sandbox.openai_server import FakeOpenAI
 from tests.conftest import WorkerFactory
-from tests.fakes.openai_server import FakeOpenAI
 from tests.hitl.conftest import OPS_REPORT, SALES_NARRATIVE
 from tests.support import make_request, status_when
 

@@ -26,7 +26,6 @@ from baton.gateway import TaskGateway
 from bot.blocks.checkpoint import checkpoint_card, decided_card
 from bot.blocks.text import safe_blocks
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
 from contracts import (
     ApprovalPolicyV1,
     ApprovalV1,
@@ -49,6 +48,7 @@ from contracts import (
 )
 from contracts.approval import current_args
 from contracts.names import DECIDE_UPDATE
+from sandbox import FakeSlackApi, Message, SlackDelivery
 from tests.bot.conftest import bot, bot_settings, sender  # noqa: F401 - the bot's fixtures, for the end-to-end path
 from tests.conftest import WorkerFactory
 from tests.hitl.conftest import OPS_PROPOSAL

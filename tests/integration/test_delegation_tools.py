@@ -8,8 +8,8 @@ from langchain_core.messages import ToolMessage
 from baton.gateway import TaskGateway
 from baton.tools import delegation_tools
 from contracts import RequesterV1
+from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.conftest import WorkerFactory
-from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.support import status_when
 from workers.llm import make_chat_model
 

@@ -28,8 +28,8 @@ from baton.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec, new_key
 from baton.devserver import DevServer, free_port
 from baton.gateway import TaskGateway
 from baton.temporal import connect
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
 from contracts import DecisionKind, DecisionV1, TaskRequestV1, TaskResultV1, task_id_for, utc_now
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi
 from tests.support import eventually, make_request, status_when
 from workers.config import WorkerSettings
 from workers.demo_model import DemoChatModel

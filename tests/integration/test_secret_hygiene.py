@@ -33,9 +33,9 @@ from temporalio.client import Client
 
 from baton.devserver import DevServer, free_port
 from baton.redaction import REDACTED
-from bot.sandbox import FakeSlackApi, Message, SlackDelivery
+from sandbox import FakeSlackApi, Message, SlackDelivery
+from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.fakes.leaky_agent import UNCONFIGURED_BEARER, WAREHOUSE_PASSWORD
-from tests.fakes.openai_server import FakeOpenAI, tool_call
 from tests.support import fresh_postgres_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from baton.devserver import DevServer, free_port
 from baton.gateway import TaskGateway
-from bot.sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from tests.support import eventually
 
 CHANNEL = "C02OPS"

@@ -10,8 +10,8 @@ from signed_receiver import SIGNING_SECRET, Received, SignedReceiver
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import FakeSlackApi
-from bot.sandbox.delivery import SlackDelivery
+from sandbox import FakeSlackApi
+from sandbox.delivery import SlackDelivery
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import FakeSlackApi
+from sandbox import FakeSlackApi
 
 CHANNEL = "C01GENERAL"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*status*: running"}}
@@ -144,7 +144,7 @@ async def test_users_info_and_usergroup_members(client: AsyncWebClient) -> None:
 
 
 async def test_seeded_people_are_configurable() -> None:
-    from bot.sandbox import SlackUser, SlackUserGroup
+    from sandbox import SlackUser, SlackUserGroup
 
     async with FakeSlackApi(users=[SlackUser("U9ZED", "zed", is_admin=True)],
                             usergroups=[SlackUserGroup("S9OPS", "ops", "Ops", ("U9ZED",))]) as fake:

@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import FakeSlackApi
+from sandbox import FakeSlackApi
 
 CHANNEL = "C01GENERAL"
 

@@ -12,8 +12,8 @@ from signed_receiver import SIGNING_SECRET
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import FakeSlackApi
-from bot.sandbox.delivery import SlackDelivery
+from sandbox import FakeSlackApi
+from sandbox.delivery import SlackDelivery
 
 CHANNEL = "C01GENERAL"
 MODAL = {"type": "modal", "callback_id": "reason", "title": {"type": "plain_text", "text": "Reject"},

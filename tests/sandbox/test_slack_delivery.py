@@ -13,9 +13,9 @@ from signed_receiver import SIGNING_SECRET, SignedReceiver
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox import FakeSlackApi
-from bot.sandbox.delivery import SlackDelivery, sign
-from bot.sandbox.payloads import app_mention_event
+from sandbox import FakeSlackApi
+from sandbox.delivery import SlackDelivery, sign
+from sandbox.payloads import app_mention_event
 
 REFERENCE = Path(__file__).parent / "reference"
 CHANNEL = "C01GENERAL"

@@ -11,9 +11,9 @@ import pytest
 from temporalio.client import Client
 
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi
-from bot.sandbox.socket_mode import FakeSocketMode
 from bot.settings import BotSettings, load_settings
+from sandbox import FakeSlackApi
+from sandbox.socket_mode import FakeSocketMode
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from temporalio.client import Client
 
 from baton.devserver import DevServer
 from bot.runtime import BotRuntime
-from bot.sandbox import DEFAULT_APP_TOKEN, FakeSlackApi, FakeSocketMode
 from bot.settings import BotSettings, SettingsError
+from sandbox import DEFAULT_APP_TOKEN, FakeSlackApi, FakeSocketMode
 
 REVOKED = "xapp-1-A0BATON-000000000000-revokedrevokedrevoked"
 

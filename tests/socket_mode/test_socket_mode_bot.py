@@ -6,9 +6,9 @@ from __future__ import annotations
 from temporalio.client import Client
 
 from bot.runtime import BotRuntime
-from bot.sandbox import FakeSlackApi, Message
-from bot.sandbox.socket_mode import FakeSocketMode
 from contracts import slack_idempotency_key, task_id_for
+from sandbox import FakeSlackApi, Message
+from sandbox.socket_mode import FakeSocketMode
 from tests.conftest import WorkerFactory
 from tests.support import eventually
 

@@ -25,8 +25,8 @@ from baton.audit import (
 from baton.render import diff_summary, format_table, render_status
 from bot.blocks import final_message
 from bot.blocks.final import MAX_DECISIONS_SHOWN, decision_trail
-from bot.sandbox.block_limits import block_errors
 from contracts import ApprovalPolicyV1, ApprovalV1, DecisionRecordV1, TaskResultV1
+from sandbox.block_limits import block_errors
 from tests.bot.factories import T0, make_status
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"

@@ -12,15 +12,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 FORBIDDEN: dict[str, set[str]] = {
-    "contracts": {"workers", "bot", "baton", "temporalio", "langchain", "langchain_core", "langgraph", "slack_sdk",
-                  "slack_bolt", "aiohttp", "openai"},
-    "workers": {"bot", "baton", "slack_sdk", "slack_bolt", "sandbox"},
-    "bot": {"workers", "sandbox"},
-    "baton": {"workers", "bot"},
-    "sandbox": {"bot", "workers", "baton"},
+    "contracts": {"workers", "bot", "baton", "sandbox", "tests", "temporalio", "langchain", "langchain_core",
+                  "langgraph", "slack_sdk", "slack_bolt", "aiohttp", "openai"},
+    "workers": {"bot", "baton", "slack_sdk", "slack_bolt", "sandbox", "tests"},
+    "bot": {"workers", "sandbox", "tests"},
+    "baton": {"workers", "bot", "tests"},
+    "sandbox": {"bot", "workers", "baton", "contracts", "tests"},
+    "bench": {"tests"},
 }
 """Package -> top-level modules it must never import. `baton` may start `python -m workers` / `-m bot` as
-processes, but never imports them; the sandbox stands in for remote services and needs nothing of the product."""
+processes, but never imports them (`baton dev` wires the sandbox); the sandbox stands in for remote services and
+needs nothing of the product; nothing but the tests imports the tests, benchmarks included."""
 
 ALLOWED: dict[str, set[str]] = {
     "workers": {"baton.temporal", "baton.redaction", "sandbox.scripted_chat_model"},

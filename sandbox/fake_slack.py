@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.sandbox.api_methods import APP_TOKEN_METHODS, SlackError, WebApiMethods
-from bot.sandbox.changes import ChangeStream
-from bot.sandbox.recording import Faults, RecordedCall
-from bot.sandbox.response_urls import ResponseUrls
-from bot.sandbox.workspace import (
+from sandbox.api_methods import APP_TOKEN_METHODS, SlackError, WebApiMethods
+from sandbox.changes import ChangeStream
+from sandbox.recording import Faults, RecordedCall
+from sandbox.response_urls import ResponseUrls
+from sandbox.workspace import (
     DEFAULT_USERGROUPS,
     DEFAULT_USERS,
     Ephemeral,

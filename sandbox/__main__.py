@@ -1,4 +1,4 @@
-"""`python -m bot.sandbox`: the offline Slack alone (fake Web API + page), for a bot you start yourself.
+"""`python -m sandbox`: the offline Slack alone (fake Web API + page), for a bot you start yourself.
 
 The bot must share the sandbox's token and signing secret: both are read from SLACK_BOT_TOKEN /
 SLACK_SIGNING_SECRET when set (start the bot with the same values and SLACK_API_URL=<printed API URL>), else the
@@ -12,9 +12,9 @@ import asyncio
 import os
 import signal
 
-from bot.sandbox.delivery import DEFAULT_SIGNING_SECRET
-from bot.sandbox.fake_slack import DEFAULT_BOT_TOKEN
-from bot.sandbox.web_run import SandboxSecrets, run_sandbox, sandbox_port
+from sandbox.delivery import DEFAULT_SIGNING_SECRET
+from sandbox.fake_slack import DEFAULT_BOT_TOKEN
+from sandbox.web_run import SandboxSecrets, run_sandbox, sandbox_port
 
 
 async def serve(events_url: str, port: int) -> None:
@@ -32,7 +32,7 @@ async def serve(events_url: str, port: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
     parser.add_argument("--events-url", default=os.environ.get("BATON_SANDBOX_EVENTS_URL",
                                                                 "http://127.0.0.1:3000/slack/events"))
     parser.add_argument("--port", type=int, default=None, help="default: BATON_SANDBOX_PORT or 3100")

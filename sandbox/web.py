@@ -30,12 +30,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.delivery import DeliveryResult, SlackDelivery
-from bot.sandbox.fake_slack import FakeSlackApi
-from bot.sandbox.payloads import new_ts
-from bot.sandbox.web_compose import SlashCommand, compose
-from bot.sandbox.web_state import dm_channel, snapshot, viewer_event
-from bot.sandbox.workspace import Ephemeral, Message
+from sandbox.delivery import DeliveryResult, SlackDelivery
+from sandbox.fake_slack import FakeSlackApi
+from sandbox.payloads import new_ts
+from sandbox.web_compose import SlashCommand, compose
+from sandbox.web_state import dm_channel, snapshot, viewer_event
+from sandbox.workspace import Ephemeral, Message
 
 __all__ = ["STATIC_DIR", "SandboxWeb"]
 

@@ -28,8 +28,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.sandbox.delivery import DeliveryResult, SlackDelivery
-from bot.sandbox.fake_slack import FakeSlackApi
+from sandbox.delivery import DeliveryResult, SlackDelivery
+from sandbox.fake_slack import FakeSlackApi
 
 __all__ = ["FakeSocketMode", "SocketAck", "SocketAckTimeout", "SocketConnection"]
 

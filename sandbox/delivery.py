@@ -23,8 +23,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.sandbox.fake_slack import FakeSlackApi
-from bot.sandbox.payloads import (
+from sandbox.fake_slack import FakeSlackApi
+from sandbox.payloads import (
     SlackApp,
     app_mention_event,
     block_actions_payload,
@@ -34,7 +34,7 @@ from bot.sandbox.payloads import (
     slash_command_form,
     view_submission_payload,
 )
-from bot.sandbox.workspace import View
+from sandbox.workspace import View
 
 __all__ = ["DEFAULT_SIGNING_SECRET", "DeliveryResult", "SlackDelivery", "sign"]
 

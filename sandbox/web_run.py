@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from bot.sandbox.delivery import SlackDelivery
-from bot.sandbox.fake_slack import FakeSlackApi
-from bot.sandbox.web import SandboxWeb
+from sandbox.delivery import SlackDelivery
+from sandbox.fake_slack import FakeSlackApi
+from sandbox.web import SandboxWeb
 
 __all__ = [
     "DEFAULT_SANDBOX_PORT",

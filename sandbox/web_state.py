@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.workspace import Ephemeral, StateChange, View, Workspace
+from sandbox.workspace import Ephemeral, StateChange, View, Workspace
 
 __all__ = ["ViewerEvent", "dm_channel", "snapshot", "viewer_event", "visible_to"]
 

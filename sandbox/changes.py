@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from bot.sandbox.workspace import StateChange
+from sandbox.workspace import StateChange
 
 __all__ = ["ChangeStream"]
 

@@ -10,9 +10,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.api_methods import SlackError
-from bot.sandbox.block_limits import block_errors
-from bot.sandbox.workspace import Ephemeral, Message, Workspace
+from sandbox.api_methods import SlackError
+from sandbox.block_limits import block_errors
+from sandbox.workspace import Ephemeral, Message, Workspace
 
 __all__ = ["ResponseUrl", "ResponseUrls"]
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
-from bot.sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
+from sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
+from sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
 
 __all__ = ["APP_TOKEN_METHODS", "SlackError", "WebApiMethods"]
 
@@ -61,7 +61,7 @@ class WebApiMethods:
         self.ws = ws
         self._file_url = file_url
         self.open_socket: Callable[[], str] | None = None
-        """Set by bot.sandbox.socket_mode while a fake Socket Mode server is attached: mints a one-use ws:// URL."""
+        """Set by sandbox.socket_mode while a fake Socket Mode server is attached: mints a one-use ws:// URL."""
         self.handlers: dict[str, Handler] = {
             "auth.test": self.auth_test,
             "apps.connections.open": self.apps_connections_open,
