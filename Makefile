@@ -41,6 +41,8 @@ screenshots: setup
 bench: setup
 	$(PY) -m bench.crash_waste
 	$(PY) -m bench.concurrency
+	$(PY) -m bench.chaos --tasks 30 --runs 5
+	$(PY) -m bench.fuzz --deliveries 5200
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache
