@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, field_validator, model_serializer
+from pydantic import Field, field_validator
 from pydantic_core import to_json
 
-from contracts.common import Contract, LongText, ShortText, UserId
+from contracts.common import Contract, GrownContract, LongText, ShortText, UserId
 
 DecisionKind = Literal["accept", "edit", "reject", "respond", "ignore"]
 ApprovingDecision = Literal["accept", "edit"]
@@ -31,21 +31,6 @@ def too_large(what: str, size: int) -> str:
     """One wording for every place that refuses oversized arguments: '200 KB of edited arguments; the limit is
     64 KB' (KB of 1,024 bytes, rounded up so a value just over the bound never reads as equal to it)."""
     return f"{-(-size // 1024):,} KB of {what}; the limit is {MAX_ARGS_BYTES // 1024} KB"
-
-
-class _GrownV1(Contract):
-    """A V1 that gained optional fields after it shipped (`added_fields`). They are left out of its JSON while
-    unused, so a process that predates them (a bot or worker mid-upgrade, or after a rollback), whose V1 forbids
-    unknown fields, still reads every payload that does not use them; readers fill in the defaults."""
-
-    added_fields: ClassVar[tuple[str, ...]] = ()
-
-    @model_serializer(mode="wrap")
-    def _omit_unused_added_fields(self, handler: SerializerFunctionWrapHandler) -> Any:
-        data = handler(self)
-        if not isinstance(data, dict):
-            return data
-        return {key: value for key, value in data.items() if key not in self.added_fields or value not in (None, [])}
 
 
 class ProposedActionV1(Contract):
@@ -71,7 +56,7 @@ class ApprovalV1(Contract):
     """Who edited the arguments after this approval, withdrawing it; None while it counts."""
 
 
-class CheckpointV1(_GrownV1):
+class CheckpointV1(GrownContract):
     """A decision the agent is waiting for. Its id is the LangGraph interrupt id, stable across retries."""
 
     added_fields: ClassVar[tuple[str, ...]] = ("original_action", "edited_by", "approval_log", "args_schema")
@@ -134,7 +119,7 @@ class DecisionV1(Contract):
         return value
 
 
-class DecisionOutcomeV1(_GrownV1):
+class DecisionOutcomeV1(GrownContract):
     """What the `decide` update did."""
 
     added_fields: ClassVar[tuple[str, ...]] = ("withdrawn",)
@@ -148,7 +133,7 @@ class DecisionOutcomeV1(_GrownV1):
     """People whose approvals this decision withdrew: it was an edit that changed the arguments they approved."""
 
 
-class DecisionRecordV1(_GrownV1):
+class DecisionRecordV1(GrownContract):
     """A decision as the task's story keeps it: who decided what on which checkpoint (or that it expired)."""
 
     added_fields: ClassVar[tuple[str, ...]] = ("approvals",)

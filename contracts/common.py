@@ -8,9 +8,9 @@ error instead of travelling into a workflow history.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, StringConstraints, model_serializer
 
 MAX_REQUEST_TEXT = 8_000
 """Characters of free text a person may send as one request (Slack's own message limit is 40k; ours is tighter)."""
@@ -41,3 +41,18 @@ class Contract(BaseModel):
     """Base of every contract: strict about unknown fields, frozen so a received payload cannot drift."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+class GrownContract(Contract):
+    """A V1 that gained optional fields after it shipped (`added_fields`). They are left out of its JSON while
+    unused, so a process that predates them (a bot or worker mid-upgrade, or after a rollback), whose V1 forbids
+    unknown fields, still reads every payload that does not use them; readers fill in the defaults."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unused_added_fields(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if key not in self.added_fields or value not in (None, [])}

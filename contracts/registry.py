@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAgentInputV1, RunAgentOutputV1
 from contracts.catalog import AgentCatalogV1
 from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
+from contracts.continuation import TaskContinuationV1
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
 from contracts.task import TaskRequestV1
@@ -27,4 +28,5 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     NotifyInputV1,
     NotifyResultV1,
     AgentCatalogV1,
+    TaskContinuationV1,
 )

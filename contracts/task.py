@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, field_validator
 
@@ -12,6 +12,7 @@ from contracts.common import (
     MAX_SHORT_TEXT,
     AgentName,
     Contract,
+    GrownContract,
     RequestText,
     ShortText,
     TaskId,
@@ -58,14 +59,19 @@ class ApprovalPolicyV1(Contract):
     on_expiry: ExpiryDefault = "reject"
 
 
-class ExecutionOptionsV1(Contract):
-    """How hard Temporal tries: timeouts and retries for the agent activity."""
+class ExecutionOptionsV1(GrownContract):
+    """How hard Temporal tries: timeouts and retries for the agent activity, and how long one run may grow."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("continue_as_new_after_events",)
 
     schema_version: Literal[1] = 1
     start_to_close_s: int = Field(default=2 * 3600, ge=1, le=7 * 24 * 3600)
     heartbeat_timeout_s: int = Field(default=30, ge=1, le=3600)
     max_attempts: int = Field(default=5, ge=1, le=100)
     initial_retry_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    continue_as_new_after_events: int | None = Field(default=None, ge=100, le=10_000)
+    """History events after which the task's workflow hands over to a fresh run at its next checkpoint decided
+    (continue-as-new); None for the workflow's own bound (2,000). Temporal warns at 10,240 events a run."""
 
 
 class TaskRequestV1(Contract):
