@@ -30,7 +30,19 @@ from contracts.checkpoint import (
 )
 from contracts.common import MAX_EVENTS_KEPT, MAX_REQUEST_TEXT, utc_now
 from contracts.continuation import TaskContinuationV1
-from contracts.ids import slack_idempotency_key, task_id_for
+from contracts.conversation import (
+    MAX_ANSWER_TEXT,
+    AnswerInputV1,
+    AnswerOutputV1,
+    ConversationAckV1,
+    ConversationKeyV1,
+    ConversationLimitsV1,
+    ConversationMessageV1,
+    ConversationStartV1,
+    ConversationStateV1,
+    ConversationTurnV1,
+)
+from contracts.ids import conversation_id, slack_idempotency_key, task_id_for
 from contracts.result import ArtifactV1, ErrorInfoV1, TaskResultV1, UsageV1
 from contracts.status import (
     TERMINAL_PHASES,
@@ -44,17 +56,27 @@ from contracts.status import (
 from contracts.task import ApprovalPolicyV1, ExecutionOptionsV1, RequesterV1, TaskRequestV1
 
 __all__ = [
+    "MAX_ANSWER_TEXT",
     "MAX_EVENTS_KEPT",
     "MAX_REQUEST_TEXT",
     "NO_LONGER_PENDING",
     "TERMINAL_PHASES",
     "AgentCatalogV1",
     "AgentInfoV1",
+    "AnswerInputV1",
+    "AnswerOutputV1",
     "ApprovalPolicyV1",
     "ApprovalV1",
     "ArtifactV1",
     "CancellationV1",
     "CheckpointV1",
+    "ConversationAckV1",
+    "ConversationKeyV1",
+    "ConversationLimitsV1",
+    "ConversationMessageV1",
+    "ConversationStartV1",
+    "ConversationStateV1",
+    "ConversationTurnV1",
     "DecisionKind",
     "DecisionOutcomeV1",
     "DecisionRecordV1",
@@ -81,6 +103,7 @@ __all__ = [
     "already_decided",
     "args_digest",
     "changes_args",
+    "conversation_id",
     "current_args",
     "may_cancel",
     "names",

@@ -16,6 +16,8 @@ AGENT_WORKFLOW: Final = "AgentWorkflow"
 """One durable task (workers/workflow/agent_workflow.py)."""
 CATALOG_WORKFLOW: Final = "AgentCatalogWorkflow"
 """Which agents the workers on one task queue offer (workers/workflow/catalog_workflow.py)."""
+CONVERSATION_WORKFLOW: Final = "ConversationWorkflow"
+"""One Slack thread addressed to Baton (workers/workflow/conversation_workflow.py)."""
 
 # AgentWorkflow's handlers.
 STATUS_QUERY: Final = "status"
@@ -27,11 +29,18 @@ DECIDE_UPDATE: Final = "decide"
 AGENTS_QUERY: Final = "agents"
 REGISTER_SIGNAL: Final = "register"
 
+# ConversationWorkflow's handlers.
+SAY_UPDATE: Final = "say"
+"""A person's message to Baton; its update id is the Slack event id."""
+CONVERSATION_QUERY: Final = "conversation"
+
 # Activities.
 RUN_AGENT_ACTIVITY: Final = "run_agent"
 """Runs the agent's graph, on the workers' task queue."""
 NOTIFY_ACTIVITY: Final = "notify"
 """Brings a Slack thread up to date, on the requester's notify queue (the bot's)."""
+ANSWER_IN_THREAD_ACTIVITY: Final = "answer_in_thread"
+"""Runs the front agent on one message of a conversation and answers in its thread, on the bot's notify queue."""
 
 # Task queues: the defaults of BATON_TASK_QUEUE and BATON_NOTIFY_TASK_QUEUE.
 AGENTS_TASK_QUEUE: Final = "agents"
@@ -91,18 +100,26 @@ TASK_BUSY: Final = "TaskBusy"
 """No worker answered the task's status query yet: retried (benign) until one does."""
 SLACK_ERROR: Final = "SlackError"
 
+# ConversationWorkflow's own failures.
+CONVERSATION_BUSY: Final = "ConversationBusy"
+"""The `say` validator refuses a message while the conversation already holds its bound of unanswered ones."""
+
 __all__ = [
     "AGENTS_QUERY",
     "AGENTS_TASK_QUEUE",
     "AGENT_ATTRIBUTE",
     "AGENT_FAILED",
     "AGENT_WORKFLOW",
+    "ANSWER_IN_THREAD_ACTIVITY",
     "CANCEL_SIGNAL",
     "CATALOG_WORKFLOW",
     "CATALOG_WORKFLOW_ID",
     "CHANNEL_ATTRIBUTE",
     "CHECKPOINT_NOT_PENDING",
     "CHECKPOINT_TOO_LARGE",
+    "CONVERSATION_BUSY",
+    "CONVERSATION_QUERY",
+    "CONVERSATION_WORKFLOW",
     "DECIDE_ERROR_TYPES",
     "DECIDE_UPDATE",
     "DECISION_NOT_ALLOWED",
@@ -122,6 +139,7 @@ __all__ = [
     "REQUESTER_ATTRIBUTE",
     "REQUEST_MEMO",
     "RUN_AGENT_ACTIVITY",
+    "SAY_UPDATE",
     "SEARCH_ATTRIBUTES",
     "SLACK_ERROR",
     "STATUS_QUERY",

@@ -8,6 +8,14 @@ from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAge
 from contracts.catalog import AgentCatalogV1
 from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
 from contracts.continuation import TaskContinuationV1
+from contracts.conversation import (
+    AnswerInputV1,
+    AnswerOutputV1,
+    ConversationAckV1,
+    ConversationMessageV1,
+    ConversationStartV1,
+    ConversationStateV1,
+)
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
 from contracts.task import TaskRequestV1
@@ -29,4 +37,10 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     NotifyResultV1,
     AgentCatalogV1,
     TaskContinuationV1,
+    ConversationStartV1,
+    ConversationMessageV1,
+    ConversationAckV1,
+    ConversationStateV1,
+    AnswerInputV1,
+    AnswerOutputV1,
 )
