@@ -227,7 +227,7 @@ async def test_two_accepts_by_two_people_go_ahead_with_the_proposal(
         e.marker_recorded_event_attributes for e in history.events if e.HasField("marker_recorded_event_attributes")
     ]
     patches = [json.loads(m.details["patch-data"].payloads[0].data)["id"] for m in markers]
-    assert patches == [QUORUM_COUNTS_EDITS], "the new rule is marked, so replays of older runs keep the old one"
+    assert QUORUM_COUNTS_EDITS in patches, "the new rule is marked, so replays of older runs keep the old one"
 
 
 async def test_an_edit_then_an_accept_by_someone_else_resumes_the_agent_with_the_edited_arguments(
