@@ -28,6 +28,7 @@ from contracts import (
 from tests.conftest import WorkerFactory
 from tests.hitl import two_gates
 from tests.hitl.conftest import OPS_PROPOSAL
+from tests.hitl.test_continue_as_new import CONTINUED_HISTORY, long_task
 from tests.hitl.test_expiry import StandIns, result_skipping_time, slack_request, stand_ins
 from tests.support import make_request, status_when
 from workers.agents import diagnostic, ops_audit, sales_report
@@ -156,3 +157,15 @@ async def test_record_expiry_history(stand_ins: tuple[StandIns, TaskGateway], re
     await gateway.submit(request, validate_agent=False)
     await result_skipping_time(gateway, request.task_id)
     await save(gateway.client, request.task_id, "expired_after_escalation")
+
+
+async def test_record_continued_as_new_history(temporal_client: Client) -> None:
+    """A task from Slack whose runs hand over every 100 events (patch `continue-as-new`): its second run starts from
+    a TaskContinuationV1 and hands over again, so replaying it covers both ends of a hand-over."""
+    async with long_task(temporal_client, checkpoints=12, max_events=100) as task:
+        for step in range(1, 13):
+            await task.decide(step)
+        await task.gateway.result(task.task_id)
+        runs = await task.runs()
+    assert len(runs) >= 3, "the second run must be a middle one"
+    CONTINUED_HISTORY.write_text(runs[1].to_json(), encoding="utf-8")

@@ -9,4 +9,5 @@ activities (`workers.activities`), Slack is reached through the bot's `notify` a
     ledger.py            the task's status, events and decisions (pure, time passed in)
     expiry.py            reminder / escalation / expiry plan for a checkpoint (pure, time passed in)
     thread_notifier.py   the loop that keeps a Slack thread current through the `notify` activity
+    continuation.py      when a long-lived run should continue as new, and the quiet moment it waits for
 """

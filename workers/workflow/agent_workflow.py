@@ -6,6 +6,10 @@
                  +---------------------------------------------------------------------------+
     any phase --cancel--> cancelled;  agent error (non-retryable or retries exhausted) -> failed / timed_out
 
+A long task hands over to a fresh run (continue-as-new) once a run's history is long, right after a checkpoint is
+decided: the next run starts from a TaskContinuationV1 and resumes the agent with that decision, so the task id, its
+status and its Slack messages go on as if nothing happened.
+
 No I/O and no clocks here: the agent runs in `run_agent`, Slack is reached through the bot's `notify` activity,
 and time comes from `workflow.now()` and timers.
 """
@@ -33,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ResumeV1,
         RunAgentInputV1,
         RunAgentOutputV1,
+        TaskContinuationV1,
         TaskRequestV1,
         TaskResultV1,
         TaskStatusV1,
@@ -57,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         STATUS_QUERY,
         TIMEOUT,
     )
+    from workers.workflow.continuation import hand_over_due, quiet
     from workers.workflow.expiry import expiry_decision, plan_wait
     from workers.workflow.ledger import TaskLedger
     from workers.workflow.thread_notifier import ThreadNotifier
@@ -65,23 +71,35 @@ PHASE_KEY = SearchAttributeKey.for_keyword(PHASE_ATTRIBUTE)
 QUORUM_COUNTS_EDITS = "quorum-counts-edits"
 """Patch id: with quorum > 1, an edit counts as one approval instead of deciding at once (it let one person go
 ahead alone). Runs recorded before it replay the old rule, where only accepts were counted."""
+CONTINUE_AS_NEW = "continue-as-new"
+"""Patch id: a run whose history is long continues as new after the next checkpoint decided, carrying the task in a
+TaskContinuationV1 (runs recorded before it never did; the marker is written only by the runs that hand over)."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
 class AgentWorkflow:
     @workflow.init
-    def __init__(self, request: TaskRequestV1) -> None:
+    def __init__(self, start: TaskRequestV1 | TaskContinuationV1) -> None:
+        """`start` is the submitted request for a task's first run, what the run before carried for the others."""
+        request = start.request if isinstance(start, TaskContinuationV1) else start
+        carried = start if isinstance(start, TaskContinuationV1) else None
         self._request = request
-        self._ledger = TaskLedger(request, workflow.now())
+        self._ledger = (
+            TaskLedger.from_snapshot(request, carried.status) if carried else TaskLedger(request, workflow.now())
+        )
         requester = request.requester
         self._notifier = ThreadNotifier(
-            request.task_id, enabled=requester.platform == "slack", task_queue=requester.notify_task_queue
+            request.task_id,
+            enabled=requester.platform == "slack",
+            task_queue=requester.notify_task_queue,
+            messages=carried.status.slack if carried else None,
         )
         self._decision: DecisionV1 | None = None
-        self._usage = UsageV1()
+        self._usage = carried.usage if carried else UsageV1()
+        self._resume_first = carried.resume if carried else None
 
     @workflow.run
-    async def run(self, request: TaskRequestV1) -> TaskResultV1:
+    async def run(self, start: TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
         notifier_loop = asyncio.create_task(self._notifier.run())
         try:
             result = await self._run_to_completion()
@@ -114,7 +132,7 @@ class AgentWorkflow:
         await self._finish("cancelled", TaskResultV1(outcome="cancelled", summary=summary, usage=self._usage))
 
     async def _run_to_completion(self) -> TaskResultV1:
-        resume: ResumeV1 | None = None
+        resume = self._resume_first
         while True:
             self._set_phase_running()
             output = await self._run_agent(RunAgentInputV1(request=self._request, resume=resume))
@@ -125,6 +143,24 @@ class AgentWorkflow:
                 message = "The agent stopped without a result or a checkpoint."
                 await self._fail("failed", ErrorInfoV1(type=AGENT_FAILED, message=message))
             resume = await self._wait_for_decision(self._stamp(output.checkpoint))
+            if hand_over_due(self._request.execution.continue_as_new_after_events) and workflow.patched(
+                CONTINUE_AS_NEW
+            ):
+                await self._continue_as_new(resume)
+
+    async def _continue_as_new(self, resume: ResumeV1) -> NoReturn:
+        """Hand the task to a fresh run, between checkpoints: no activity is running, the decision is recorded, and
+        the agent is resumed with it by the next run. Memo (the request) and search attributes carry over as they
+        are (Temporal's default); the next run answers `status`, decisions and cancellation under the same id."""
+        await quiet(self._notifier)
+        status = self.status()
+        kept_cards = {record.checkpoint_id for record in status.decisions}
+        if status.pending_checkpoint is not None:
+            kept_cards.add(status.pending_checkpoint.id)
+        status = status.model_copy(update={"slack": self._notifier.carry(kept_cards)})
+        workflow.continue_as_new(
+            TaskContinuationV1(request=self._request, status=status, usage=self._usage, resume=resume)
+        )
 
     async def _run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         options = self._request.execution

@@ -66,6 +66,27 @@ class TaskLedger:
         self.finished_at: datetime | None = None
         self.slack = SlackMessagesV1()
 
+    @classmethod
+    def from_snapshot(cls, request: TaskRequestV1, snapshot: TaskStatusV1) -> TaskLedger:
+        """The ledger a continued run starts from: `snapshot()` of the run before, which is what it carries over.
+
+        Everything the status showed comes back as it was; the decisions are the latest 200 (all the status ever
+        shows), so a click on a checkpoint decided longer ago reads as no longer pending rather than naming who
+        decided it."""
+        ledger = cls(request, snapshot.updated_at)
+        ledger.phase = snapshot.phase
+        ledger.progress = snapshot.progress
+        ledger.events.extend(snapshot.events)
+        ledger.pending_checkpoint = snapshot.pending_checkpoint
+        ledger.decisions = list(snapshot.decisions)
+        ledger.result = snapshot.result
+        ledger.cancellation = snapshot.cancellation
+        ledger.attempt = snapshot.attempt
+        ledger.started_at = snapshot.started_at
+        ledger.finished_at = snapshot.finished_at
+        ledger.slack = snapshot.slack
+        return ledger
+
     def running(self, now: datetime) -> None:
         self.phase = "running"
         self.started_at = self.started_at or now

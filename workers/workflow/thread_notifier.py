@@ -9,6 +9,7 @@ reads `status` at delivery time.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from temporalio import workflow
@@ -29,14 +30,15 @@ the task's own completion, which waits for its last notification) stalled a minu
 
 
 class ThreadNotifier:
-    def __init__(self, task_id: str, enabled: bool, task_queue: str) -> None:
+    def __init__(self, task_id: str, enabled: bool, task_queue: str, messages: SlackMessagesV1 | None = None) -> None:
+        """`messages`: those the thread already has, carried over from the workflow's previous run (see `carry`)."""
         self._task_id = task_id
         self._task_queue = task_queue
         self._enabled = enabled
         self._dirty = False
         self._mentions: list[NotifyInputV1] = []
         self._in_flight = False
-        self.messages = SlackMessagesV1()
+        self.messages = messages or SlackMessagesV1()
 
     def changed(self) -> None:
         self._dirty = True
@@ -84,7 +86,19 @@ class ThreadNotifier:
         finally:
             self._in_flight = False
 
+    def idle(self) -> bool:
+        """Nothing marked so far is waiting or being delivered (always true for a task not from Slack)."""
+        return not self._enabled or (not self._has_work() and not self._in_flight)
+
     async def drain(self) -> None:
         """Wait until everything marked so far is delivered (called before the workflow returns)."""
         if self._enabled:
-            await workflow.wait_condition(lambda: not self._has_work() and not self._in_flight)
+            await workflow.wait_condition(self.idle)
+
+    def carry(self, cards: Collection[str]) -> SlackMessagesV1:
+        """The messages to hand to the workflow's next run: the status and final messages, and the cards of the
+        checkpoints in `cards` (those the carried status still holds). The next run edits them in place; a card
+        left out keeps what it last showed, and the carried state stays bounded however many checkpoints a task
+        has had."""
+        kept = {checkpoint: ts for checkpoint, ts in self.messages.checkpoint_ts.items() if checkpoint in cards}
+        return self.messages.model_copy(update={"checkpoint_ts": kept})
