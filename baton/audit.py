@@ -285,14 +285,30 @@ def rows_from_status(status: TaskStatusV1) -> list[DecisionRow]:
 
 async def task_decisions(client: Client, task_id: str) -> list[DecisionRow]:
     """One task's decisions from its history. Raises NotATask for an id that names no Baton task."""
+    rows: list[DecisionRow] = []
     try:
-        history = await client.get_workflow_handle(task_id).fetch_history()
+        async for history in _runs(client, task_id):
+            rows += await rows_from_history(history, client.data_converter)
     except RPCError as exc:
         error = translate_rpc_error(exc, task_id)
         if isinstance(error, TaskNotFound):
             raise NotATask(str(error)) from None
         raise error from exc
-    return await rows_from_history(history, client.data_converter)
+    return rows
+
+
+async def _runs(client: Client, task_id: str) -> AsyncIterator[WorkflowHistory]:
+    """Every run of a task, first to last: a long task continues as new, and each run holds the decisions made in
+    it (the decision that ended a run is the next run's first resume)."""
+    described = await client.get_workflow_handle(task_id).describe()
+    run_id: str | None = described.raw_description.workflow_execution_info.first_run_id or None
+    while True:
+        history = await client.get_workflow_handle(task_id, run_id=run_id).fetch_history()
+        yield history
+        last = history.events[-1] if history.events else None
+        if last is None or not last.HasField("workflow_execution_continued_as_new_event_attributes"):
+            return
+        run_id = last.workflow_execution_continued_as_new_event_attributes.new_execution_run_id
 
 
 async def read_audit(gateway: TaskGateway, task_id: str | None, since: datetime | None) -> list[DecisionRow]:

@@ -28,6 +28,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import CancelledError
 from temporalio.worker import Worker
 
+from baton.audit import task_decisions
 from baton.gateway import TaskGateway
 from contracts import (
     CancellationV1,
@@ -195,7 +196,9 @@ async def test_three_hundred_checkpoints_run_in_several_small_runs_and_the_perso
         final = await task.gateway.status(task.task_id)
         runs = await task.runs()
         description = await temporal_client.get_workflow_handle(task.task_id).describe()
+        audited = await task_decisions(temporal_client, task.task_id)
     elapsed = time.monotonic() - began
+    assert [row.checkpoint_id for row in audited] == [f"cp-{k}" for k in range(1, 301)], "the audit reads every run"
 
     lengths = [len(run.events) for run in runs]
     print(f"\n300 checkpoints: {len(runs)} runs of {lengths} events, {elapsed:.1f} s")
