@@ -74,6 +74,9 @@ ahead alone). Runs recorded before it replay the old rule, where only accepts we
 CONTINUE_AS_NEW = "continue-as-new"
 """Patch id: a run whose history is long continues as new after the next checkpoint decided, carrying the task in a
 TaskContinuationV1 (runs recorded before it never did; the marker is written only by the runs that hand over)."""
+CANCEL_SEEN_AFTER_RUN = "cancel-seen-after-run"
+"""Patch id: a cancel that arrived as `run_agent` returned normally ends the task cancelled (it used to be lost, and
+the task waited at its next checkpoint). Written only by runs where that happened."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
@@ -138,7 +141,11 @@ class AgentWorkflow:
             output = await self._run_agent(RunAgentInputV1(request=self._request, resume=resume))
             self._usage = self._usage + output.usage
             if output.kind == "completed" and output.result is not None:
-                return output.result.model_copy(update={"usage": self._usage})
+                return output.result.model_copy(update={"usage": self._usage})  # done is done, cancel or not
+            if workflow.cancellation_reason() is not None and workflow.patched(CANCEL_SEEN_AFTER_RUN):
+                # The cancel request reached an attempt that was already returning: it was spent on an activity that
+                # completed anyway, and no later await would see it. Honour it rather than wait at a checkpoint.
+                raise asyncio.CancelledError(workflow.cancellation_reason())
             if output.checkpoint is None:
                 message = "The agent stopped without a result or a checkpoint."
                 await self._fail("failed", ErrorInfoV1(type=AGENT_FAILED, message=message))
