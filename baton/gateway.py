@@ -8,7 +8,8 @@ the one cache of the agent catalog (`agents()`, `baton.catalog`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast, get_args
@@ -19,7 +20,9 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
     WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributeKey,
@@ -87,6 +90,11 @@ class TaskGateway:
     @property
     def client(self) -> Client:
         return self._client
+
+    @property
+    def task_queue(self) -> str:
+        """The workers' queue: tasks and conversations start on it."""
+        return self._task_queue
 
     async def agents(self) -> AgentCatalogV1:
         """The agents the workers on this gateway's task queue offer (the catalog is kept per task queue).
@@ -206,27 +214,30 @@ class TaskGateway:
 
     async def decide(self, task_id: str, decision: DecisionV1,
                      approving: Mapping[str, Any] | None = None) -> DecisionOutcomeV1:
-        """Send a decision. `approving` is the version of the arguments the person saw (the checkpoint's current
-        arguments, `contracts.approval.current_args`): it tells a re-approval after an edit from a repeated click."""
-        try:
+        """Send a decision and wait for its outcome. `approving` is the version of the arguments the person saw (the
+        checkpoint's current arguments, `contracts.approval.current_args`): it tells a re-approval after an edit from
+        a repeated click."""
+        with _decide_errors(task_id):
             return await self._handle(task_id).execute_update(
                 names.DECIDE_UPDATE,
                 decision,
                 id=decide_update_id(decision, approving),
                 result_type=DecisionOutcomeV1,
             )
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError):
-                raise DECIDE_ERRORS.get(cause.type or "", DecisionRejected)(cause.message) from exc
-            # Not the workflow's refusal but the server's (e.g. just after a restart, "not processed by worker"):
-            # nothing was recorded, and the same update id makes a second click safe.
-            raise TaskBusy(task_id) from exc
-        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-            # No worker took the update in time; its id makes a second click safe (Temporal deduplicates it).
-            raise TaskBusy(task_id) from exc
-        except RPCError as exc:
-            raise translate_rpc_error(exc, task_id) from exc
+
+    async def start_decide(self, task_id: str, decision: DecisionV1,
+                           approving: Mapping[str, Any] | None = None) -> SentDecision:
+        """Send a decision and return once the workflow has accepted it (it is in the task's history, so it survives
+        any crash of the caller) or refused it; `outcome()` then reads which. The bot acks a click at this point."""
+        with _decide_errors(task_id):
+            handle = await self._handle(task_id).start_update(
+                names.DECIDE_UPDATE,
+                decision,
+                id=decide_update_id(decision, approving),
+                result_type=DecisionOutcomeV1,
+                wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            )
+        return SentDecision(task_id, handle)
 
     async def list_tasks(
         self, user_id: str | None = None, open_only: bool = True, limit: int = 50
@@ -272,6 +283,39 @@ class TaskGateway:
 
     def _handle(self, task_id: str) -> WorkflowHandle[object, object]:
         return self._client.get_workflow_handle(task_id)
+
+
+@dataclass(frozen=True)
+class SentDecision:
+    """A decision the workflow has accepted or refused (`TaskGateway.start_decide`)."""
+
+    task_id: str
+    handle: WorkflowUpdateHandle[DecisionOutcomeV1]
+
+    async def outcome(self) -> DecisionOutcomeV1:
+        """What the decision did; raises the Baton error of a refusal. Known at once when the workflow refused it or
+        already ran it, else read from Temporal."""
+        with _decide_errors(self.task_id):
+            return await self.handle.result()
+
+
+@contextmanager
+def _decide_errors(task_id: str) -> Iterator[None]:
+    """The `decide` update's failures as Baton's errors, whether they come from sending it or reading its outcome."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError):
+            raise DECIDE_ERRORS.get(cause.type or "", DecisionRejected)(cause.message) from exc
+        # Not the workflow's refusal but the server's (e.g. just after a restart, "not processed by worker"):
+        # nothing was recorded, and the same update id makes a second click safe.
+        raise TaskBusy(task_id) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # No worker took the update in time; its id makes a second click safe (Temporal deduplicates it).
+        raise TaskBusy(task_id) from exc
+    except RPCError as exc:
+        raise translate_rpc_error(exc, task_id) from exc
 
 
 def may_decide(status: TaskStatusV1, user_id: str, groups: list[str]) -> bool:
@@ -322,6 +366,7 @@ def _quote(value: str) -> str:
 
 __all__ = [
     "WITHOUT_WORKER_NOTE",
+    "SentDecision",
     "StatusWithoutWorker",
     "SubmitOutcome",
     "TaskGateway",

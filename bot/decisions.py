@@ -8,19 +8,30 @@ is told to try again (`BUSY`), never that the checkpoint is no longer pending.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from baton.errors import DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
+from baton.errors import BatonError, DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.blocks.text import escape_keeping_mentions, mrkdwn
 from bot.services import BotServices
 from bot.visibility import Reader, visible
-from contracts import NO_LONGER_PENDING, CheckpointV1, DecisionKind, DecisionV1, TaskStatusV1, already_decided, utc_now
+from contracts import (
+    NO_LONGER_PENDING,
+    CheckpointV1,
+    DecisionKind,
+    DecisionOutcomeV1,
+    DecisionV1,
+    TaskStatusV1,
+    already_decided,
+    utc_now,
+)
 from contracts.approval import current_args, refusal_reason
 
-__all__ = ["BUSY", "Check", "check_decision", "decide", "no_longer_pending"]
+__all__ = ["BUSY", "Answer", "Check", "check_decision", "decide", "no_longer_pending", "ready_answer",
+           "send_decision"]
 
 BUSY = "Baton is busy; your click was not recorded, try again in a minute."
 """The answer to a click while no worker answers for its task: nothing was sent, so nothing changed."""
@@ -58,36 +69,80 @@ async def check_decision(services: BotServices, task_id: str, checkpoint_id: str
     return Check(None, status, checkpoint, tuple(groups))
 
 
+Answer = Callable[[], Awaitable[str]]
+"""What to tell the person about a decision that was sent (or not): read once the click has been acked."""
+
+
 async def decide(services: BotServices, task_id: str, check: Check, decision: DecisionKind, user_id: str, *,
                  edited_args: dict[str, Any] | None = None, text: str | None = None) -> str:
-    """Send the decision; returns what to tell the person (ephemeral), whatever the outcome."""
+    """Send the decision and wait for its outcome; returns what to tell the person (ephemeral), whatever it is."""
+    answer = await send_decision(services, task_id, check, decision, user_id, edited_args=edited_args, text=text)
+    return await answer()
+
+
+async def send_decision(services: BotServices, task_id: str, check: Check, decision: DecisionKind, user_id: str, *,
+                        edited_args: dict[str, Any] | None = None, text: str | None = None) -> Answer:
+    """Send the decision and return once the workflow has accepted it (it is in the task's history: a bot that dies
+    now loses nothing but the answer) or refused it. The returned Answer reads the outcome and never raises a Baton
+    error: each becomes what to tell the person."""
     if check.checkpoint is None:
-        return check.refusal or NO_LONGER_PENDING
-    label = DECISION_LABELS[decision].lower()
+        return ready_answer(check.refusal or NO_LONGER_PENDING)
+    checkpoint = check.checkpoint
     try:
-        outcome = await services.gateway.decide(task_id, DecisionV1(
-            checkpoint_id=check.checkpoint.id, decision=decision, edited_args=edited_args, text=text or None,
+        sent = await services.gateway.start_decide(task_id, DecisionV1(
+            checkpoint_id=checkpoint.id, decision=decision, edited_args=edited_args, text=text or None,
             by=user_id, by_groups=list(check.groups), at=utc_now(),
-        ), approving=current_args(check.checkpoint))
-    except TaskAlreadyFinished:
-        return "This task has finished; this is no longer pending."
-    except TaskNotFound:
-        return f"Task `{task_id}` is gone; this is no longer pending."
-    except DecisionRejected as exc:
+        ), approving=current_args(checkpoint))
+    except BatonError as exc:
+        failure = exc
+        return lambda: _refused(services, task_id, checkpoint, user_id, failure)
+
+    async def answer() -> str:
         try:
-            status = await services.gateway.live_status(task_id)
-        except (TaskNotFound, TaskAlreadyFinished, TaskBusy):
-            return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
-        if status.pending_checkpoint is None or status.pending_checkpoint.id != check.checkpoint.id:
-            return no_longer_pending(status, check.checkpoint.id)
-        return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
+            outcome = await sent.outcome()
+        except BatonError as exc:
+            return await _refused(services, task_id, checkpoint, user_id, exc)
+        return _accepted(outcome, decision, checkpoint)
+
+    return answer
+
+
+def ready_answer(text: str) -> Answer:
+    """An Answer known before anything was sent (a refusal, a button that is not Baton's)."""
+
+    async def answer() -> str:
+        return text
+
+    return answer
+
+
+def _accepted(outcome: DecisionOutcomeV1, decision: DecisionKind, checkpoint: CheckpointV1) -> str:
     if outcome.outcome == "approval_recorded":
         count = f"{outcome.approvals} of {outcome.quorum} approvals"
         if decision != "edit":
             return f"Your approval is recorded: {count}."
         withdrawn = "; earlier approvals of the old arguments were withdrawn" if outcome.withdrawn else ""
         return f"Your edit is recorded as your approval: {count}{withdrawn}."
-    return mrkdwn("Done: you chose to {} *{}*.", label, check.checkpoint.title)
+    return mrkdwn("Done: you chose to {} *{}*.", DECISION_LABELS[decision].lower(), checkpoint.title)
+
+
+async def _refused(services: BotServices, task_id: str, checkpoint: CheckpointV1, user_id: str,
+                   exc: BatonError) -> str:
+    """What to tell a person whose decision Temporal or the workflow did not take; other errors than these three
+    (Temporal unreachable, no worker taking the update) are told in their own words."""
+    if isinstance(exc, TaskAlreadyFinished):
+        return "This task has finished; this is no longer pending."
+    if isinstance(exc, TaskNotFound):
+        return f"Task `{task_id}` is gone; this is no longer pending."
+    if not isinstance(exc, DecisionRejected):
+        return str(exc)
+    try:
+        status = await services.gateway.live_status(task_id)
+    except BatonError:  # gone, finished, busy or unreachable: the workflow's own words are all there is
+        return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
+    if status.pending_checkpoint is None or status.pending_checkpoint.id != checkpoint.id:
+        return no_longer_pending(status, checkpoint.id)
+    return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
 
 
 def no_longer_pending(status: TaskStatusV1, checkpoint_id: str | None) -> str:

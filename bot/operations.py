@@ -9,10 +9,12 @@ stay live, so a task id, an agent's description or an error quoted here can neve
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from baton.errors import BatonError
+from baton.errors import BatonError, TemporalUnavailable
 from bot.blocks import home_view, status_message
 from bot.blocks.home import task_line
 from bot.blocks.text import Mrkdwn, escape, mention, mrkdwn
@@ -35,8 +37,12 @@ from contracts.approval import may_cancel
 
 __all__ = ["HELP", "Reply", "cancel", "catalog", "execute", "home_for", "retry", "run"]
 
+log = logging.getLogger(__name__)
 HELP = Mrkdwn(HELP_TEXT)
 """The help text is Baton's own mrkdwn: posted as written (its `<agent>` placeholders included)."""
+_FIRST_RETRY_S = 0.5
+_LAST_RETRY_S = 15.0
+"""The backoff between tries of a start Temporal did not take: doubling from the first to at most the last."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,12 @@ class Reply:
 
 
 async def execute(services: BotServices, command: Command | ParseError, origin: SlackOrigin,
-                  posted_in: str | None = None) -> Reply:
+                  posted_in: str | None = None, *, retry_for_s: float = 0.0) -> Reply:
     """Run one command; Baton errors become the reply (their messages are written for people).
 
     `posted_in` is the channel where everyone reads the reply (the front agent's answer there), None when only the
-    person does (a slash command's ephemeral answer, a DM with the bot)."""
+    person does (a slash command's ephemeral answer, a DM with the bot). `retry_for_s` is how long a run's start is
+    tried again while Temporal cannot be reached (see `run`)."""
     reader = Reader(origin.user_id, posted_in)
     try:
         match command:
@@ -63,7 +70,7 @@ async def execute(services: BotServices, command: Command | ParseError, origin: 
             case AgentsCommand():
                 return _agents(await catalog(services))
             case RunCommand():
-                return await run(services, command, origin)
+                return await run(services, command, origin, retry_for_s=retry_for_s)
             case StatusCommand():
                 return await _status(services, command, reader)
             case CancelCommand():
@@ -81,7 +88,11 @@ async def catalog(services: BotServices) -> list[AgentInfoV1]:
 
 
 async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
-              parameters: dict[str, object] | None = None, idempotency_key: str | None = None) -> Reply:
+              parameters: dict[str, object] | None = None, idempotency_key: str | None = None, *,
+              retry_for_s: float = 0.0) -> Reply:
+    """Start the task for `command`. While Temporal cannot be reached, the start is tried again with backoff for up
+    to `retry_for_s` (then TemporalUnavailable is raised); every try sends the same request, so the same task id,
+    which Temporal starts at most once."""
     agents = await catalog(services)
     if agents and command.agent not in {a.name for a in agents}:
         names = ", ".join(f"`{a.name}`" for a in agents)
@@ -89,9 +100,23 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
     request = task_request(origin, command.agent, command.request, default_policy(services.settings),
                            notify_task_queue=services.settings.baton_notify_task_queue, parameters=parameters,
                            idempotency_key=idempotency_key)
-    # Checked just above against the offered list; a second catalog lookup in the gateway would only add latency.
-    outcome = await services.gateway.submit(request, validate_agent=False)
-    if outcome.started:
+    loop = asyncio.get_running_loop()
+    give_up_at, delay, tries = loop.time() + retry_for_s, _FIRST_RETRY_S, 0
+    while True:
+        tries += 1
+        try:
+            # Checked just above against the offered list; a second catalog lookup in the gateway would only add
+            # latency.
+            outcome = await services.gateway.submit(request, validate_agent=False)
+            break
+        except TemporalUnavailable:
+            if loop.time() + delay > give_up_at:
+                raise
+            log.info("Temporal did not take task %s (try %d); trying again in %.1f s", request.task_id, tries, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _LAST_RETRY_S)
+    # After a failed try the task may exist because that very try reached Temporal before its answer was lost.
+    if outcome.started or tries > 1:
         where = "this thread" if origin.thread_ts else "this channel"
         return Reply(f"Started `{outcome.task_id}` ({command.agent}). Progress will appear in {where}.",
                      task_id=outcome.task_id, started=True)

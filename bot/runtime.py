@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from baton.codec import EncryptionCodec
 from baton.gateway import TaskGateway
+from bot import faults
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS
 from bot.codec_server import add_codec_routes
@@ -111,6 +112,7 @@ class BotRuntime:
             assert self.settings.slack_signing_secret is not None  # BotSettings requires it in HTTP mode
             web_app = guarded_web_app(self.app, self.settings.slack_signing_secret.get_secret_value(), EVENTS_PATH)
             web_app.router.add_get("/healthz", _healthz)
+            faults.install(web_app)  # test-only, off unless BATON_FAULT_KILL_AFTER_ACK is set
             codec = self._temporal.data_converter.payload_codec
             if isinstance(codec, EncryptionCodec) and codec.encrypts:  # BATON_PAYLOAD_KEYS: serve the codec server
                 token = self.settings.baton_codec_auth_token
@@ -155,6 +157,7 @@ class BotRuntime:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        await self.services.intakes.drain()  # a start or a decision still on its way to Temporal, acked already
         if self._worker_task is not None and self.worker is not None:
             await self.worker.shutdown()
             await self._worker_task

@@ -11,6 +11,7 @@ from bot.blocks import TaskLinks
 from bot.catalog import DEFAULT_AGENTS, OfferedAgents
 from bot.dedupe import EventDedupe
 from bot.directory import UserGroupDirectory
+from bot.intake import Intakes
 from bot.members import ConversationMembers
 from bot.responder import Responder
 from bot.settings import BotSettings
@@ -31,6 +32,8 @@ class BotServices:
     """What the bot offers until a worker has said (BATON_AGENT_CATALOG, or the built-in agents)."""
     dedupe: EventDedupe = field(default_factory=EventDedupe)
     responder: Responder = field(default_factory=Responder)
+    intakes: Intakes = field(default_factory=Intakes)
+    """Temporal calls begun before an ack that go on after it (bot.intake); drained when the bot stops."""
     offered: OfferedAgents = field(init=False)
     """The agents the workers offer (bot.catalog), falling back to `agents` while no worker has said."""
     command_slots: asyncio.Semaphore = field(init=False)

@@ -48,7 +48,10 @@ class BotSettings(BaseSettings):
     """The Temporal task queue this bot's notify worker polls; every request the bot starts names it
     (requester.notify_task_queue), so the workflow calls back the bot that owns the conversation."""
     baton_command_concurrency: int = Field(default=8, ge=1, le=1000)
-    """Slash commands worked on at once after their ack (the rest wait their turn, already acked)."""
+    """Read-only slash commands worked on at once after their ack (the rest wait their turn, already acked)."""
+    baton_intake_timeout_s: float = Field(default=2.0, gt=0, lt=3)
+    """How long a request that asks for work (`/baton run`, `cancel`, a decision, Cancel, Retry) waits for Temporal
+    to hold it before the ack: Slack allows 3 s. Past it the bot acks "queued" and goes on in the background."""
     baton_admins: CsvList = Field(default_factory=list)
     """Slack user ids that may cancel any task and decide any checkpoint (added to every task's policy)."""
     baton_approvers: CsvList = Field(default_factory=list)

@@ -1,9 +1,13 @@
 """Buttons: decisions on checkpoint cards, Cancel on the status message, Retry on a failed task's final message.
 
-Each click is read, then acked at once; refusals are ephemeral and change nothing. A click that does not say who
-clicked is answered "I could not read that" through its response_url. Edit, Reject and Respond open a modal (the
-decision is sent when it is submitted, see views.py). After the ack every outcome is told to the clicker and nothing
-escapes (bolt would drop the ack).
+A click that asks for work is made durable before its ack (bot.intake): Approve's `decide` update is accepted by the
+workflow, Cancel's signal and cancellation request and Retry's new task reach Temporal, each within
+BATON_INTAKE_TIMEOUT_S; when Temporal is slower, the click is acked anyway and the call goes on in the background
+(the update id, the task's own id, make a second click harmless). Edit, Reject and Respond only open a modal, which
+Slack allows only within 3 s of the click: they ack at once, and their decision is sent when the modal is submitted
+(views.py). Refusals are ephemeral and change nothing. A click that does not say who clicked is answered "I could not
+read that" through its response_url. Every outcome is told to the clicker after the ack, and nothing escapes (bolt
+would drop the ack).
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from baton.errors import BatonError
 from bot.blocks import ButtonRef, edit_modal, reject_modal, respond_modal, safe_blocks
 from bot.blocks.ids import ACTION_CANCEL, ACTION_DECIDE_PATTERN, ACTION_RETRY, decision_from_action_id
-from bot.decisions import check_decision, decide
+from bot.decisions import Answer, check_decision, ready_answer, send_decision
+from bot.intake import ack_only, before_ack
 from bot.listeners.reading import COULD_NOT_READ, dig, slack_id, text_field, unreadable
-from bot.listeners.replies import SOMETHING_WENT_WRONG, answer_privately, tell
+from bot.listeners.replies import SOMETHING_WENT_WRONG, answer_or_apology, answer_privately, tell
 from bot.operations import cancel, retry
 from bot.services import BotServices
 from contracts import DecisionKind
@@ -59,22 +64,41 @@ def register(app: AsyncApp, services: BotServices) -> None:
         if user is None or kind is None or (kind in _MODALS and trigger_id is None):
             await could_not_read(ack, body, "user" if user is None else "action_id" if kind is None else "trigger_id")
             return
-        await ack()
         channel, message_ts, thread_ts = _where(body)
+        if kind in _MODALS:  # nothing to make durable yet: the decision comes with the modal's submission
+            await ack()
+            opened = open_modal(kind, action.get("value"), user, trigger_id, channel, message_ts, thread_ts, client)
+            answer = await answer_or_apology(opened, f"The {kind} click of {user}")
+            if answer:
+                await tell(client, channel, user, answer, thread_ts)
+            return
+
+        async def told(answer: Answer) -> None:
+            text = await answer_or_apology(answer(), f"The {kind} decision of {user}")
+            await tell(client, channel, user, text, thread_ts)
+
+        await before_ack(services.intakes, services.settings.baton_intake_timeout_s,
+                         send_click(kind, action.get("value"), user), ack=ack_only(ack), answer=told,
+                         name=f"The {kind} click of {user}")
+
+    async def send_click(kind: DecisionKind, value: object, user: str) -> Answer:
+        """Check the click and send the decision; returns once Temporal has accepted it (or it was refused)."""
         try:
-            answer = await decide_click(kind, action.get("value"), user, trigger_id, channel, message_ts, thread_ts,
-                                        client)
+            ref = ButtonRef.decode(value)
+        except ValueError:
+            return ready_answer(NOT_OURS)
+        try:
+            check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
+            return await send_decision(services, ref.task_id, check, kind, user)
         except BatonError as exc:
-            answer = str(exc)
+            return ready_answer(str(exc))
         except Exception:
             log.exception("The %s click of %s failed", kind, user)
-            answer = SOMETHING_WENT_WRONG
-        if answer:
-            await tell(client, channel, user, answer, thread_ts)
+            return ready_answer(SOMETHING_WENT_WRONG)
 
-    async def decide_click(kind: DecisionKind, value: object, user: str, trigger_id: str | None, channel: str | None,
-                           message_ts: str | None, thread_ts: str | None, client: AsyncWebClient) -> str | None:
-        """What to tell the clicker, or None when a modal opened instead."""
+    async def open_modal(kind: DecisionKind, value: object, user: str, trigger_id: str | None, channel: str | None,
+                         message_ts: str | None, thread_ts: str | None, client: AsyncWebClient) -> str | None:
+        """What to tell the clicker, or None when the modal opened."""
         try:
             ref = ButtonRef.decode(value)
         except ValueError:
@@ -82,8 +106,6 @@ def register(app: AsyncApp, services: BotServices) -> None:
         check = await check_decision(services, ref.task_id, ref.checkpoint_id, kind, user)
         if check.refusal is not None or check.checkpoint is None:
             return check.refusal or "This is no longer pending."
-        if kind not in _MODALS:
-            return await decide(services, ref.task_id, check, kind, user)
         modal_ref = ButtonRef(ref.task_id, ref.checkpoint_id, channel, thread_ts or message_ts)
         try:
             await client.views_open(trigger_id=trigger_id, view=safe_blocks(_MODALS[kind](modal_ref, check.checkpoint)))
@@ -92,24 +114,21 @@ def register(app: AsyncApp, services: BotServices) -> None:
             return "Slack did not open the form in time; click the button again."
         return None
 
-    async def answer_button(
-        body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, act: ButtonAct, user: str
-    ) -> None:
-        """Decode the button, run `act`, and tell the clicker the outcome (privately), whatever happened."""
-        channel, _, thread_ts = _where(body)
+    async def act_on(act: ButtonAct, value: object, user: str, thread_ts: str | None, what: str) -> str:
+        """Decode the button and run `act`: what to tell the clicker (privately), whatever happened."""
         try:
-            answer = await act(ButtonRef.decode(action.get("value")), user, thread_ts)
+            return await act(ButtonRef.decode(value), user, thread_ts)
         except ValueError:
-            answer = NOT_OURS
+            return NOT_OURS
         except BatonError as exc:
-            answer = str(exc)
+            return str(exc)
         except Exception:
-            log.exception("The %s click of %s failed", action["action_id"], user)
-            answer = SOMETHING_WENT_WRONG
-        await tell(client, channel, user, answer, thread_ts)
+            log.exception("The %s click of %s failed", what, user)
+            return SOMETHING_WENT_WRONG
 
     def on_button(act: ButtonAct) -> ButtonListener:
-        """The listener of a button that acts on a task (Cancel, Retry): read the clicker, ack, run `act`."""
+        """The listener of a button that acts on a task (Cancel, Retry): read the clicker, run `act` (its signal,
+        cancellation or start reaches Temporal before the ack, bot.intake), ack, tell the clicker."""
 
         async def listener(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                            client: AsyncWebClient) -> None:
@@ -117,8 +136,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
             if user is None:
                 await could_not_read(ack, body, "user")
                 return
-            await ack()
-            await answer_button(body, action, client, act, user)
+            channel, _, thread_ts = _where(body)
+            what = action["action_id"]
+
+            async def told(answer: str) -> None:
+                await tell(client, channel, user, answer, thread_ts)
+
+            await before_ack(services.intakes, services.settings.baton_intake_timeout_s,
+                             act_on(act, action.get("value"), user, thread_ts, what), ack=ack_only(ack),
+                             answer=told, name=f"The {what} click of {user}")
 
         return listener
 

@@ -1,10 +1,17 @@
-"""`/baton`: read the command, ack at once, then parse, run it and answer the person privately (response_url).
+"""`/baton`: read and parse the command; start (or cancel) the task in Temporal before the ack; answer privately.
 
-A command missing a field Baton needs (who, where, its trigger) is answered in the ack itself: "I could not read
-that", shown only to the person. Everything after the ack takes one of BATON_COMMAND_CONCURRENCY slots: a burst of
-commands (a whole channel typing at once) then cannot crowd out the acks of the requests still arriving, which Slack
-needs within 3 seconds. A failure after the ack, including a failure to start the task, is always answered to the
-person, and never escapes (bolt would drop the ack)."""
+A command that asks for work (`run`, `cancel`) is made durable before the ack (bot.intake): the start or the cancel
+gets BATON_INTAKE_TIMEOUT_S of Slack's 3 seconds, then the ack. Its answer ("Started `task`…") then goes through the
+response_url, as every answer after an ack does; a refusal (no such agent, not yours to cancel) is the ack itself.
+When Temporal is slower than that, the ack says the command is queued, the start goes on trying in the background
+(the same task id every time, so it starts at most once), and the person is told through the response_url once it
+has started, or that it could not. A command Baton cannot read or parse is answered in the ack ("I could not read
+that", the grammar's hint), shown only to the person.
+
+Read-only commands (`status`, `list`, `agents`, `help`) make nothing durable: they ack at once and answer after the
+ack, each taking one of BATON_COMMAND_CONCURRENCY slots, so a burst of them cannot crowd out the acks of requests
+still arriving. Nothing escapes after an ack (bolt would drop it): every failure is answered to the person.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.grammar import parse_command
+from baton.redaction import scrub
+from bot.blocks import safe_blocks, slack_text
+from bot.blocks.text import Mrkdwn
+from bot.grammar import CancelCommand, Command, ParseError, RunCommand, parse_command
+from bot.intake import before_ack
 from bot.listeners.reading import dig, slack_id, text_field, unreadable
 from bot.listeners.replies import SOMETHING_WENT_WRONG, answer_privately
 from bot.middleware import COULD_NOT_READ_COMMAND
@@ -21,12 +32,17 @@ from bot.operations import Reply, execute
 from bot.origin import SlackOrigin
 from bot.services import BotServices
 
-__all__ = ["register"]
+__all__ = ["QUEUED_CANCEL", "QUEUED_RUN", "RETRY_START_FOR_S", "register"]
 
 log = logging.getLogger(__name__)
 _MAX_TEXT = 8_000  # the contracts' bound on a request's text
 _MAX_NAME = 80  # Slack's bound on a username
 _MAX_TRIGGER = 255
+QUEUED_RUN = "Queued: Temporal is slow to answer; I will post in this channel when the task starts."
+QUEUED_CANCEL = "Queued: Temporal is slow to answer; I will tell you here when the cancellation is recorded."
+RETRY_START_FOR_S = 600.0
+"""How long a queued `/baton run` keeps trying to start its task: well inside the 30 minutes Slack lets a
+response_url answer."""
 
 
 def register(app: AsyncApp, services: BotServices) -> None:
@@ -38,14 +54,56 @@ def register(app: AsyncApp, services: BotServices) -> None:
             unreadable("/baton command", why or "its text")
             await ack(COULD_NOT_READ_COMMAND)
             return
-        await ack()
+        parsed = parse_command(text)
+        response_url = command.get("response_url")
+        if isinstance(parsed, ParseError):
+            await ack_privately(ack, Reply(Mrkdwn(parsed.message)))  # the grammar quotes the person's words, escaped
+        elif isinstance(parsed, RunCommand | CancelCommand):
+            await make_durable(ack, parsed, origin, response_url)
+        else:
+            await ack()
+            await read_only(parsed, origin, response_url)
+
+    async def make_durable(ack: AsyncAck, command: RunCommand | CancelCommand, origin: SlackOrigin,
+                           response_url: object) -> None:
+        told_in_ack = False
+
+        async def ack_with(reply: Reply | None) -> None:
+            nonlocal told_in_ack
+            if reply is None:  # still on its way to Temporal
+                await ack_privately(ack, Reply(QUEUED_RUN if isinstance(command, RunCommand) else QUEUED_CANCEL))
+            elif reply.task_id is None:  # refused or failed: nothing was done, and the ack says so
+                told_in_ack = True
+                await ack_privately(ack, reply)
+            else:
+                await ack()
+
+        async def answer(reply: Reply) -> None:
+            if not told_in_ack:
+                await answer_privately(services, response_url, reply.text, reply.blocks or None)
+
+        verb = "run" if isinstance(command, RunCommand) else "cancel"
+        await before_ack(services.intakes, services.settings.baton_intake_timeout_s,
+                         _execute(command, origin, retry_for_s=RETRY_START_FOR_S),
+                         ack=ack_with, answer=answer, name=f"/baton {verb} of {origin.user_id}")
+
+    async def read_only(command: Command, origin: SlackOrigin, response_url: object) -> None:
+        async with services.command_slots:
+            reply = await _execute(command, origin)
+        await answer_privately(services, response_url, reply.text, reply.blocks or None)
+
+    async def _execute(command: Command, origin: SlackOrigin, retry_for_s: float = 0.0) -> Reply:
         try:
-            async with services.command_slots:
-                reply = await execute(services, parse_command(text), origin)
+            return await execute(services, command, origin, retry_for_s=retry_for_s)
         except Exception:
             log.exception("/baton failed for %s", origin.user_id)
-            reply = Reply(SOMETHING_WENT_WRONG)
-        await answer_privately(services, command.get("response_url"), reply.text, reply.blocks or None)
+            return Reply(SOMETHING_WENT_WRONG)
+
+
+async def ack_privately(ack: AsyncAck, reply: Reply) -> None:
+    """The reply as the ack's body, which Slack shows to the person alone; escaped like every answer we post."""
+    await ack(text=scrub(slack_text(reply.text)), blocks=safe_blocks(reply.blocks) or None,
+              response_type="ephemeral")
 
 
 def read_origin(command: dict[str, Any]) -> tuple[SlackOrigin | None, str | None]:

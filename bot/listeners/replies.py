@@ -7,19 +7,22 @@ through `safe_blocks`, so only Baton's own mentions and links (Mrkdwn) stay live
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from baton.errors import BatonError
 from baton.redaction import scrub
 from bot.blocks import safe_blocks, slack_text
 from bot.services import BotServices
 
-__all__ = ["SOMETHING_WENT_WRONG", "answer_privately", "tell"]
+__all__ = ["SOMETHING_WENT_WRONG", "answer_or_apology", "answer_privately", "tell"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 SOMETHING_WENT_WRONG = "Something went wrong on Baton's side; please try again."
 
 
@@ -43,3 +46,15 @@ async def answer_privately(services: BotServices, response_url: object, text: st
     if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
         # text may quote an error
         await services.responder.send(response_url, scrub(slack_text(text)), safe_blocks(blocks))
+
+
+async def answer_or_apology(outcome: Awaitable[T], what: str) -> T | str:
+    """`outcome`, or what to tell the person when it failed (a Baton error's own words, else an apology and one log
+    line with the traceback): for work finished after an ack, where nothing may escape."""
+    try:
+        return await outcome
+    except BatonError as exc:
+        return str(exc)
+    except Exception:
+        log.exception("%s failed", what)
+        return SOMETHING_WENT_WRONG

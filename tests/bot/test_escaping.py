@@ -236,7 +236,8 @@ async def test_hostile_text_on_every_bot_path_reaches_slack_inert(
 
             # Commands: the catalog (the worker's agent description), a parse error quoting the person, three runs.
             await command("agents")
-            await command("run <!channel> <@U0ADMIN>")
+            parse_error = await sender.send_slash_command("run <!channel> <@U0ADMIN>", REQUESTER, CHANNEL)
+            answers.append(parse_error)  # a refusal is answered in the ack itself
             inputs += ["agent description", "command words"]
             task_a = await run("ask " + HOSTILE_TEXT)
             task_b = await run("fail " + HOSTILE_TEXT)
@@ -336,6 +337,7 @@ async def test_hostile_text_on_every_bot_path_reaches_slack_inert(
         "App Home": getattr(slack.home_view(APPROVER), "payload", None),
         "modals": [v.payload for v in slack.views(user=APPROVER)],
         "ephemerals": [e.text for e in slack.ephemerals()] + [e.blocks for e in slack.ephemerals()],
+        "a refused command's ack": parse_error.json(),
         "reminder": reminder[0].text,
         "mention reply": mention_reply[0].text,
         "DM reply": dm_reply[0].text,

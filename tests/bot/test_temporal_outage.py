@@ -1,6 +1,6 @@
-"""With the Temporal server stopped, a `/baton run` and a click on a card's button each get a clear private answer:
-no 5xx, no silence, no traceback in the log. The test runs its own dev server (not the session's), so it can stop it.
-"""
+"""With the Temporal server stopped, a `/baton run` and a click on a card's button each get a clear private answer
+(the command's: queued, its start still trying): no 5xx, no silence, no traceback in the log. The test runs its own
+dev server (not the session's), so it can stop it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RetryConfig
 
 from baton.devserver import DevServer, dev_server
+from bot.listeners.commands import QUEUED_RUN
 from bot.runtime import BotRuntime
 from bot.settings import BotSettings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
@@ -54,10 +55,9 @@ async def test_during_a_temporal_outage_a_command_and_a_click_get_a_clear_privat
         await stop(own_temporal)
 
         command = await sender.send_slash_command("run ops_audit check the db tier", USER, CHANNEL)
-        assert command.status == 200, "acked at once, before Temporal is asked"
-        told = await slack.wait_for(lambda: slack.ephemerals(user=USER)[answered:], timeout=30)
-        assert [e.text for e in told] == [f"{UNREACHABLE} (unavailable); try again in a minute."]
-        assert told[0].via_response_url, "the answer went to the person, privately"
+        assert command.status == 200, "acked within Slack's 3 s, while the start keeps trying (bot.intake)"
+        assert command.json() == {"text": QUEUED_RUN, "response_type": "ephemeral"}, "privately"
+        assert len(slack.ephemerals(user=USER)) == answered
 
         for action_id, message in (("baton.decide.accept", card), ("baton.cancel", status)):
             before = len(slack.ephemerals(user=USER))

@@ -81,6 +81,7 @@ async def test_a_bot_killed_between_a_click_and_its_answer_records_the_decision_
         assert task_id is not None
         await eventually(lambda: no_activity_in_flight(temporal_client_on_disk, task_id), timeout=30)
 
+        seen = approve_value(card)  # the card as the person sees it: a notify may edit it before the second click
         answer = chaos_slack.hold("chat.postEphemeral", lambda args: args.get("user") == APPROVER)
         clicked = await slack_side.send_block_actions(user_id=APPROVER, action_id=APPROVE, channel_id=CHANNEL,
                                                       message_ts=card.ts)
@@ -94,7 +95,7 @@ async def test_a_bot_killed_between_a_click_and_its_answer_records_the_decision_
         await bot.start()
         # No answer came, so the person clicks Approve again on the card as they still see it.
         again = await slack_side.send_block_actions(user_id=APPROVER, action_id=APPROVE, channel_id=CHANNEL,
-                                                    message_ts=card.ts, value=approve_value(card))
+                                                    message_ts=card.ts, value=seen)
         assert again.status == 200
         [reply] = await chaos_slack.wait_for(lambda: chaos_slack.ephemerals(user=APPROVER), timeout=30)
         assert reply.text == f"This is no longer pending: <@{APPROVER}> already chose *Approve*.", reply.text
