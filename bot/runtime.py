@@ -157,6 +157,7 @@ class BotRuntime:
         if self._socket is not None:
             await self._socket.close_async()
             self._socket = None
+        await _finish_listeners(timeout_s=5.0)
         await self.services.intakes.drain()  # a start or a decision still on its way to Temporal, acked already
         if self._worker_task is not None and self.worker is not None:
             await self.worker.shutdown()
@@ -178,6 +179,21 @@ class BotRuntime:
     @property
     def bot_services(self) -> BotServices:
         return self.services
+
+
+async def _finish_listeners(timeout_s: float) -> None:
+    """Bolt runs a listener after its ack as a bare task: let those in flight finish (and cancel what is left after
+    `timeout_s`), so no work of a stopped bot carries on against the clients it is about to close."""
+    running = [task for task in asyncio.all_tasks() if not task.done() and _is_bolt_listener(task)]
+    if not running:
+        return
+    _, left = await asyncio.wait(running, timeout=timeout_s)
+    for task in left:
+        task.cancel()
+
+
+def _is_bolt_listener(task: asyncio.Task[Any]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
 
 
 async def _healthz(_: web.Request) -> web.Response:
