@@ -10,7 +10,8 @@ BatonError
 ├── TaskNotFound           no task with that id
 ├── TaskAlreadyFinished    the task ended; it can no longer be cancelled or decided
 ├── TaskBusy               no worker answered for a running task in time; retry (nothing about the task changed)
-└── DecisionRejected       the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+├── DecisionRejected       the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+└── ConversationBusy       a Slack thread's conversation holds its bound of unanswered messages (baton.conversations)
 
 Temporal's own errors become these in one place, `baton.gateway` (its tables `RPC_ERRORS` and `DECIDE_ERRORS`), so
 a caller catches `BatonError` and shows `str(err)`. Two Temporal errors pass through on purpose: `result()` of a
@@ -69,3 +70,7 @@ class TaskBusy(BatonError):
 
 class DecisionRejected(BatonError):
     pass
+
+
+class ConversationBusy(BatonError):
+    """The conversation refused the message: it already holds its bound of unanswered ones."""

@@ -32,6 +32,9 @@ REGISTER_SIGNAL: Final = "register"
 # ConversationWorkflow's handlers.
 SAY_UPDATE: Final = "say"
 """A person's message to Baton; its update id is the Slack event id."""
+SAY_SIGNAL: Final = "said"
+"""The same message when no worker took the update in time: a signal is durable at once, worker or not; the workflow
+recognises a message it already has by its event id."""
 CONVERSATION_QUERY: Final = "conversation"
 
 # Activities.
@@ -139,6 +142,7 @@ __all__ = [
     "REQUESTER_ATTRIBUTE",
     "REQUEST_MEMO",
     "RUN_AGENT_ACTIVITY",
+    "SAY_SIGNAL",
     "SAY_UPDATE",
     "SEARCH_ATTRIBUTES",
     "SLACK_ERROR",

@@ -1,4 +1,5 @@
-"""Builds and runs the Temporal worker that executes AgentWorkflow and the run_agent activity."""
+"""Builds and runs the Temporal worker that executes AgentWorkflow, ConversationWorkflow and the run_agent
+activity."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from workers.llm import make_chat_model
 from workers.registry import AgentRegistry
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
+from workers.workflow.conversation_workflow import ConversationWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[AgentWorkflow, AgentCatalogWorkflow],
+            workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow],
             activities=[activities.run_agent],
             max_concurrent_activities=settings.max_concurrent_activities,
             graceful_shutdown_timeout=timedelta(seconds=settings.drain_timeout_s),

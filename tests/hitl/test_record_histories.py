@@ -12,17 +12,28 @@ import pytest
 from langchain_core.language_models import BaseChatModel
 from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from baton.conversations import Conversations
 from baton.gateway import TaskGateway
 from contracts import (
+    AnswerInputV1,
+    AnswerOutputV1,
     ApprovalPolicyV1,
     CancellationV1,
+    ConversationKeyV1,
+    ConversationLimitsV1,
+    ConversationMessageV1,
+    ConversationStartV1,
+    ConversationStateV1,
     DecisionKind,
     DecisionV1,
     NotifyInputV1,
     NotifyResultV1,
     SlackMessagesV1,
+    conversation_id,
+    names,
     utc_now,
 )
 from tests.conftest import WorkerFactory
@@ -30,7 +41,7 @@ from tests.hitl import two_gates
 from tests.hitl.conftest import OPS_PROPOSAL
 from tests.hitl.test_continue_as_new import CONTINUED_HISTORY, long_task
 from tests.hitl.test_expiry import StandIns, result_skipping_time, slack_request, stand_ins
-from tests.support import make_request, status_when
+from tests.support import eventually, make_request, status_when
 from workers.agents import diagnostic, ops_audit, sales_report
 from workers.registry import AgentRegistry
 
@@ -169,3 +180,54 @@ async def test_record_continued_as_new_history(temporal_client: Client) -> None:
         runs = await task.runs()
     assert len(runs) >= 3, "the second run must be a middle one"
     CONTINUED_HISTORY.write_text(runs[1].to_json(), encoding="utf-8")
+
+
+ANSWERED: list[AnswerInputV1] = []
+
+
+@activity.defn(name=names.ANSWER_IN_THREAD_ACTIVITY)
+async def answer_in_thread(request: AnswerInputV1) -> AnswerOutputV1:
+    """The bot's side of a conversation without Slack or a model: "fail" is a rejected API key, the rest an echo."""
+    ANSWERED.append(request)
+    if request.kind == "answer" and request.message.text == "fail":
+        raise ApplicationError("The model provider rejected Baton's API key (401).", type=names.LLM_AUTH_ERROR,
+                               non_retryable=True)
+    return AnswerOutputV1(text=request.notice or f"echo: {request.message.text}", remember=request.kind == "answer")
+
+
+async def test_record_conversation_history(gateway: TaskGateway, agent_worker: WorkerFactory, task_queue: str) -> None:
+    """One ConversationWorkflow run over its bound of 3 messages: a message by update (answered with the memory), a
+    redelivery of it by signal (recognised), one whose model call is refused (one notice), one by signal while the
+    update path is skipped, the message past the bound (the limit notice), and one after it (ignored)."""
+    notify_queue = f"{task_queue}-slack"
+    key = ConversationKeyV1(team_id="T_REC", channel_id="C_REC", thread_ts="1700000000.000100")
+    start = ConversationStartV1(key=key, notify_task_queue=notify_queue,
+                                limits=ConversationLimitsV1(max_messages=3))
+    conversations = Conversations(gateway.client, task_queue, update_wait_s=30)
+
+    def message(n: int, text: str) -> ConversationMessageV1:
+        return ConversationMessageV1(event_id=f"Ev0REC{n}", user_id="U_A", text=text, ts=f"1700000000.00020{n}")
+
+    async def state() -> ConversationStateV1:
+        handle = gateway.client.get_workflow_handle(conversation_id(key.team_id, key.channel_id, key.thread_ts))
+        return await handle.query(names.CONVERSATION_QUERY, result_type=ConversationStateV1)
+
+    async with agent_worker(), Worker(gateway.client, task_queue=notify_queue, activities=[answer_in_thread]):
+        assert (await conversations.say(start, message(1, "hello"))) is not None
+        await conversations._signal_with_start(start, message(1, "hello"))
+        await conversations.say(start, message(2, "fail"))
+        await conversations._signal_with_start(start, message(3, "and then?"))
+        await conversations.say(start, message(4, "one more"))
+        await conversations.say(start, message(5, "and another"))
+        final = await eventually(lambda: _settled(state, len(ANSWERED) >= 5))
+    assert [(a.kind, a.message.event_id) for a in ANSWERED] == [
+        ("answer", "Ev0REC1"), ("answer", "Ev0REC2"), ("notice", "Ev0REC2"), ("answer", "Ev0REC3"),
+        ("notice", "Ev0REC4")]
+    assert final.limit_told and final.messages_seen == 4
+    await save(gateway.client, conversation_id(key.team_id, key.channel_id, key.thread_ts),
+               "conversation_answered_refused_and_limited")
+
+
+async def _settled(state: Callable[[], Any], answered: bool) -> Any:
+    current = await state()
+    return current if answered and current.pending == 0 else None

@@ -1,5 +1,6 @@
-"""Every recorded history under tests/histories/ replays against today's AgentWorkflow without a
-non-determinism error, so a workflow change that would break tasks already in flight fails here first.
+"""Every recorded history under tests/histories/ replays against today's workflows (AgentWorkflow, the catalog,
+ConversationWorkflow) without a non-determinism error, so a workflow change that would break tasks already in
+flight fails here first.
 
 Record new histories with `BATON_RECORD_HISTORIES=1 pytest tests/hitl/test_record_histories.py`.
 """
@@ -15,6 +16,7 @@ from temporalio.worker import Replayer
 
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
+from workers.workflow.conversation_workflow import ConversationWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -30,11 +32,13 @@ def load(path: Path) -> WorkflowHistory:
 def test_the_recorded_histories_include_runs_with_checkpoints() -> None:
     names = {path.stem for path in history_files()}
     assert {"ops_audit_approved", "sales_report_edited", "two_checkpoints", "expired_after_escalation"} <= names
+    assert "conversation_answered_refused_and_limited" in names
 
 
 @pytest.mark.parametrize("path", history_files(), ids=lambda p: p.stem)
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow],
+                        data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"

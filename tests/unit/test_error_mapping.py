@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import baton.errors
 import baton.temporal
+from baton.conversations import SAY_ERRORS
 from baton.errors import (
     BatonError,
     DecisionRejected,
@@ -71,9 +72,10 @@ def test_the_decide_table_covers_every_type_the_workflow_rejects_a_decision_with
 
 
 def test_the_workflow_raises_no_error_type_the_gateway_does_not_know() -> None:
-    """Every `ApplicationError(type=...)` in the workflow code is either a decide rejection (mapped above) or the
-    failed task's own type (`_fail`: the agent's error), which ends the workflow: `result()` reports it as Temporal's
-    WorkflowFailureError on purpose, and the task's status carries it for people."""
+    """Every `ApplicationError(type=...)` in the workflow code is either an update's rejection (`decide`'s, mapped
+    above; `say`'s, mapped by baton.conversations) or the failed task's own type (`_fail`: the agent's error), which
+    ends the workflow: `result()` reports it as Temporal's WorkflowFailureError on purpose, and the task's status
+    carries it for people."""
     raised: dict[str, set[str]] = {}
     for path in sorted((ROOT / "workers" / "workflow").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -86,7 +88,7 @@ def test_the_workflow_raises_no_error_type_the_gateway_does_not_know() -> None:
                         if keyword.arg == "type":
                             raised.setdefault(ast.unparse(keyword.value), set()).add(function.name)
     assert raised.pop("error.type") == {"_fail"}
-    assert {getattr(names, constant) for constant in raised} == set(DECIDE_ERRORS)
+    assert {getattr(names, constant) for constant in raised} == set(DECIDE_ERRORS) | set(SAY_ERRORS)
 
 
 def test_the_error_tree_in_baton_errors_names_every_class() -> None:
