@@ -1,19 +1,19 @@
-"""The app factory: a slack-bolt AsyncApp wired to Baton's gateway, with Slack's rate limits waited out."""
+"""The app factory: a slack-bolt AsyncApp wired to Baton's gateway and conversations, with Slack's rate limits waited
+out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from baton.conversations import Conversations
 from baton.gateway import TaskGateway
 from bot.blocks import TaskLinks
 from bot.catalog import DEFAULT_AGENTS
 from bot.directory import UserGroupDirectory
-from bot.front_agent import FrontAgent
 from bot.listeners import register_listeners
 from bot.members import ConversationMembers
 from bot.middleware import install_middleware, workspace_check
@@ -34,8 +34,7 @@ def build_client(settings: BotSettings) -> AsyncWebClient:
 
 def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebClient | None = None,
               agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS, namespace: str = "default",
-              temporal_ui_url: str | None = None, chat_model: Callable[[], Any] | None = None,
-              tools: Callable[..., list[Any]] | None = None) -> tuple[AsyncApp, BotServices]:
+              temporal_ui_url: str | None = None) -> tuple[AsyncApp, BotServices]:
     client = client or build_client(settings)
     services = BotServices(
         settings=settings,
@@ -43,6 +42,7 @@ def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebCl
         directory=UserGroupDirectory(client),
         members=ConversationMembers(client, settings.baton_members_ttl_s),
         links=TaskLinks(settings.baton_temporal_ui_url or temporal_ui_url, namespace),
+        conversations=Conversations(gateway.client, gateway.task_queue),
         agents=agents,
     )
     signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -56,5 +56,5 @@ def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebCl
         raise_error_for_unhandled_request=True,
     )
     install_middleware(app, services)
-    register_listeners(app, services, FrontAgent(services, chat_model, tools))
+    register_listeners(app, services)
     return app, services

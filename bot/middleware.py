@@ -1,8 +1,9 @@
 """Global middleware and the global error handler.
 
 The workspace check refuses other workspaces, and any request whose workspace cannot be established, when
-BATON_SLACK_TEAM_ID is set; it runs before bolt's authorization, so a refused request costs no Slack API call. The
-dedupe drops Events API redeliveries. Both answer 200 so Slack stops retrying, and neither reaches a listener.
+BATON_SLACK_TEAM_ID is set; it runs before bolt's authorization, so a refused request costs no Slack API call. It
+answers 200 so Slack stops retrying, and the request reaches no listener. (Events API redeliveries need no middleware:
+Temporal deduplicates them by event id, see listeners/events.py.)
 
 The error handler answers whatever still fails inside bolt (a matcher indexing into a mistyped payload, a request no
 listener handles, a listener raising before its ack) with an ack and nothing done: one warning line naming the
@@ -62,15 +63,6 @@ def workspace_check(services: BotServices) -> Middleware:
 
 
 def install_middleware(app: AsyncApp, services: BotServices) -> None:
-    @app.middleware
-    async def drop_redeliveries(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and event_id and not services.dedupe.first_time(event_id):
-            log.info("Dropped a redelivery of event %s", shown(event_id))
-            return BoltResponse(status=200, body="")
-        await next()
-        return None
-
     @app.error
     async def ack_failures(error: Exception, body: dict[str, Any],
                            response: BoltResponse | None) -> BoltResponse | None:

@@ -1,6 +1,6 @@
 """The bot process's parts, started and stopped together: the Slack app (HTTP on /slack/events, or Socket Mode)
-and the Temporal worker that runs the `notify` activity on BATON_NOTIFY_TASK_QUEUE (default `baton-slack`), the
-queue every request this bot starts names as its requester's.
+and the Temporal worker that runs the `notify` and `answer_in_thread` activities on BATON_NOTIFY_TASK_QUEUE (default
+`baton-slack`), the queue every task and conversation this bot starts names as its own.
 
 `python -m bot` runs it until SIGTERM; tests run it in-process on a free port against the fake Slack.
 """
@@ -27,6 +27,8 @@ from bot import faults
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS
 from bot.codec_server import add_codec_routes
+from bot.conversation_activity import ConversationAnswers
+from bot.front_agent import FrontAgent
 from bot.http_guard import guarded_web_app
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
@@ -56,7 +58,7 @@ def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
 
         api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
         return ChatOpenAI(model=settings.model_name, base_url=settings.openai_base_url, api_key=api_key,
-                          max_retries=2, timeout=30.0)
+                          max_retries=0, timeout=30.0)  # Temporal retries the answer_in_thread activity
 
     return make
 
@@ -70,9 +72,11 @@ class BotRuntime:
         self.gateway = TaskGateway(temporal, task_queue=agents_task_queue)
         self.app, self.services = build_app(
             settings, self.gateway, agents=agents, namespace=namespace, temporal_ui_url=temporal_ui_url,
-            chat_model=chat_model if chat_model is not None else chat_model_factory(settings), tools=tools,
         )
         self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
+        front_agent = FrontAgent(self.services, chat_model if chat_model is not None else chat_model_factory(settings),
+                                 tools)
+        self.answers = ConversationAnswers(self.app.client, front_agent, self.services.members)
         self._temporal = temporal
         self._temporal_ui_url = temporal_ui_url
         self.worker: Worker | None = None
@@ -102,7 +106,7 @@ class BotRuntime:
     async def _start(self) -> None:
         socket = await self._open_socket() if self.settings.socket_mode else None
         self.worker = Worker(self._temporal, task_queue=self.settings.baton_notify_task_queue,
-                             activities=[self.notifier.notify])
+                             activities=[self.notifier.notify, self.answers.answer_in_thread])
         self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
         if socket is not None:
             self._socket = socket

@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from baton.conversations import Conversations
 from baton.gateway import TaskGateway
 from bot.blocks import TaskLinks
 from bot.catalog import DEFAULT_AGENTS, OfferedAgents
-from bot.dedupe import EventDedupe
 from bot.directory import UserGroupDirectory
 from bot.intake import Intakes
 from bot.members import ConversationMembers
@@ -28,9 +28,11 @@ class BotServices:
     members: ConversationMembers
     """Who is in a conversation: its members may read the tasks started there (bot.visibility)."""
     links: TaskLinks
+    conversations: Conversations
+    """Hands mentions and DMs to their thread's ConversationWorkflow; Temporal, not the bot, remembers which events
+    it has seen."""
     agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS
     """What the bot offers until a worker has said (BATON_AGENT_CATALOG, or the built-in agents)."""
-    dedupe: EventDedupe = field(default_factory=EventDedupe)
     responder: Responder = field(default_factory=Responder)
     intakes: Intakes = field(default_factory=Intakes)
     """Temporal calls begun before an ack that go on after it (bot.intake); drained when the bot stops."""

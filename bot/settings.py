@@ -69,6 +69,12 @@ class BotSettings(BaseSettings):
     """How mentions and DMs are read: `model` (ChatOpenAI; needs OPENAI_API_KEY or OPENAI_BASE_URL), `demo` (the
     scripted, labelled demo model: bot/demo_front_model.py), `grammar` (the `/baton` grammar only, no model).
     Default: `model` when one is configured, else `demo`."""
+    baton_conversation_max_messages: int = Field(default=2_000, ge=1, le=1_000_000)
+    """Messages one Slack thread's conversation answers; the next is told the limit once, later ones are ignored."""
+    baton_conversation_memory_turns: int = Field(default=40, ge=2, le=200)
+    """Turns of a thread (people's messages and Baton's answers) the front agent sees."""
+    baton_conversation_messages_per_run: int = Field(default=500, ge=1, le=1_500)
+    """Messages a conversation workflow takes before it continues as new (sooner when Temporal suggests it)."""
 
     @field_validator("baton_admins", "baton_approvers", "baton_approver_groups", mode="before")
     @classmethod

@@ -49,9 +49,11 @@ async def test_a_mention_handled_by_the_front_agent_starts_the_task_the_model_pi
 
 
 async def test_with_the_grammar_front_agent_a_dm_in_the_command_grammar_works_and_chat_gets_help(
-        slack: FakeSlackApi, bot_settings: BotSettings, temporal_client: Client, task_queue: str) -> None:
+        slack: FakeSlackApi, bot_settings: BotSettings, temporal_client: Client, task_queue: str,
+        agent_worker: WorkerFactory) -> None:
     settings = bot_settings.model_copy(update={"baton_front_agent": "grammar"})
-    async with BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as bot, \
+    # A DM is answered by its conversation's workflow, which runs on the agent workers: one must be running.
+    async with agent_worker(), BotRuntime(settings, temporal_client, agents_task_queue=task_queue) as bot, \
             SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as sender:
         _, agents = await sender.say("U02BOB", "D01BOB", "agents")
         _, chat = await sender.say("U02BOB", "D01BOB", "hello there")

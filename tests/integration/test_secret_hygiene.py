@@ -349,7 +349,7 @@ async def test_no_secret_reaches_a_log_a_history_or_slack(
     assert {audit, leaky, refused} <= set(workflows), workflows
     assert checkpoints_in(checkpoint_dsn) > 0, "the worker really kept its checkpoints behind the DSN"
     # The leaking texts were really produced, and logged scrubbed: the zero below is not for want of trying.
-    assert "The front agent failed" in bot.log and f"Incorrect API key provided: {REDACTED}" in bot.log
+    assert "The front agent's model failed" in bot.log and f"Incorrect API key provided: {REDACTED}" in bot.log
     assert f"Incorrect API key provided: {REDACTED}" in worker.log and f"key {REDACTED} at postgresql://" in worker.log
     print(f"\nsecret hygiene scan: {scan.looked_at}, hits: {len(scan.hits)}")
     assert not scan.hits, f"{len(scan.hits)} leaks:\n" + "\n".join(scan.hits[:60])

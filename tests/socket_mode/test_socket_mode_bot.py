@@ -66,10 +66,11 @@ async def test_a_slash_command_over_the_socket_is_acked_within_3s_and_runs_one_t
 
 
 async def test_an_app_mention_over_the_socket_reaches_the_bot_and_is_answered_in_its_thread(
-        slack: FakeSlackApi, socket_mode: FakeSocketMode, socket_bot: BotRuntime) -> None:
-    ack, event = await socket_mode.say("U02BOB", CHANNEL, "<@U0BATONBOT> help")
-    assert ack.type == "events_api" and ack.payload is None and ack.latency_s < SLACK_ACK_DEADLINE_S
-    [reply] = await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
+        slack: FakeSlackApi, socket_mode: FakeSocketMode, socket_bot: BotRuntime, agent_worker: WorkerFactory) -> None:
+    async with agent_worker():  # the mention's conversation workflow runs there
+        ack, event = await socket_mode.say("U02BOB", CHANNEL, "<@U0BATONBOT> help")
+        assert ack.type == "events_api" and ack.payload is None and ack.latency_s < SLACK_ACK_DEADLINE_S
+        [reply] = await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
     assert reply.user == slack.bot_user_id and "/baton run" in reply.text
 
 
@@ -89,14 +90,15 @@ async def test_after_a_refresh_requested_disconnect_the_bot_reconnects_with_a_fr
 
 
 async def test_when_the_server_drops_the_socket_the_bot_reconnects_and_keeps_working(
-        slack: FakeSlackApi, socket_mode: FakeSocketMode, socket_bot: BotRuntime) -> None:
+        slack: FakeSlackApi, socket_mode: FakeSocketMode, socket_bot: BotRuntime, agent_worker: WorkerFactory) -> None:
     first = await socket_mode.close_connection()
     second = await socket_mode.wait_connected(count=2)
     assert not first.is_open and second.is_live
     assert len(slack.calls_to("apps.connections.open", ok=True)) == 2
-    ack, event = await socket_mode.say("U02BOB", CHANNEL, "<@U0BATONBOT> help")
-    assert ack.connection_id == second.id
-    await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
+    async with agent_worker():
+        ack, event = await socket_mode.say("U02BOB", CHANNEL, "<@U0BATONBOT> help")
+        assert ack.connection_id == second.id
+        await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]))
 
 
 async def test_an_event_envelope_delivered_twice_starts_one_task(

@@ -1,0 +1,168 @@
+"""The `answer_in_thread` activity: the bot's side of a ConversationWorkflow, run by its Temporal worker on the notify
+queue, next to `notify`.
+
+For one message it runs the front agent (model, demo model or `/baton` grammar) with the thread's memory, posts the
+answer in the thread and returns it, so the workflow adds it to the memory; or it posts the workflow's notice (the
+limit, a model that cannot be reached) without a model call. The model's calls are the activity's, so they get
+Temporal's retries with backoff: provider errors are mapped as the workers map theirs (baton.llm_errors), a 429 or a
+5xx retried, a rejected key or request not (the workflow then posts one notice saying so).
+
+Idempotent when retried: each answer carries message metadata naming the event it answers, and a retried attempt
+looks for it in the thread before calling the model again. A channel Baton is no longer in is not answered, and
+costs no model call: Slack's membership is asked first (cached, see bot.members), and a post Slack refuses because
+Baton left is not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from baton.llm_errors import translate_llm_error
+from baton.redaction import scrub
+from bot.blocks import slack_text
+from bot.front_agent import FrontAgent
+from bot.members import ConversationMembers
+from bot.origin import SlackOrigin
+from contracts import MAX_ANSWER_TEXT, AnswerInputV1, AnswerOutputV1, ConversationKeyV1, names
+
+__all__ = ["REPLY_EVENT", "ConversationAnswers", "reply_metadata"]
+
+log = logging.getLogger(__name__)
+REPLY_EVENT = "baton_reply"
+"""The metadata event_type on Baton's answers in a conversation."""
+_GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+"""Slack's word that Baton is no longer in the conversation: nothing to answer there, nothing to retry."""
+_PERMANENT = frozenset({"invalid_auth", "account_inactive", "token_revoked", "missing_scope", "msg_too_long",
+                        "no_permission", "restricted_action"})
+"""Slack errors a retry cannot fix."""
+HEARTBEAT_EVERY_S = 2.0
+"""Well inside the workflow's heartbeat timeout (10 s), through model calls and Slack's 429 waits alike."""
+
+
+def reply_metadata(event_id: str, notice: bool = False) -> dict[str, Any]:
+    """Slack message metadata marking Baton's answer (or notice) to the event `event_id`."""
+    payload: dict[str, Any] = {"event_id": event_id}
+    if notice:
+        payload["notice"] = True
+    return {"event_type": REPLY_EVENT, "event_payload": payload}
+
+
+class ConversationAnswers:
+    def __init__(self, client: AsyncWebClient, front_agent: FrontAgent, members: ConversationMembers) -> None:
+        self._client = client
+        self._front_agent = front_agent
+        self._members = members
+        self._bot_user_id: str | None = None
+
+    @activity.defn(name=names.ANSWER_IN_THREAD_ACTIVITY)
+    async def answer_in_thread(self, request: AnswerInputV1) -> AnswerOutputV1:
+        async with _heartbeating():
+            try:
+                return await self._answer(request)
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "unknown"))
+                if error in _GONE:
+                    log.info("Not answering in %s: Slack says %s", request.key.channel_id, error)
+                    return AnswerOutputV1(remember=False)
+                raise ApplicationError(f"Slack error: {error}", type=names.SLACK_ERROR,
+                                       non_retryable=error in _PERMANENT) from None
+
+    async def _answer(self, request: AnswerInputV1) -> AnswerOutputV1:
+        key, message, notice = request.key, request.message, request.kind == "notice"
+        if _attempt() > 1:
+            earlier = await self._posted_before(key, message.event_id, message.ts, notice)
+            if earlier is not None:
+                return AnswerOutputV1(text=earlier[:MAX_ANSWER_TEXT], remember=not notice)
+        if notice:
+            text = request.notice
+        elif not await self._still_in(key.channel_id):
+            log.info("Not answering in %s: Baton is no longer a member", key.channel_id)
+            return AnswerOutputV1(remember=False)
+        else:
+            origin = SlackOrigin(team_id=key.team_id, channel_id=key.channel_id, user_id=message.user_id,
+                                 identity_ts=message.ts, thread_ts=key.thread_ts)
+            text = await self._run_front_agent(message.text, origin, request)
+        await self._client.chat_postMessage(channel=key.channel_id, thread_ts=key.thread_ts,
+                                            text=scrub(slack_text(text)),
+                                            metadata=reply_metadata(message.event_id, notice))
+        return AnswerOutputV1(text=str(text)[:MAX_ANSWER_TEXT], remember=not notice)
+
+    async def _run_front_agent(self, text: str, origin: SlackOrigin, request: AnswerInputV1) -> str:
+        """The front agent's answer; a model-provider error becomes the Temporal failure the workers raise for it,
+        anything else a non-retryable failure naming only its type (a bug: retrying calls the model again)."""
+        try:
+            return await self._front_agent.answer(text, origin, request.memory)
+        except Exception as exc:
+            failure = translate_llm_error(exc)
+            if failure is not None:  # the provider's own words help an operator; the log filter scrubs secrets
+                log.warning("The front agent's model failed on %s/%s: %s (%s)", origin.channel_id,
+                            origin.identity_ts, failure.message, exc)
+                raise failure from None
+            log.exception("The front agent failed on %s/%s", origin.channel_id, origin.identity_ts)
+            raise ApplicationError(f"The front agent failed ({type(exc).__name__})", type=type(exc).__name__,
+                                   non_retryable=True) from None
+
+    async def _still_in(self, channel_id: str) -> bool:
+        """Whether Baton is still a member of `channel_id`: a stale event from a channel it left gets no answer.
+        When Slack cannot say (no members listed), Baton answers: better twice than never."""
+        if channel_id.startswith("D"):
+            return True
+        members = await self._members.members(channel_id)
+        return not members or await self._own_user_id() in members
+
+    async def _own_user_id(self) -> str:
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self._client.auth_test())["user_id"])
+        return self._bot_user_id
+
+    async def _posted_before(self, key: ConversationKeyV1, event_id: str, since_ts: str, notice: bool) -> str | None:
+        """The text of an answer an earlier attempt posted but never reported (the bot died, or the reply to
+        Temporal was lost); None when there is none, or the thread cannot be read (answering twice beats never)."""
+        try:
+            response = await self._client.conversations_replies(channel=key.channel_id, ts=key.thread_ts,
+                                                                oldest=since_ts, inclusive=True, limit=200,
+                                                                include_all_metadata=True)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            log.warning("Cannot read %s/%s for an earlier answer to %s (%s); answering", key.channel_id,
+                        key.thread_ts, event_id, reason)
+            return None
+        wanted = reply_metadata(event_id, notice)
+        for posted in response.get("messages") or []:
+            if posted.get("metadata") == wanted:
+                return str(posted.get("text") or "")
+        return None
+
+
+@asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat on a timer while an answer runs, so Temporal retries it on another bot within seconds of this one
+    dying, not after the start-to-close timeout."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_EVERY_S)
+
+    beating = asyncio.create_task(beat(), name="baton-answer-heartbeat")
+    try:
+        yield
+    finally:
+        beating.cancel()
+
+
+def _attempt() -> int:
+    return activity.info().attempt if activity.in_activity() else 1
