@@ -2,6 +2,8 @@
 (tests/scaleout/conftest.py): Slack's duplicates spread over the replicas are still answered once, and a replica
 killed right after it acked a command loses nothing.
 
+* an event delivered three times (X-Slack-Retry-Num 0, 1, 2), each time to a different replica, all at once: one
+  reply in the thread, one model call;
 * 20 people clicking Approve on one card at once, spread over the replicas: one decision, 19 private "already";
 * a replica SIGKILLed right after it acks `/baton run` (its fault hook armed): the task was started before the ack,
   and the other replicas post its thread to the end.
@@ -11,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import uuid
+from contextlib import AsyncExitStack
 
 import pytest
 
 from bench.chaos_measure import checkpoint_history
 from bench.chaos_slack import buttons, part_of, task_of, thread_messages
-from contracts import names, slack_idempotency_key, task_id_for
+from contracts import ConversationStateV1, conversation_id, names, slack_idempotency_key, task_id_for
 from sandbox import Message
-from tests.scaleout.conftest import CLICKERS, REPLICAS, ScaleOut
+from sandbox.payloads import app_mention_event
+from tests.scaleout.conftest import CLICKERS, FRONT_AGENT_REPLY, REPLICAS, ScaleOut, front_agent_calls
 from tests.support import eventually
 
 CHANNEL = "C02OPS"
@@ -29,6 +34,39 @@ APPROVE = "baton.decide.accept"
 def pending_cards(scaleout: ScaleOut) -> list[Message]:
     return [m for m in scaleout.slack.messages_in(CHANNEL)
             if (part_of(m) or "").startswith("checkpoint:") and "Approve" in buttons(m)]
+
+
+@pytest.mark.timeout(60)
+async def test_an_event_delivered_three_times_at_once_each_to_another_replica_is_answered_once_after_one_model_call(
+        scaleout: ScaleOut) -> None:
+    slack = scaleout.slack
+    model_calls = len(front_agent_calls(scaleout.model))
+    message = slack.post_user_message(CHANNEL, REQUESTER, "<@U0BATONBOT> hello, what can you do?")
+    event = app_mention_event(REQUESTER, CHANNEL, message.text, ts=message.ts, team=slack.team_id)
+    event_id = f"Ev0SCALEOUT{uuid.uuid4().hex[:8].upper()}"
+    async with AsyncExitStack() as stack:
+        replicas = [await stack.enter_async_context(scaleout.delivery(replica=i)) for i in range(REPLICAS)]
+        # Slack's first delivery and two retries of it (it saw no ack in time), each reaching another replica.
+        deliveries = await asyncio.gather(*(
+            replica.send_event(event, event_id=event_id, retry_num=i, retry_reason="http_timeout")
+            for i, replica in enumerate(replicas)))
+    assert [d.status for d in deliveries] == [200] * REPLICAS
+    assert scaleout.proxy.served == dict.fromkeys(range(REPLICAS), 1)
+
+    await slack.wait_for(lambda: [m for m in slack.messages_in(CHANNEL, message.ts) if m.bot_id], timeout=30)
+    conversation = scaleout.client.get_workflow_handle(conversation_id(slack.team_id, CHANNEL, message.ts))
+
+    async def idle() -> ConversationStateV1 | None:
+        """The conversation has nothing left to answer and no answer in flight: a second one would show by now."""
+        state = await conversation.query(names.CONVERSATION_QUERY, result_type=ConversationStateV1)
+        busy = (await conversation.describe()).raw_description.pending_activities
+        return state if state.pending == 0 and not busy else None
+
+    state = await eventually(idle, timeout=30)
+    assert state.messages_seen == 1, state
+    replies = [m.text for m in slack.messages_in(CHANNEL, message.ts) if m.bot_id]
+    assert len(replies) == 1 and FRONT_AGENT_REPLY in replies[0], replies
+    assert len(front_agent_calls(scaleout.model)) - model_calls == 1
 
 
 @pytest.mark.timeout(90)
