@@ -15,10 +15,7 @@ Baton left is not retried.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -31,6 +28,7 @@ from baton.llm_errors import translate_llm_error
 from baton.redaction import scrub
 from bot.blocks import slack_text
 from bot.front_agent import FrontAgent
+from bot.heartbeats import attempt, heartbeating
 from bot.members import ConversationMembers
 from bot.origin import SlackOrigin
 from contracts import MAX_ANSWER_TEXT, AnswerInputV1, AnswerOutputV1, ConversationKeyV1, names
@@ -45,8 +43,6 @@ _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 _PERMANENT = frozenset({"invalid_auth", "account_inactive", "token_revoked", "missing_scope", "msg_too_long",
                         "no_permission", "restricted_action"})
 """Slack errors a retry cannot fix."""
-HEARTBEAT_EVERY_S = 2.0
-"""Well inside the workflow's heartbeat timeout (10 s), through model calls and Slack's 429 waits alike."""
 
 
 def reply_metadata(event_id: str, notice: bool = False) -> dict[str, Any]:
@@ -66,7 +62,7 @@ class ConversationAnswers:
 
     @activity.defn(name=names.ANSWER_IN_THREAD_ACTIVITY)
     async def answer_in_thread(self, request: AnswerInputV1) -> AnswerOutputV1:
-        async with _heartbeating():
+        async with heartbeating("baton-answer-heartbeat"):
             try:
                 return await self._answer(request)
             except SlackApiError as exc:
@@ -79,7 +75,7 @@ class ConversationAnswers:
 
     async def _answer(self, request: AnswerInputV1) -> AnswerOutputV1:
         key, message, notice = request.key, request.message, request.kind == "notice"
-        if _attempt() > 1:
+        if attempt() > 1:
             earlier = await self._posted_before(key, message.event_id, message.ts, notice)
             if earlier is not None:
                 return AnswerOutputV1(text=earlier[:MAX_ANSWER_TEXT], remember=not notice)
@@ -142,27 +138,3 @@ class ConversationAnswers:
             if posted.get("metadata") == wanted:
                 return str(posted.get("text") or "")
         return None
-
-
-@asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeat on a timer while an answer runs, so Temporal retries it on another bot within seconds of this one
-    dying, not after the start-to-close timeout."""
-    if not activity.in_activity():
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-    beating = asyncio.create_task(beat(), name="baton-answer-heartbeat")
-    try:
-        yield
-    finally:
-        beating.cancel()
-
-
-def _attempt() -> int:
-    return activity.info().attempt if activity.in_activity() else 1

@@ -21,8 +21,7 @@ import hashlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -35,6 +34,7 @@ from baton.errors import TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
 from bot.blocks.text import Mrkdwn, mention, mrkdwn, safe_blocks, slack_text
+from bot.heartbeats import attempt, heartbeating
 from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, names, utc_now
 
 __all__ = ["METADATA_EVENT", "SlackNotifier"]
@@ -83,7 +83,7 @@ class SlackNotifier:
 
     @activity.defn(name=names.NOTIFY_ACTIVITY)
     async def notify(self, note: NotifyInputV1) -> NotifyResultV1:
-        async with _heartbeating():
+        async with heartbeating("baton-notify-heartbeat"):
             return await self._notify(note)
 
     async def _notify(self, note: NotifyInputV1) -> NotifyResultV1:
@@ -98,7 +98,7 @@ class SlackNotifier:
         lock = self._locks.setdefault(note.task_id, asyncio.Lock())
         async with lock:
             try:
-                messages = await self._deliver(note, status, retried=_attempt() > 1)
+                messages = await self._deliver(note, status, retried=attempt() > 1)
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "unknown"))
                 if error in _PERMANENT:
@@ -251,33 +251,5 @@ def _wait_for_worker(note: NotifyInputV1, why: str) -> ApplicationError:
     """A retryable failure: Temporal tries again (backing off to every 30 s) until a worker answers for the task.
 
     Benign, so each attempt is one log line rather than a traceback: a worker restarting is expected."""
-    log.info("Notification for %s waits for a worker (attempt %d): %s", note.task_id, _attempt(), why)
+    log.info("Notification for %s waits for a worker (attempt %d): %s", note.task_id, attempt(), why)
     return ApplicationError(why, type=names.TASK_BUSY, category=ApplicationErrorCategory.BENIGN)
-
-
-HEARTBEAT_EVERY_S = 2.0
-"""Well inside the workflow's notify heartbeat timeout (10 s), through a status query and Slack's 429 waits alike."""
-
-
-@asynccontextmanager
-async def _heartbeating() -> AsyncIterator[None]:
-    """Heartbeat on a timer while a delivery runs, so Temporal retries it on another bot within seconds of this one
-    dying, not after the start-to-close timeout."""
-    if not activity.in_activity():
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(HEARTBEAT_EVERY_S)
-
-    beating = asyncio.create_task(beat(), name="baton-notify-heartbeat")
-    try:
-        yield
-    finally:
-        beating.cancel()
-
-
-def _attempt() -> int:
-    return activity.info().attempt if activity.in_activity() else 1
