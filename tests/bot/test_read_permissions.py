@@ -113,8 +113,11 @@ async def open_home(slack: FakeSlackApi, sender: SlackDelivery, user: str) -> st
     return json.dumps(view.payload)
 
 
-def root_in(slack: FakeSlackApi, channel: str) -> str:
-    return next(m.ts for m in slack.messages_in(channel) if m.thread_ts is None and m.user == slack.bot_user_id)
+async def root_in(slack: FakeSlackApi, channel: str) -> str:
+    """The task's status message in `channel`, once the notify activity has posted it (it may trail the checkpoint)."""
+    posted = await slack.wait_for(lambda: [m.ts for m in slack.messages_in(channel)
+                                           if m.thread_ts is None and m.user == slack.bot_user_id], timeout=30)
+    return str(posted[0])
 
 
 def shown(answer: Ephemeral) -> str:
@@ -147,7 +150,7 @@ async def test_someone_outside_a_task_is_told_it_does_not_exist_everywhere_and_r
         home = await open_home(slack, sender, BOB)
         assert "Nothing is waiting for you." in home and "No running tasks." in home
 
-        status_ts = root_in(slack, PRIVATE)
+        status_ts = await root_in(slack, PRIVATE)
         for action in (ACTION_CANCEL, ACTION_RETRY):
             unknown_click = await click(slack, sender, BOB, action, UNKNOWN, PRIVATE, status_ts)
             hidden_click = await click(slack, sender, BOB, action, tasks.private.task_id, PRIVATE, status_ts)
@@ -208,7 +211,7 @@ async def test_members_approvers_and_admins_see_a_task_until_a_member_leaves_the
         carol_home = await open_home(slack, sender, CAROL)
         assert dm in carol_home and private not in carol_home, "Carol approves the DM task; C_PRIVATE is not hers"
 
-        refused = await click(slack, sender, DAVE, ACTION_CANCEL, private, PRIVATE, root_in(slack, PRIVATE))
+        refused = await click(slack, sender, DAVE, ACTION_CANCEL, private, PRIVATE, await root_in(slack, PRIVATE))
         assert refused.text == f"Only the requester (<@{ALICE}>) or an admin can cancel `{private}`."
 
         # Asked in #general, the front agent's answer would be read by all of #general: not there, even for Alice.
