@@ -1,16 +1,16 @@
-"""`baton dev` / `make run`: the whole system on one machine, on embedded defaults.
+"""`baton dev` / `make run`: the whole system on one machine, on embedded defaults, kept running.
 
 Starts the Temporal dev server (state in `.baton/temporal.db`, so tasks survive a restart), a worker with SQLite
 checkpoints, and the Slack bot; with no Slack credentials set, the bot talks to the local sandbox (a Slack
 look-alike in the browser) instead. Each runs as its own process (`python -m workers`, `-m bot`, `-m sandbox`),
-as in production. Ctrl-C stops everything, letting the worker drain first.
+as in production, under baton.supervisor: one that dies is restarted with a backoff while the others keep running.
+Ctrl-C stops everything, letting the worker drain first.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import signal
@@ -18,29 +18,13 @@ import sys
 from pathlib import Path
 
 from baton.devserver import dev_server
+from baton.supervisor import Child, Supervisor
 
 
 def _child_env(**overrides: str) -> dict[str, str]:
     env = {**os.environ, **overrides}
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
-
-
-async def _spawn(name: str, module: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    print(f"  starting {name:8} python -m {module}", flush=True)
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", module, env=env)
-
-
-async def _stop(processes: list[asyncio.subprocess.Process], grace_s: float = 35.0) -> None:
-    for process in processes:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes:
-        try:
-            await asyncio.wait_for(process.wait(), grace_s)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -55,52 +39,42 @@ async def _run(args: argparse.Namespace) -> int:
             TEMPORAL_UI_URL=server.ui_url or "",
             BATON_CHECKPOINTER=os.environ.get("BATON_CHECKPOINTER", str(state / "checkpoints.sqlite")),
         )
-        processes = [await _spawn("worker", "workers", env)]
-        extra_lines, bot_env = await _slack_side(env, processes)
-        processes.append(await _spawn("bot", "bot", bot_env))
-        print(
-            "\nBaton is running.\n"
-            f"  Temporal UI   {server.ui_url}\n"
-            f"  Temporal      {server.address}\n" + "".join(f"  {line}\n" for line in extra_lines) + "\n"
-            "Try it from another terminal:\n"
-            '  .venv/bin/baton submit diagnostic "hello" --wait\n'
-            '  .venv/bin/baton submit ops_audit "check the web fleet"   # then: baton status <id>; baton decide <id> '
-            "approve\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        extra_lines, slack_children = _slack_side(env)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        waiters = [asyncio.create_task(p.wait()) for p in processes]
-        stopper = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([stopper, *waiters], return_when=asyncio.FIRST_COMPLETED)
-        exit_code = 0
-        if stopper not in done:
-            crashed = next(p for p in processes if p.returncode is not None)
-            print(f"baton dev: a process exited with code {crashed.returncode}; stopping the rest.", file=sys.stderr)
-            exit_code = 1
-        print("\nStopping (the worker drains in-flight activities) ...", flush=True)
-        await _stop(processes)
-        stopper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await stopper
-    return exit_code
+        supervisor = Supervisor()
+        try:
+            await supervisor.start([Child("worker", "workers", env), *slack_children])
+            print(
+                "\nBaton is running.\n"
+                f"  Temporal UI   {server.ui_url}\n"
+                f"  Temporal      {server.address}\n" + "".join(f"  {line}\n" for line in extra_lines) + "\n"
+                "Try it from another terminal:\n"
+                '  .venv/bin/baton submit diagnostic "hello" --wait\n'
+                '  .venv/bin/baton submit ops_audit "check the web fleet"   # then: baton status <id>; baton decide '
+                "<id> approve\n"
+                "A process that exits is restarted (1 s, 2 s, 4 s ... apart). Ctrl-C stops everything.\n",
+                flush=True,
+            )
+            await stop.wait()
+        finally:
+            print("\nStopping (the worker drains in-flight activities) ...", flush=True)
+            await supervisor.stop()
+    return 0
 
 
-async def _slack_side(
-    env: dict[str, str], processes: list[asyncio.subprocess.Process]
-) -> tuple[list[str], dict[str, str]]:
-    """The bot's environment: a real workspace when Slack credentials are set; otherwise the local sandbox (a
-    Slack look-alike in the browser), started here with fresh secrets that only it and the bot share."""
+def _slack_side(env: dict[str, str]) -> tuple[list[str], list[Child]]:
+    """The Slack side: the bot against a real workspace when Slack credentials are set; otherwise the local sandbox (a
+    Slack look-alike in the browser) and the bot, with fresh secrets that only the two of them share. Returns the
+    lines to print and the children to start, in order (the sandbox before the bot that calls it)."""
     bot_port = os.environ.get("BATON_HTTP_PORT", "3000")
     if os.environ.get("SLACK_BOT_TOKEN") and (
         os.environ.get("SLACK_SIGNING_SECRET") or os.environ.get("SLACK_APP_TOKEN")
     ):
-        return [
-            f"Slack bot     http://127.0.0.1:{bot_port}/slack/events (Socket Mode when SLACK_APP_TOKEN is set)"
-        ], env
+        where = f"Slack bot     http://127.0.0.1:{bot_port}/slack/events (Socket Mode when SLACK_APP_TOKEN is set)"
+        return [where], [Child("bot", "bot", env)]
     sandbox_port = os.environ.get("BATON_SANDBOX_PORT", "3100")
     shared = {
         "SLACK_BOT_TOKEN": f"xoxb-sandbox-{secrets.token_hex(12)}",
@@ -108,7 +82,6 @@ async def _slack_side(
     }
     sandbox_env = {**env, **shared, "BATON_SANDBOX_PORT": sandbox_port}
     sandbox_env["BATON_SANDBOX_EVENTS_URL"] = f"http://127.0.0.1:{bot_port}/slack/events"
-    processes.append(await _spawn("sandbox", "sandbox", sandbox_env))
     bot_env = {
         **env,
         **shared,
@@ -121,7 +94,7 @@ async def _slack_side(
     return [
         f"Sandbox       http://127.0.0.1:{sandbox_port}   <- open this: a local Slack channel with Baton in it",
         "              (no Slack workspace needed; set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET for a real one)",
-    ], bot_env
+    ], [Child("sandbox", "sandbox", sandbox_env), Child("bot", "bot", bot_env)]
 
 
 def run_dev(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Browser fixtures: Debian's headless Chromium driven by Playwright, and a running sandbox (fake Slack + page).
 
-Chromium comes from the project's set-up (`apt-get install -y chromium`); it is never downloaded by Playwright. When
-it is missing the tests fail and say how to install it: a browser test that silently skips proves nothing.
+Chromium is Debian's package, which `make test` installs (as root where apt-get exists; `make setup` and `make run`
+never need it); it is never downloaded by Playwright. When it is missing the tests fail and say how to install it: a
+browser test that silently skips proves nothing.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def chromium_path() -> Path:
         found = shutil.which("chromium")
         pytest.fail(
             f"Debian's Chromium is missing at {CHROMIUM}{f' (found {found})' if found else ''}: the browser tests need "
-            "it. Install it with `apt-get install -y chromium` (the project's `make setup` does); never run "
-            "`playwright install`.",
+            "it. Install it with `sudo apt-get install -y chromium fonts-noto-color-emoji` (`make test` does as root), "
+            "or set BATON_CHROMIUM to a Chromium binary; never run `playwright install`.",
             pytrace=False,
         )
     return CHROMIUM
