@@ -24,6 +24,10 @@ STATUS_QUERY: Final = "status"
 PROGRESS_SIGNAL: Final = "progress"
 CANCEL_SIGNAL: Final = "cancel"
 DECIDE_UPDATE: Final = "decide"
+REPLY_UPDATE: Final = "reply"
+"""A person's reply in the task's Slack thread (contracts.thread_reply); its update id is the Slack event id."""
+THREAD_REPLIES_QUERY: Final = "thread_replies"
+"""The replies the workflow holds for its agent: the agent's run reads them into its `human_messages` channel."""
 
 # AgentCatalogWorkflow's handlers.
 AGENTS_QUERY: Final = "agents"
@@ -76,6 +80,8 @@ def catalog_workflow_id(task_queue: str) -> str:
 CHECKPOINT_NOT_PENDING: Final = "CheckpointNotPending"
 DECISION_NOT_ALLOWED: Final = "DecisionNotAllowed"
 DECIDE_ERROR_TYPES: Final = (CHECKPOINT_NOT_PENDING, DECISION_NOT_ALLOWED)
+REPLY_NOT_ALLOWED: Final = "ReplyNotAllowed"
+"""The `reply` update refuses a reply from someone who may not talk to the task, or to a task that has finished."""
 
 # A failed task: `run_agent` raises these, and AgentWorkflow fails with the same type and records it in
 # TaskResultV1.error. Any other exception an agent raises keeps its class name and is retried.
@@ -139,6 +145,8 @@ __all__ = [
     "PHASE_ATTRIBUTE",
     "PROGRESS_SIGNAL",
     "REGISTER_SIGNAL",
+    "REPLY_NOT_ALLOWED",
+    "REPLY_UPDATE",
     "REQUESTER_ATTRIBUTE",
     "REQUEST_MEMO",
     "RUN_AGENT_ACTIVITY",
@@ -149,6 +157,7 @@ __all__ = [
     "STATUS_QUERY",
     "TASK_BUSY",
     "TASK_FAILURE_TYPES",
+    "THREAD_REPLIES_QUERY",
     "TIMEOUT",
     "UNKNOWN_AGENT",
     "catalog_workflow_id",

@@ -19,6 +19,7 @@ from contracts.conversation import (
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
 from contracts.task import TaskRequestV1
+from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1
 
 EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     TaskRequestV1,
@@ -43,4 +44,7 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     ConversationStateV1,
     AnswerInputV1,
     AnswerOutputV1,
+    ThreadReplyV1,
+    ThreadReplyOutcomeV1,
+    ThreadRepliesV1,
 )
