@@ -27,10 +27,8 @@ from bot import faults
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS
 from bot.codec_server import add_codec_routes
-from bot.conversation_activity import ConversationAnswers
-from bot.front_agent import FrontAgent
 from bot.http_guard import guarded_web_app
-from bot.notifier import SlackNotifier
+from bot.notify_worker import NotifyWorker, chat_model_factory
 from bot.services import BotServices
 from bot.settings import BotSettings, SettingsError
 from bot.socket_guard import GuardedSocketModeHandler
@@ -40,27 +38,6 @@ __all__ = ["BotRuntime", "chat_model_factory"]
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
-
-
-def chat_model_factory(settings: BotSettings) -> Callable[[], Any] | None:
-    """The front agent's model (BATON_FRONT_AGENT): ChatOpenAI on any OpenAI-compatible server when OPENAI_API_KEY
-    or OPENAI_BASE_URL is set, else the scripted, labelled demo model; None for the `/baton` grammar alone."""
-    kind = settings.front_agent
-    if kind == "grammar":
-        return None
-    if kind == "demo":
-        from bot.demo_front_model import DemoFrontModel
-
-        return DemoFrontModel
-
-    def make() -> Any:
-        from langchain_openai import ChatOpenAI
-
-        api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        return ChatOpenAI(model=settings.model_name, base_url=settings.openai_base_url, api_key=api_key,
-                          max_retries=0, timeout=30.0)  # Temporal retries the answer_in_thread activity
-
-    return make
 
 
 class BotRuntime:
@@ -73,16 +50,12 @@ class BotRuntime:
         self.app, self.services = build_app(
             settings, self.gateway, agents=agents, namespace=namespace, temporal_ui_url=temporal_ui_url,
         )
-        self.notifier = SlackNotifier(self.app.client, self.gateway, self.services.links)
-        front_agent = FrontAgent(self.services, chat_model if chat_model is not None else chat_model_factory(settings),
-                                 tools)
-        self.answers = ConversationAnswers(self.app.client, front_agent, self.services.members)
+        self.notify_worker = NotifyWorker(temporal, self.app.client, self.services, chat_model=chat_model,
+                                          tools=tools)
+        """Started once the Slack side is known to work (Socket Mode's token accepted)."""
+        self.notifier, self.answers = self.notify_worker.notifier, self.notify_worker.answers
         self._temporal = temporal
         self._temporal_ui_url = temporal_ui_url
-        self.worker: Worker | None = None
-        """Built at start, once the Slack side is known to work: a Worker registers its task queue when it is
-        built, so one built for a start that fails would keep a second bot off the queue until the process ends."""
-        self._worker_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._socket: GuardedSocketModeHandler | None = None
         self.port: int | None = None
@@ -105,9 +78,7 @@ class BotRuntime:
 
     async def _start(self) -> None:
         socket = await self._open_socket() if self.settings.socket_mode else None
-        self.worker = Worker(self._temporal, task_queue=self.settings.baton_notify_task_queue,
-                             activities=[self.notifier.notify, self.answers.answer_in_thread])
-        self._worker_task = asyncio.create_task(self.worker.run(), name="baton-notify-worker")
+        self.notify_worker.start()
         if socket is not None:
             self._socket = socket
             await socket.connect_async()
@@ -163,10 +134,7 @@ class BotRuntime:
             self._socket = None
         await _finish_listeners(timeout_s=5.0)
         await self.services.intakes.drain()  # a start or a decision still on its way to Temporal, acked already
-        if self._worker_task is not None and self.worker is not None:
-            await self.worker.shutdown()
-            await self._worker_task
-            self._worker_task = None
+        await self.notify_worker.stop()
         await self.services.responder.close()
 
     async def __aenter__(self) -> BotRuntime:
@@ -175,6 +143,10 @@ class BotRuntime:
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
         await self.stop()
+
+    @property
+    def worker(self) -> Worker | None:
+        return self.notify_worker.worker
 
     @property
     def bolt(self) -> AsyncApp:
