@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import NOTIFY_TASK_QUEUE
 
-__all__ = ["DEFAULT_MODEL", "BotSettings", "FrontAgentKind", "SettingsError", "load_settings"]
+__all__ = ["DEFAULT_MODEL", "BotSettings", "FrontAgentKind", "NotifierSettings", "SettingsError", "load_settings"]
 
 CsvList = Annotated[list[str], NoDecode]
 FrontAgentKind = Literal["grammar", "demo", "model"]
@@ -147,10 +147,19 @@ class BotSettings(BaseSettings):
         return self.baton_model or DEFAULT_MODEL
 
 
-def load_settings(**overrides: object) -> BotSettings:
-    """BotSettings from the environment (and `overrides`), or SettingsError with one line naming the problems."""
+class NotifierSettings(BotSettings):
+    """`baton notifier`'s settings: the bot's, but it takes no Slack request, so it needs no SLACK_SIGNING_SECRET."""
+
+    @model_validator(mode="after")
+    def _signing_secret_in_http_mode(self) -> NotifierSettings:  # replaces the bot's check of the same name
+        return self
+
+
+def load_settings(kind: type[BotSettings] = BotSettings, /, **overrides: object) -> BotSettings:
+    """`kind` (BotSettings) from the environment (and `overrides`), or SettingsError with one line naming the
+    problems."""
     try:
-        return BotSettings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_one_line(exc)) from None
 
