@@ -2,6 +2,7 @@
 
     baton dev                      Temporal dev server + worker (+ bot and sandbox), what `make run` calls
     baton worker | bot             one process, as `python -m workers` / `python -m bot`
+    baton notifier                 the bot's notify worker alone (python -m bot.notifier_main), for a serverless bot
     baton submit AGENT TEXT        prints the task id;  status TASK;  cancel TASK;  decide TASK DECISION
     baton list | agents
     baton audit [TASK] [--since 7d] [--json]   every decision: who, what, when, the quorum, what an edit changed
@@ -29,6 +30,8 @@ from baton.redaction import Redactor, install
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 
 Command = Callable[[TaskGateway, argparse.Namespace], Awaitable[str]]
+PROCESSES = {"worker": "workers", "bot": "bot", "notifier": "bot.notifier_main"}
+"""The subcommands that become a process (`python -m <module>`): baton starts them, never imports them."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--state-dir", default=".baton", help="where tasks and checkpoints persist across restarts")
     sub.add_parser("worker", help="run a worker (python -m workers)")
     sub.add_parser("bot", help="run the Slack bot (python -m bot)")
+    sub.add_parser("notifier", help="the bot's notify worker alone, no Slack listener (python -m bot.notifier_main)")
 
     submit = sub.add_parser("submit", help="start a task; prints its id")
     submit.add_argument("agent")
@@ -97,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     install(Redactor.from_variables(os.environ))
     args = build_parser().parse_args(argv)
-    if args.command in ("worker", "bot"):
-        package = "workers" if args.command == "worker" else "bot"
-        os.execv(sys.executable, [sys.executable, "-m", package])
+    if args.command in PROCESSES:
+        os.execv(sys.executable, [sys.executable, "-m", PROCESSES[args.command]])
     if args.command == "dev":
         from baton.dev import run_dev
 

@@ -1,0 +1,100 @@
+"""`baton notifier` (`python -m bot.notifier_main`): the bot's notify worker alone, with no Slack listener, until
+SIGTERM / SIGINT.
+
+A front door that cannot hold a long-lived Temporal worker (the AWS Lambda handler, bot.serverless) leaves the
+`notify` and `answer_in_thread` activities to this process: the same bot.notify_worker part `python -m bot` runs,
+built from the same settings (less SLACK_SIGNING_SECRET), on the same BATON_NOTIFY_TASK_QUEUE the front door names in
+every request it makes durable. Run one or several; Temporal spreads the activities over them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from temporalio.client import Client
+
+from baton.errors import BatonError
+from baton.gateway import TaskGateway
+from baton.process_exit import exit_now
+from baton.redaction import Redactor, install, scrub
+from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
+from bot.app import build_app
+from bot.catalog import DEFAULT_AGENTS, parse_catalog
+from bot.notify_worker import NotifyWorker
+from bot.settings import BotSettings, NotifierSettings, SettingsError, load_settings
+from contracts import AgentInfoV1, names
+
+__all__ = ["NotifierRuntime", "main", "serve"]
+
+log = logging.getLogger("bot.notifier")
+
+
+class NotifierRuntime:
+    """The notify worker with the services its activities read (Slack client, gateway, members, links), and no
+    Slack listener: nothing here answers an HTTP request or opens a socket."""
+
+    def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
+                 temporal_ui_url: str | None = None, agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS,
+                 agents_task_queue: str = names.AGENTS_TASK_QUEUE,
+                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
+        gateway = TaskGateway(temporal, task_queue=agents_task_queue)
+        # The app factory's services, so the front agent's tools offer and check exactly what the bot's would; the
+        # app itself is never dispatched to.
+        app, self.services = build_app(settings, gateway, agents=agents, namespace=namespace,
+                                       temporal_ui_url=temporal_ui_url)
+        self.notify_worker = NotifyWorker(temporal, app.client, self.services, chat_model=chat_model, tools=tools)
+
+    async def __aenter__(self) -> NotifierRuntime:
+        self.notify_worker.start()
+        log.info("Baton notifier polling %s", self.notify_worker.task_queue)
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.notify_worker.stop()
+        await self.services.responder.close()
+
+
+async def serve() -> int:
+    try:
+        settings = load_settings(NotifierSettings)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        temporal_settings = load_temporal_settings()
+        client = await connect(temporal_settings)
+    except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
+        print(scrub(str(exc)), file=sys.stderr)
+        return 2
+    except BatonError as exc:
+        print(scrub(str(exc)), file=sys.stderr)
+        return 3
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with NotifierRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
+                          temporal_ui_url=temporal_settings.temporal_ui_url,
+                          agents=parse_catalog(settings.baton_agent_catalog),
+                          agents_task_queue=temporal_settings.task_queue):
+        await stop.wait()
+        log.info("Shutting down")
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install(Redactor.from_variables(os.environ))  # the notifier's settings all come from the environment
+    exit_now(asyncio.run(serve()))  # skips finalization, where temporalio's core can abort (baton.process_exit)
+
+
+if __name__ == "__main__":
+    main()
