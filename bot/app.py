@@ -34,7 +34,10 @@ def build_client(settings: BotSettings) -> AsyncWebClient:
 
 def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebClient | None = None,
               agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS, namespace: str = "default",
-              temporal_ui_url: str | None = None) -> tuple[AsyncApp, BotServices]:
+              temporal_ui_url: str | None = None,
+              process_before_response: bool = False) -> tuple[AsyncApp, BotServices]:
+    """The app and its services. `process_before_response` (a serverless front door: nothing runs after the
+    response) makes bolt finish every listener before it answers, the events' too."""
     client = client or build_client(settings)
     services = BotServices(
         settings=settings,
@@ -54,6 +57,7 @@ def build_app(settings: BotSettings, gateway: TaskGateway, *, client: AsyncWebCl
         # An unhandled request goes to the error handler (one line, an ack) instead of bolt's 404 and a warning
         # that quotes the payload.
         raise_error_for_unhandled_request=True,
+        process_before_response=process_before_response,
     )
     install_middleware(app, services)
     register_listeners(app, services)
