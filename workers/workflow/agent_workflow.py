@@ -10,6 +10,9 @@ A long task hands over to a fresh run (continue-as-new) once a run's history is 
 decided: the next run starts from a TaskContinuationV1 and resumes the agent with that decision, so the task id, its
 status and its Slack messages go on as if nothing happened.
 
+A reply in the task's Slack thread (`reply`, from the requester or an approver) answers a pending checkpoint that
+allows `respond`, or is kept for the agent, whose run reads it before its next step (workflow/thread_replies.py).
+
 No I/O and no clocks here: the agent runs in `run_agent`, Slack is reached through the bot's `notify` activity,
 and time comes from `workflow.now()` and timers.
 """
@@ -58,14 +61,19 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERROR_TYPES,
         PHASE_ATTRIBUTE,
         PROGRESS_SIGNAL,
+        REPLY_NOT_ALLOWED,
+        REPLY_UPDATE,
         RUN_AGENT_ACTIVITY,
         STATUS_QUERY,
+        THREAD_REPLIES_QUERY,
         TIMEOUT,
     )
+    from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1
     from workers.workflow.continuation import hand_over_due, quiet
     from workers.workflow.expiry import expiry_decision, plan_wait
     from workers.workflow.ledger import TaskLedger
     from workers.workflow.thread_notifier import ThreadNotifier
+    from workers.workflow.thread_replies import ReplyBox, Route, respond_decision, route
 
 PHASE_KEY = SearchAttributeKey.for_keyword(PHASE_ATTRIBUTE)
 QUORUM_COUNTS_EDITS = "quorum-counts-edits"
@@ -100,6 +108,7 @@ class AgentWorkflow:
         self._decision: DecisionV1 | None = None
         self._usage = carried.usage if carried else UsageV1()
         self._resume_first = carried.resume if carried else None
+        self._replies = ReplyBox()
 
     @workflow.run
     async def run(self, start: TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
@@ -138,6 +147,7 @@ class AgentWorkflow:
         resume = self._resume_first
         while True:
             self._set_phase_running()
+            self._replies.run_scheduled()
             output = await self._run_agent(RunAgentInputV1(request=self._request, resume=resume))
             self._usage = self._usage + output.usage
             if output.kind == "completed" and output.result is not None:
@@ -150,9 +160,9 @@ class AgentWorkflow:
                 message = "The agent stopped without a result or a checkpoint."
                 await self._fail("failed", ErrorInfoV1(type=AGENT_FAILED, message=message))
             resume = await self._wait_for_decision(self._stamp(output.checkpoint))
-            if hand_over_due(self._request.execution.continue_as_new_after_events) and workflow.patched(
-                CONTINUE_AS_NEW
-            ):
+            # A reply the agent has not read yet would be lost by the hand-over: the next checkpoint hands over.
+            if (hand_over_due(self._request.execution.continue_as_new_after_events) and not self._replies.unread
+                    and workflow.patched(CONTINUE_AS_NEW)):
                 await self._continue_as_new(resume)
 
     async def _continue_as_new(self, resume: ResumeV1) -> NoReturn:
@@ -282,6 +292,10 @@ class AgentWorkflow:
 
     @workflow.update(name=DECIDE_UPDATE)
     async def decide(self, decision: DecisionV1) -> DecisionOutcomeV1:
+        return self._apply_decision(decision)
+
+    def _apply_decision(self, decision: DecisionV1) -> DecisionOutcomeV1:
+        """A decision the validator accepted (the `decide` update's, or a reply taken as a response)."""
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None:  # the validator prevents this; never `assert` in workflow code (it retries forever)
             raise ApplicationError("No checkpoint is pending", type=CHECKPOINT_NOT_PENDING)
@@ -354,6 +368,34 @@ class AgentWorkflow:
         )
         if reason:
             raise ApplicationError(reason, type=DECISION_NOT_ALLOWED)
+
+    @workflow.update(name=REPLY_UPDATE)
+    async def reply(self, reply: ThreadReplyV1) -> ThreadReplyOutcomeV1:
+        """A reply in the task's thread: the response to a pending checkpoint that allows one, else kept for the
+        agent, whose run reads it (`thread_replies`) before its next step. Its update id is the Slack event id."""
+        if self._replies.knows(reply.event_id):
+            return ThreadReplyOutcomeV1(outcome="duplicate")
+        checkpoint = self._ledger.pending_checkpoint
+        if checkpoint is not None and self._route(reply) == "respond":
+            self._apply_decision(respond_decision(checkpoint, reply))
+            return ThreadReplyOutcomeV1(outcome="responded", checkpoint_id=checkpoint.id)
+        self._replies.add(reply)
+        return ThreadReplyOutcomeV1(outcome="delivered")
+
+    @reply.validator
+    def _validate_reply(self, reply: ThreadReplyV1) -> None:
+        """Rejects, writing nothing to history, a reply to a finished task and one from anyone `may_reply` refuses."""
+        where = self._route(reply)
+        if where not in ("respond", "deliver") and not self._replies.knows(reply.event_id):
+            raise ApplicationError(where, type=REPLY_NOT_ALLOWED)
+
+    def _route(self, reply: ThreadReplyV1) -> Route | str:
+        return route(self._request.approval, self._request.requester.user_id, self._ledger.phase,
+                     self._ledger.pending_checkpoint, self._decision is not None, reply)
+
+    @workflow.query(name=THREAD_REPLIES_QUERY)
+    def thread_replies(self) -> ThreadRepliesV1:
+        return self._replies.snapshot()
 
     def _why_not_pending(self, checkpoint_id: str) -> str:
         """In the bot's words (contracts.approval), so a late click reads the same whoever answers it."""
