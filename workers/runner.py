@@ -13,11 +13,16 @@ thread. What an attempt does depends on the thread's saved state, never on the a
 after the graph reaches END. An empty `next` is not enough: a crash after a node's writes are saved and before
 the next checkpoint leaves `next=()` too (the task has writes, so it is no longer "next"), with that task still
 in `tasks`; `astream(None)` applies the saved writes and goes on without running the node again.
+
+An agent whose state declares the `human_messages` channel (workers.human_messages) also hears replies from its
+task's Slack thread: the run stops at every step boundary (a static breakpoint before each node), adds the replies
+the channel does not hold yet, and goes on; the input that starts, resumes or continues the graph carries them too
+(`Command(update=...)`). Other agents run in one stream, as they always did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +32,14 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, StateSnapshot
 
 from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
+from contracts.thread_reply import ThreadReplyV1
+from workers.human_messages import HUMAN_MESSAGES, new_messages
 from workers.interrupts import checkpoint_from_interrupt, resume_value
 from workers.registry import AgentSpec
 
 ProgressSink = Callable[[ProgressEventV1], Awaitable[None]]
+ReplySource = Callable[[], Awaitable[Sequence[ThreadReplyV1]]]
+"""The replies the task's workflow holds for the agent (all of them; the runner adds the new ones)."""
 
 
 class AgentRun:
@@ -42,6 +51,7 @@ class AgentRun:
         report: ProgressSink,
         callbacks: list[BaseCallbackHandler] | None = None,
         attempt: int = 1,
+        replies: ReplySource | None = None,
     ) -> None:
         self._spec = spec
         self._graph = graph
@@ -54,6 +64,7 @@ class AgentRun:
             "recursion_limit": 200,
         }
         self._step = 0
+        self._replies = replies if replies is not None and HUMAN_MESSAGES in graph.channels else None
 
     async def run(self, resume: ResumeV1 | None) -> RunAgentOutputV1:
         state = await self._graph.aget_state(self._config)
@@ -61,10 +72,25 @@ class AgentRun:
         graph_input = self._input_for(state, resume)
         if graph_input is _REPORT_AGAIN:
             return self._outcome(state)
-        if graph_input is not _NOTHING_TO_RUN:
-            await self._stream(graph_input)
+        while graph_input is not _NOTHING_TO_RUN:
+            await self._stream(await self._with_replies(graph_input, state))
             state = await self._graph.aget_state(self._config)
+            # Stopped at a step boundary to hear people (a static breakpoint), or done: an interrupt, or no task left.
+            graph_input = None if self._replies and state.tasks and not state.interrupts else _NOTHING_TO_RUN
         return self._outcome(state)
+
+    async def _with_replies(self, graph_input: Any, state: StateSnapshot) -> Any:
+        """`graph_input` carrying the replies the agent's `human_messages` channel does not hold yet."""
+        if self._replies is None:
+            return graph_input
+        fresh = new_messages(await self._replies(), state.values.get(HUMAN_MESSAGES) or [])
+        if not fresh:
+            return graph_input
+        if isinstance(graph_input, dict):
+            return {**graph_input, HUMAN_MESSAGES: fresh}
+        if isinstance(graph_input, Command):
+            return Command(resume=graph_input.resume, update={HUMAN_MESSAGES: fresh})
+        return Command(update={HUMAN_MESSAGES: fresh})
 
     def _input_for(self, state: StateSnapshot, resume: ResumeV1 | None) -> Any:
         if state.interrupts:
@@ -87,7 +113,8 @@ class AgentRun:
     async def _stream(self, graph_input: Any) -> None:
         # durability="sync": a node's checkpoint is on disk before the next node starts. LangGraph's default
         # ("async") writes it while the next node runs, so a crash there re-ran the finished node on retry.
-        stream = self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"], durability="sync")
+        stream = self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"], durability="sync",
+                                     interrupt_before="*" if self._replies else None)
         async for mode, chunk in stream:
             if mode == "updates":
                 for node in chunk:
