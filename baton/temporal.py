@@ -1,8 +1,9 @@
 """The one way every Baton process (worker, bot, CLI) reads its Temporal settings and connects to Temporal.
 
-Workers import this module and nothing else from `baton`, so it depends only on `baton.errors`, `baton.codec` (leaves)
-and temporalio: a worker, the bot and the CLI then reach a cluster with exactly the same address, namespace, API key,
-mTLS files and payload keys, and a broken setting reads the same one line everywhere.
+Workers import this module and nothing else from `baton`, so it depends only on `baton.errors`, `baton.codec`,
+`baton.telemetry` (leaves) and temporalio: a worker, the bot and the CLI then reach a cluster with exactly the same
+address, namespace, API key, mTLS files, payload keys and tracing interceptors, and a broken setting reads the same
+one line everywhere.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from temporalio.service import TLSConfig
 
 from baton.codec import EncryptionCodec, parse_payload_keys, quiet_key_errors
 from baton.errors import BatonError, TemporalUnavailable
+from baton.telemetry import tracing_interceptors
 from contracts.names import AGENTS_TASK_QUEUE
 
 __all__ = [
@@ -147,6 +149,7 @@ async def connect(settings: TemporalSettings | None = None, *, runtime: Runtime 
             api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
             tls=tls,
             data_converter=data_converter(settings),
+            interceptors=tracing_interceptors(),  # inherited by every worker built on this client
             runtime=runtime,
         )
     except RuntimeError as exc:  # the Rust core reports connection failures as RuntimeError

@@ -38,6 +38,7 @@ from slack_bolt.request.payload_utils import (
 from slack_sdk.signature import SignatureVerifier
 
 from bot import aiohttp_log
+from bot.request_trace import slack_request
 from bot.wellformed import MAX_BODY_BYTES, MalformedBody, decode, read_body, size_bound
 
 __all__ = ["SlackRequestGuard", "check_bolt_can_read", "guarded_web_app"]
@@ -89,8 +90,10 @@ class SlackRequestGuard:
             check_bolt_can_read(body)
         except Exception as exc:
             return _refuse(request, 400, f"fields bolt cannot read ({type(exc).__name__})")
+        context = bolt_request.context
         try:
-            response = await self._app.async_dispatch(bolt_request)
+            with slack_request(body, context.team_id, context.channel_id, context.user_id):
+                response = await self._app.async_dispatch(bolt_request)
         except Exception as exc:  # dispatch catches its own errors; this is the last line, never a 500
             log.warning("A Slack request failed in bolt (%s); acked, nothing done", type(exc).__name__)
             return web.Response(status=200)

@@ -25,6 +25,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.http_guard import check_bolt_can_read
+from bot.request_trace import slack_request
 from bot.wellformed import MalformedBody, check_shape, read_json_object
 
 __all__ = ["GuardedSocketModeClient", "GuardedSocketModeHandler"]
@@ -88,8 +89,10 @@ class GuardedSocketModeHandler(AsyncBaseSocketModeHandler):
             log.warning("Acked a Socket Mode envelope Slack would never send: %s; nothing done", why)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
+        context = bolt_request.context
         try:
-            response = await self.app.async_dispatch(bolt_request)
+            with slack_request(bolt_request.body, context.team_id, context.channel_id, context.user_id):
+                response = await self.app.async_dispatch(bolt_request)
         except Exception as exc:  # dispatch catches its own errors; this is the last line
             log.warning("A Socket Mode envelope failed in bolt (%s); acked, nothing done", type(exc).__name__)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))

@@ -10,6 +10,7 @@ import sys
 from pydantic import ValidationError
 
 from baton.redaction import scrub
+from baton.telemetry import configure_tracing, shutdown_tracing
 from baton.temporal import TemporalSettingsError, TemporalUnavailable, settings_problems
 from workers.config import WorkerSettings
 from workers.logs import configure_logging, worker_redactor
@@ -23,6 +24,7 @@ async def _main() -> int:
         print(f"baton worker: {settings_problems(exc, 'invalid configuration')}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, redactor=worker_redactor(settings))
+    configure_tracing("baton-worker")  # before connecting: the client's interceptors are chosen then
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -40,6 +42,7 @@ async def _main() -> int:
 
 def main() -> None:
     code = asyncio.run(_main())
+    shutdown_tracing()  # the spans still batched: os._exit below runs no atexit hook
     # Leave without interpreter finalization, where temporalio's core can abort the process (exit 134/139) after
     # a clean drain: the exit code must say what happened. (baton.process_exit does the same for the bot and CLI.)
     sys.stdout.flush()

@@ -18,6 +18,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from baton.graph_tracing import graph_callbacks
 from baton.redaction import scrub
 from contracts import RunAgentInputV1, RunAgentOutputV1, names
 from workers.errors import to_application_error
@@ -56,7 +57,8 @@ class AgentActivities:
             spec = self._registry.get(request.agent)
             context = AgentContext(request=request, chat_model=self._chat_model, attempt=info.attempt)
             graph = spec.build(context).compile(checkpointer=self._checkpointer)
-            run = AgentRun(spec, graph, request, reporter, callbacks=[usage], attempt=info.attempt)
+            run = AgentRun(spec, graph, request, reporter, callbacks=[usage, *graph_callbacks()],
+                           attempt=info.attempt)
             async with _heartbeating(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else None):
                 output = await run.run(agent_input.resume)
         except asyncio.CancelledError:

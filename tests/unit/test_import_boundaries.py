@@ -25,12 +25,14 @@ processes, but never imports them (`baton dev` wires the sandbox); the sandbox s
 needs nothing of the product; nothing but the tests imports the tests, benchmarks included."""
 
 ALLOWED: dict[str, set[str]] = {
-    "workers": {"baton.temporal", "baton.redaction", "baton.llm_errors", "sandbox.scripted_chat_model"},
+    "workers": {"baton.temporal", "baton.redaction", "baton.llm_errors", "baton.telemetry", "baton.graph_tracing",
+                "baton.logfmt", "sandbox.scripted_chat_model"},
     "bot": {"sandbox.scripted_chat_model"},
 }
 """Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do, scrubs secrets
 with the same redactor (a standard-library leaf), maps model-provider errors as the bot's front agent does (a leaf
-too), and both demo models are built on the scripted model's shell."""
+too), and both demo models are built on the scripted model's shell; every process traces (baton.telemetry,
+baton.graph_tracing) and logs (baton.logfmt) alike."""
 
 
 def _imports(path: Path) -> set[str]:
@@ -63,12 +65,13 @@ def test_package_imports_respect_the_layout(package: str) -> None:
     assert not violations, "\n".join(violations)
 
 
-def test_a_worker_process_loads_nothing_from_baton_but_its_temporal_connection_the_redactor_and_llm_errors() -> None:
+def test_a_worker_process_loads_nothing_from_baton_but_its_connection_redactor_llm_errors_and_telemetry() -> None:
     """The AST check sees only the worker's own imports; this sees what `baton.temporal` drags in with it."""
     probe = "import sys, workers.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == 'baton'))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert ast.literal_eval(loaded.stdout.strip()) == [
-        "baton", "baton.codec", "baton.errors", "baton.llm_errors", "baton.redaction", "baton.temporal"
+        "baton", "baton.codec", "baton.errors", "baton.graph_tracing", "baton.llm_errors", "baton.logfmt",
+        "baton.redaction", "baton.telemetry", "baton.temporal"
     ]
 
 
