@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from baton.temporal import TemporalSettings
-from bot.settings import BotSettings
+from bot.settings import BotSettings, NotifierSettings
 from workers.config import BUNDLED_CONFIG, WorkerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,18 +34,22 @@ KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 CRD_KINDS = frozenset({"ServiceMonitor"})
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 
-SHARED_CONFIG_KEYS = {
+VARIABLE_CONFIG_KEYS = {
     "temporal_address": "TEMPORAL_ADDRESS",
     "temporal_namespace": "TEMPORAL_NAMESPACE",
     "task_queue": "BATON_TASK_QUEUE",
     "model": "BATON_MODEL",
     "log_format": "BATON_LOG_FORMAT",
+    "metrics_port": "BATON_METRICS_PORT",
+    "drain_timeout_s": "BATON_DRAIN_TIMEOUT_S",
 }
-"""Keys of workers/worker.yaml every process shares: the chart sets them once, as environment variables."""
-CHART_CONFIG_CHOICES = {"checkpointer": "/var/lib/baton/checkpoints.sqlite", "metrics_port": 9464}
-"""Where the chart's worker config departs from the bundled one: a writable volume, and a port for the probes."""
-PROCESS_ENV = {"HOME", "PYTHONDONTWRITEBYTECODE", "BATON_LOG_FORMAT"}
-"""Read by Python or by every process's logging set-up rather than by a settings class."""
+"""Keys of workers/worker.yaml the chart sets as environment variables instead: the ones every process shares, and
+the two Kubernetes must agree with (the probes' port, the grace period). The image sets BATON_METRICS_PORT itself,
+and a variable overrides the YAML, so the chart must set it."""
+CHART_CONFIG_CHOICES = {"checkpointer": "/var/lib/baton/checkpoints.sqlite"}
+"""Where the chart's worker config departs from the bundled one: SQLite on a writable volume."""
+PROCESS_ENV = {"HOME", "PYTHONDONTWRITEBYTECODE", "BATON_LOG_FORMAT", "BATON_METRICS_PORT"}
+"""Read by Python, or by every process's logging set-up and operations server, rather than by a settings class."""
 SECRET_VARIABLES = {
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "TEMPORAL_API_KEY", "OPENAI_API_KEY",
     "BATON_PAYLOAD_KEYS", "BATON_CODEC_AUTH_TOKEN", "BATON_CHECKPOINTER",
@@ -208,13 +212,13 @@ def test_kubernetes_validate_strict_rejects_a_field_kubernetes_does_not_know(
 @pytest.mark.parametrize(("values", "drain"), [
     (None, 30.0),
     (production_values(), 300.0),
-    ({"worker": {"config": {"drain_timeout_s": 7.5}, "drainMarginSeconds": 1}}, 7.5),
+    ({"worker": {"drainTimeoutSeconds": 7.5, "drainMarginSeconds": 1}}, 7.5),
 ])
 def test_worker_grace_period_is_longer_than_its_drain_timeout(values: dict[str, Any] | None, drain: float) -> None:
     rendered = render(values)
     worker = one(rendered, "Deployment", "worker")
-    assert worker_config(rendered)["drain_timeout_s"] == drain
-    assert "BATON_DRAIN_TIMEOUT_S" not in env_of(worker), "the ConfigMap is the one place the drain is set"
+    assert float(env_of(worker)["BATON_DRAIN_TIMEOUT_S"]["value"]) == drain
+    assert "drain_timeout_s" not in worker_config(rendered), "one place sets the drain: the variable"
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > drain
 
 
@@ -223,21 +227,27 @@ def test_chart_refuses_a_worker_grace_period_no_longer_than_the_drain() -> None:
         render({"worker": {"drainMarginSeconds": 0}})
 
 
+def assert_probes_on(deployment: Manifest, port_name: str, variable: str) -> None:
+    main = container(deployment)
+    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert main[probe]["httpGet"] == {"path": path, "port": port_name}, probe
+    [port] = main["ports"]
+    assert port["name"] == port_name
+    assert env_of(deployment)[variable]["value"] == str(port["containerPort"]), "the process serves that port"
+
+
 def test_probes_ask_the_health_endpoints_on_the_port_each_process_serves(manifests: list[Manifest]) -> None:
-    for deployment in of_kind(manifests, "Deployment"):
-        main = container(deployment)
-        ports = {port["name"]: port["containerPort"] for port in main["ports"]}
-        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
-        port_name = "http" if component == "bot" else "metrics"
-        for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
-            assert main[probe]["httpGet"] == {"path": path, "port": port_name}, (component, probe)
-        env = env_of(deployment)
-        if component == "bot":
-            assert env["BATON_HTTP_PORT"]["value"] == str(ports["http"])
-        elif component == "notifier":
-            assert env["BATON_METRICS_PORT"]["value"] == str(ports["metrics"])
-        else:
-            assert worker_config(manifests)["metrics_port"] == ports["metrics"]
+    assert_probes_on(one(manifests, "Deployment", "bot"), "http", "BATON_HTTP_PORT")
+    assert_probes_on(one(manifests, "Deployment", "worker"), "metrics", "BATON_METRICS_PORT")
+    assert_probes_on(one(manifests, "Deployment", "notifier"), "metrics", "BATON_METRICS_PORT")
+
+
+def test_a_socket_mode_bot_is_probed_on_its_metrics_port_and_gets_no_ingress() -> None:
+    bot = one(render({"slack": {"socketMode": True}}), "Deployment", "bot")
+    assert_probes_on(bot, "metrics", "BATON_METRICS_PORT")
+    assert "BATON_HTTP_PORT" not in env_of(bot), "no HTTP server in Socket Mode"
+    with pytest.raises(helm.HelmRenderError, match=r"bot\.ingress needs the bot in HTTP mode"):
+        render({"slack": {"socketMode": True}, "bot": {"ingress": {"enabled": True}}})
 
 
 def test_every_pod_runs_as_non_root_on_a_read_only_root_filesystem(manifests: list[Manifest]) -> None:
@@ -327,14 +337,14 @@ def test_worker_configmap_is_the_bundled_worker_yaml_with_the_chart_choices(
     for the chart's documented choices: a new key in worker.yaml that the chart misses fails here."""
     bundled = yaml.safe_load(BUNDLED_CONFIG.read_text())
     rendered = worker_config(default_manifests)
-    assert set(rendered) | set(SHARED_CONFIG_KEYS) == set(bundled)
-    assert not set(rendered) & set(SHARED_CONFIG_KEYS)
+    assert set(rendered) | set(VARIABLE_CONFIG_KEYS) == set(bundled)
+    assert not set(rendered) & set(VARIABLE_CONFIG_KEYS)
     assert {key: value for key, value in rendered.items() if key not in CHART_CONFIG_CHOICES} == {
         key: value for key, value in bundled.items() if key in rendered and key not in CHART_CONFIG_CHOICES
     }
     assert {key: rendered[key] for key in CHART_CONFIG_CHOICES} == CHART_CONFIG_CHOICES
     env = env_of(one(default_manifests, "Deployment", "worker"))
-    assert set(SHARED_CONFIG_KEYS.values()) <= set(env)
+    assert set(VARIABLE_CONFIG_KEYS.values()) <= set(env)
 
 
 def test_worker_reads_the_rendered_configmap_as_its_config(
@@ -350,23 +360,27 @@ def test_worker_reads_the_rendered_configmap_as_its_config(
     config = tmp_path / mount["subPath"]
     config.write_text(one(manifests, "ConfigMap", "worker")["data"][mount["subPath"]])
     monkeypatch.setenv("BATON_WORKER_CONFIG", str(config))
+    for name in VARIABLE_CONFIG_KEYS.values():
+        monkeypatch.setenv(name, env[name]["value"])
     settings = WorkerSettings()
     rendered = worker_config(manifests)
-    assert settings.drain_timeout_s == rendered["drain_timeout_s"]
-    assert settings.metrics_port == rendered["metrics_port"]
-    assert settings.agents == rendered["agents"]
+    assert (settings.agents, settings.checkpointer) == (rendered["agents"], rendered["checkpointer"])
+    assert settings.max_concurrent_activities == rendered["max_concurrent_activities"]
+    assert settings.drain_timeout_s == float(env["BATON_DRAIN_TIMEOUT_S"]["value"])
+    assert settings.metrics_port == int(env["BATON_METRICS_PORT"]["value"])
+    assert settings.temporal_address == env["TEMPORAL_ADDRESS"]["value"]
 
 
 def test_every_variable_the_chart_sets_is_one_the_process_reads(manifests: list[Manifest]) -> None:
     temporal = {name.upper() for name in TemporalSettings.model_fields} | {"BATON_TASK_QUEUE"}
     bot = {name.upper() for name in BotSettings.model_fields}
+    notifier = {name.upper() for name in NotifierSettings.model_fields}
     worker = {
         str(choice) for field in WorkerSettings.model_fields.values()
         if field.validation_alias is not None for choice in getattr(field.validation_alias, "choices", [])
         if str(choice).isupper()
     } | {"BATON_WORKER_CONFIG"}
-    # The notifier's settings are assumed to be the bot's Slack and model settings plus BATON_METRICS_PORT.
-    known = {"bot": bot, "worker": worker, "notifier": bot | {"BATON_METRICS_PORT"}}
+    known = {"bot": bot, "worker": worker, "notifier": notifier}
     for deployment in of_kind(manifests, "Deployment"):
         component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
         unknown = set(env_of(deployment)) - known[component] - temporal - PROCESS_ENV
@@ -418,9 +432,7 @@ def test_production_runs_three_bots_or_more_behind_ingress_with_autoscaling_and_
     assert "TEMPORAL_TLS_CERT_PATH" not in temporal
 
 
-def test_service_monitor_scrapes_the_metrics_port_of_the_worker_and_notifier_services(
-    production_manifests: list[Manifest],
-) -> None:
+def test_service_monitor_scrapes_the_metrics_port_of_every_process(production_manifests: list[Manifest]) -> None:
     monitor = one(production_manifests, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -430,11 +442,13 @@ def test_service_monitor_scrapes_the_metrics_port_of_the_worker_and_notifier_ser
     selector = monitor["spec"]["selector"]["matchLabels"]
     selected = [s for s in of_kind(production_manifests, "Service")
                 if selector.items() <= s["metadata"]["labels"].items()]
-    assert sorted(s["metadata"]["labels"]["app.kubernetes.io/component"] for s in selected) == ["notifier", "worker"]
+    components = sorted(s["metadata"]["labels"]["app.kubernetes.io/component"] for s in selected)
+    assert components == ["bot", "notifier", "worker"]
     for service in selected:
-        [port] = service["spec"]["ports"]
-        assert port["name"] == endpoint["port"] and port["targetPort"] == "metrics"
-        deployment = one(production_manifests, "Deployment", service["metadata"]["labels"][
-            "app.kubernetes.io/component"])
+        component = service["metadata"]["labels"]["app.kubernetes.io/component"]
+        [port] = [p for p in service["spec"]["ports"] if p["name"] == endpoint["port"]]
+        deployment = one(production_manifests, "Deployment", component)
         assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
-        assert port["port"] in {p["containerPort"] for p in container(deployment)["ports"]}
+        # In HTTP mode the bot serves /metrics on its Slack port; the others on BATON_METRICS_PORT.
+        assert port["targetPort"] == ("http" if component == "bot" else "metrics")
+        assert port["targetPort"] in {p["name"] for p in container(deployment)["ports"]}
