@@ -222,9 +222,39 @@ def test_worker_grace_period_is_longer_than_its_drain_timeout(values: dict[str, 
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > drain
 
 
-def test_chart_refuses_a_worker_grace_period_no_longer_than_the_drain() -> None:
-    with pytest.raises(helm.HelmRenderError, match="drainMarginSeconds must be at least 1"):
+def test_chart_refuses_a_worker_grace_period_no_longer_than_the_drain(tmp_path: Path) -> None:
+    with pytest.raises(helm.HelmValuesError, match="drainMarginSeconds"):
         render({"worker": {"drainMarginSeconds": 0}})
+    # The template refuses it too, for an install run with --skip-schema-validation.
+    with helm.Chart.load(CHART) as chart:
+        unchecked = Path(chart.save_dir(tmp_path))
+    (unchecked / "values.schema.json").unlink()
+    with helm.Chart.load(unchecked) as chart, pytest.raises(helm.HelmRenderError, match="at least 1"):
+        chart.render({"worker": {"drainMarginSeconds": 0}})
+
+
+def test_values_schema_knows_exactly_the_worker_config_keys_the_chart_leaves_to_the_yaml() -> None:
+    bundled = yaml.safe_load(BUNDLED_CONFIG.read_text())
+    with helm.Chart.load(CHART) as chart:
+        schema = chart.schema
+    assert schema is not None
+    config = schema["properties"]["worker"]["properties"]["config"]
+    assert config["additionalProperties"] is False
+    assert set(config["properties"]) == set(bundled) - set(VARIABLE_CONFIG_KEYS)
+
+
+@pytest.mark.parametrize(("values", "complaint"), [
+    ({"worker": {"config": {"drain_timeout_s": 600}}}, "'drain_timeout_s' not allowed"),
+    ({"worker": {"config": {"max_concurent_activities": 5}}}, "'max_concurent_activities' not allowed"),
+    ({"tempral": {"address": "elsewhere:7233"}}, "'tempral' not allowed"),
+    ({"logFormat": "xml"}, "logFormat"),
+    ({"bot": {"ingress": {"paths": [{"path": "slack", "pathType": "Exact"}]}}}, "path"),
+])
+def test_values_schema_refuses_a_misspelt_or_misplaced_value(values: dict[str, Any], complaint: str) -> None:
+    """A key the worker would ignore (pydantic drops unknown keys) or the environment would override is refused
+    at install time, naming the key."""
+    with pytest.raises(helm.HelmValuesError, match=re.escape(complaint)):
+        render(values)
 
 
 def assert_probes_on(deployment: Manifest, port_name: str, variable: str) -> None:
