@@ -25,6 +25,7 @@ from workers.errors import to_application_error
 from workers.llm import UsageCounter
 from workers.progress import ProgressReporter
 from workers.registry import AgentContext, AgentRegistry
+from workers.reply_source import WorkflowReplies
 from workers.runner import AgentRun
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,15 @@ class AgentActivities:
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         info = activity.info()
         request = agent_input.request
-        reporter = ProgressReporter(
-            self._client.get_workflow_handle(info.workflow_id or request.task_id), self._progress_interval_s
-        )
+        workflow = self._client.get_workflow_handle(info.workflow_id or request.task_id)
+        reporter = ProgressReporter(workflow, self._progress_interval_s)
         usage = UsageCounter()
         try:
             spec = self._registry.get(request.agent)
             context = AgentContext(request=request, chat_model=self._chat_model, attempt=info.attempt)
             graph = spec.build(context).compile(checkpointer=self._checkpointer)
             run = AgentRun(spec, graph, request, reporter, callbacks=[usage, *graph_callbacks()],
-                           attempt=info.attempt)
+                           attempt=info.attempt, replies=WorkflowReplies(workflow))
             async with _heartbeating(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else None):
                 output = await run.run(agent_input.resume)
         except asyncio.CancelledError:
