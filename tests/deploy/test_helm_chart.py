@@ -126,6 +126,7 @@ def test_default_values_render_the_three_processes_and_nothing_optional(default_
     assert kinds(default_manifests) == [
         ("ConfigMap", "baton-worker"),
         ("Deployment", "baton-bot"), ("Deployment", "baton-notifier"), ("Deployment", "baton-worker"),
+        ("PersistentVolumeClaim", "baton-worker-data"),
         ("PodDisruptionBudget", "baton-bot"), ("PodDisruptionBudget", "baton-notifier"),
         ("PodDisruptionBudget", "baton-worker"),
         ("Service", "baton-bot"), ("Service", "baton-notifier"), ("Service", "baton-worker"),
@@ -299,12 +300,46 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_filesystem(manifests: li
         assert env_of(deployment)["HOME"]["value"] == "/tmp"
 
 
-def test_sqlite_checkpoints_go_to_a_writable_volume_of_the_worker(default_manifests: list[Manifest]) -> None:
-    worker = one(default_manifests, "Deployment", "worker")
-    checkpoints = Path(worker_config(default_manifests)["checkpointer"])
+def checkpoint_volume(manifests: list[Manifest]) -> dict[str, Any]:
+    worker = one(manifests, "Deployment", "worker")
+    checkpoints = Path(worker_config(manifests)["checkpointer"])
     mounts = {mount["mountPath"]: mount["name"] for mount in container(worker)["volumeMounts"]}
     volumes = {volume["name"]: volume for volume in worker["spec"]["template"]["spec"]["volumes"]}
-    assert "emptyDir" in volumes[mounts[str(checkpoints.parent)]]
+    volume: dict[str, Any] = volumes[mounts[str(checkpoints.parent)]]
+    return volume
+
+
+def test_sqlite_checkpoints_outlive_the_worker_pod_on_a_volume_claim(default_manifests: list[Manifest]) -> None:
+    """A task waiting for a person resumes from its checkpoint, maybe days and several deploys later."""
+    claim = one(default_manifests, "PersistentVolumeClaim", "worker")
+    assert checkpoint_volume(default_manifests)["persistentVolumeClaim"] == {"claimName": claim["metadata"]["name"]}
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    worker = one(default_manifests, "Deployment", "worker")
+    assert worker["spec"]["strategy"] == {"type": "Recreate"}, "one pod holds the volume at a time"
+    assert worker["spec"]["replicas"] == 1
+
+
+def test_sqlite_checkpoints_without_persistence_go_to_an_empty_dir() -> None:
+    rendered = render({"worker": {"sqlite": {"persistence": False}}})
+    assert "emptyDir" in checkpoint_volume(rendered)
+    assert not list(of_kind(rendered, "PersistentVolumeClaim"))
+
+
+@pytest.mark.parametrize("workers", [{"replicas": 2}, {"autoscaling": {"enabled": True}}])
+def test_chart_refuses_several_workers_on_sqlite_checkpoints(workers: dict[str, Any]) -> None:
+    """A task's next run_agent may land on any worker: it must find the checkpoint the last one wrote."""
+    with pytest.raises(helm.HelmRenderError, match="several workers need a shared checkpointer"):
+        render({"worker": workers})
+    shared = render({"worker": {**workers, "config": {"checkpointer": "postgresql://baton@db:5432/baton"}}})
+    assert not list(of_kind(shared, "PersistentVolumeClaim"))
+
+
+def test_production_workers_share_postgresql_checkpoints_and_roll(production_manifests: list[Manifest]) -> None:
+    assert not list(of_kind(production_manifests, "PersistentVolumeClaim"))
+    worker = one(production_manifests, "Deployment", "worker")
+    assert "strategy" not in worker["spec"], "a rolling update: the new workers start before the old ones drain"
+    assert env_of(worker)["BATON_CHECKPOINTER"]["valueFrom"]["secretKeyRef"]["name"] == "baton-postgres"
 
 
 def test_every_container_has_resource_requests_and_limits(manifests: list[Manifest]) -> None:
@@ -336,6 +371,24 @@ def test_production_reads_each_secret_from_the_secret_its_values_name(production
     assert reference("bot", "SLACK_SIGNING_SECRET") == ("baton-slack", "SLACK_SIGNING_SECRET")
     assert reference("bot", "BATON_CODEC_AUTH_TOKEN") == ("baton-payload-keys", "BATON_CODEC_AUTH_TOKEN")
     assert reference("worker", "BATON_CHECKPOINTER") == ("baton-postgres", "BATON_CHECKPOINTER")
+
+
+def test_the_notifier_reads_the_bot_settings_its_activities_check(production_manifests: list[Manifest]) -> None:
+    bot = env_of(one(production_manifests, "Deployment", "bot"))
+    notifier = env_of(one(production_manifests, "Deployment", "notifier"))
+    for name in ("BATON_ADMINS", "BATON_APPROVER_GROUPS", "BATON_SLACK_TEAM_ID", "BATON_NOTIFY_TASK_QUEUE"):
+        assert notifier[name] == bot[name], name
+    own = env_of(one(render({"bot": {"env": {"BATON_ADMINS": "U1"}}, "notifier": {"env": {"BATON_ADMINS": "U2"}}}),
+                     "Deployment", "notifier"))
+    assert own["BATON_ADMINS"]["value"] == "U2", "notifier.env wins over bot.env"
+
+
+def test_extra_env_reaches_every_container() -> None:
+    extra = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"},
+             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    for deployment in of_kind(render({"extraEnv": extra}), "Deployment"):
+        env = env_of(deployment)
+        assert [env[item["name"]] for item in extra] == extra
 
 
 def test_socket_mode_gives_the_bot_the_app_token_instead_of_the_signing_secret() -> None:

@@ -272,3 +272,10 @@ spec:
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* "true" when the workers keep SQLite checkpoints (no PostgreSQL DSN in a Secret or in worker.config), else "". */}}
+{{- define "baton.workerUsesSqlite" -}}
+{{- if not (or .Values.worker.checkpointer.existingSecret (hasPrefix "postgres" (toString .Values.worker.config.checkpointer))) -}}
+true
+{{- end -}}
+{{- end }}
