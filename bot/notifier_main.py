@@ -22,8 +22,10 @@ from temporalio.client import Client
 
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
+from baton.logfmt import LogSettingsError, configure_logging
 from baton.process_exit import exit_now
-from baton.redaction import Redactor, install, scrub
+from baton.redaction import Redactor, scrub
+from baton.telemetry import configure_tracing, shutdown_tracing
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, parse_catalog
@@ -91,9 +93,15 @@ async def serve() -> int:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    install(Redactor.from_variables(os.environ))  # the notifier's settings all come from the environment
-    exit_now(asyncio.run(serve()))  # skips finalization, where temporalio's core can abort (baton.process_exit)
+    try:  # the notifier's settings all come from the environment, its secrets too
+        configure_logging("notifier", redactor=Redactor.from_variables(os.environ))
+    except LogSettingsError as exc:
+        print(exc, file=sys.stderr)
+        exit_now(2)
+    configure_tracing("baton-notifier")  # before connecting: the client's interceptors are chosen then
+    code = asyncio.run(serve())
+    shutdown_tracing()  # the spans still batched: exit_now runs no atexit hook
+    exit_now(code)  # skips finalization, where temporalio's core can abort (baton.process_exit)
 
 
 if __name__ == "__main__":

@@ -107,8 +107,9 @@ def test_text_stays_the_default_human_format() -> None:
     assert BOT_TOKEN not in out and MODEL_KEY not in out
 
 
-def test_an_unknown_log_format_stops_the_bot_with_one_line_naming_the_variable() -> None:
-    result = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+@pytest.mark.parametrize("module", ["bot", "bot.notifier_main"])
+def test_an_unknown_log_format_stops_the_process_with_one_line_naming_the_variable(module: str) -> None:
+    result = subprocess.run([sys.executable, "-m", module], cwd=ROOT, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "BATON_LOG_FORMAT": "xml"})
     assert result.returncode == 2
     assert result.stderr.strip() == "Invalid settings: BATON_LOG_FORMAT (one of text, json, not 'xml')"
