@@ -16,6 +16,7 @@ from baton.errors import BatonError, DecisionRejected, TaskAlreadyFinished, Task
 from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.blocks.text import escape_keeping_mentions, mrkdwn
+from bot.metrics import DecisionOutcome, record_decision
 from bot.services import BotServices
 from bot.visibility import Reader, visible
 from contracts import (
@@ -45,6 +46,8 @@ class Check:
     status: TaskStatusV1 | None = None
     checkpoint: CheckpointV1 | None = None
     groups: tuple[str, ...] = ()
+    outcome: DecisionOutcome = "refused"
+    """What a refusal counts as (bot.metrics): refused, not_pending or busy."""
 
 
 async def check_decision(services: BotServices, task_id: str, checkpoint_id: str | None, decision: DecisionKind,
@@ -52,16 +55,16 @@ async def check_decision(services: BotServices, task_id: str, checkpoint_id: str
     try:
         status = await services.gateway.live_status(task_id)
     except (TaskNotFound, TaskAlreadyFinished):
-        return Check(f"Task `{task_id}` is gone; this is no longer pending.")
+        return Check(f"Task `{task_id}` is gone; this is no longer pending.", outcome="not_pending")
     except TaskBusy:
-        return Check(BUSY)
+        return Check(BUSY, outcome="busy")
     if not await visible(services, status, Reader(user_id)):
         # A policy that names no approvers lets the conversation decide: someone outside it (a forwarded card, a
         # crafted click) learns nothing, not even that the task exists.
         return Check(str(TaskNotFound(task_id)))
     checkpoint = status.pending_checkpoint
     if status.is_terminal or checkpoint is None or checkpoint.id != checkpoint_id:
-        return Check(no_longer_pending(status, checkpoint_id), status)
+        return Check(no_longer_pending(status, checkpoint_id), status, outcome="not_pending")
     groups = await services.directory.groups_of(user_id, status.approval.approver_groups)
     reason = refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups)
     if reason is not None:
@@ -86,6 +89,7 @@ async def send_decision(services: BotServices, task_id: str, check: Check, decis
     now loses nothing but the answer) or refused it. The returned Answer reads the outcome and never raises a Baton
     error: each becomes what to tell the person."""
     if check.checkpoint is None:
+        record_decision(check.outcome if check.refusal else "not_pending")
         return ready_answer(check.refusal or NO_LONGER_PENDING)
     checkpoint = check.checkpoint
     try:
@@ -94,6 +98,7 @@ async def send_decision(services: BotServices, task_id: str, check: Check, decis
             by=user_id, by_groups=list(check.groups), at=utc_now(),
         ), approving=current_args(checkpoint))
     except BatonError as exc:
+        record_decision(_failure_outcome(exc))
         failure = exc
         return lambda: _refused(services, task_id, checkpoint, user_id, failure)
 
@@ -101,10 +106,20 @@ async def send_decision(services: BotServices, task_id: str, check: Check, decis
         try:
             outcome = await sent.outcome()
         except BatonError as exc:
+            record_decision(_failure_outcome(exc))
             return await _refused(services, task_id, checkpoint, user_id, exc)
+        record_decision(outcome.outcome)
         return _accepted(outcome, decision, checkpoint)
 
     return answer
+
+
+def _failure_outcome(exc: BatonError) -> DecisionOutcome:
+    if isinstance(exc, TaskAlreadyFinished | TaskNotFound):
+        return "not_pending"
+    if isinstance(exc, DecisionRejected):
+        return "refused"
+    return "busy" if isinstance(exc, TaskBusy) else "failed"
 
 
 def ready_answer(text: str) -> Answer:

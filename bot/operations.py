@@ -29,6 +29,7 @@ from bot.grammar import (
     RunCommand,
     StatusCommand,
 )
+from bot.metrics import record_task_started
 from bot.origin import SlackOrigin, default_policy, task_request
 from bot.services import BotServices
 from bot.visibility import Reader, visible_status, visible_tasks
@@ -116,6 +117,8 @@ async def run(services: BotServices, command: RunCommand, origin: SlackOrigin,
             await asyncio.sleep(delay)
             delay = min(delay * 2, _LAST_RETRY_S)
     # After a failed try the task may exist because that very try reached Temporal before its answer was lost.
+    if outcome.started:
+        record_task_started(command.agent)
     if outcome.started or tries > 1:
         where = "this thread" if origin.thread_ts else "this channel"
         return Reply(f"Started `{outcome.task_id}` ({command.agent}). Progress will appear in {where}.",

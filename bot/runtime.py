@@ -23,12 +23,14 @@ from temporalio.worker import Worker
 
 from baton.codec import EncryptionCodec
 from baton.gateway import TaskGateway
+from baton.temporal_metrics import TemporalMetrics
 from bot import faults
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS
 from bot.codec_server import add_codec_routes
 from bot.http_guard import guarded_web_app
 from bot.notify_worker import NotifyWorker, chat_model_factory
+from bot.ops import BotOps
 from bot.services import BotServices
 from bot.settings import BotSettings, SettingsError
 from bot.socket_guard import GuardedSocketModeHandler
@@ -44,7 +46,8 @@ class BotRuntime:
     def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
                  temporal_ui_url: str | None = None, agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS,
                  agents_task_queue: str = names.AGENTS_TASK_QUEUE,
-                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
+                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None,
+                 temporal_metrics: TemporalMetrics | None = None) -> None:
         self.settings = settings
         self.gateway = TaskGateway(temporal, task_queue=agents_task_queue)
         self.app, self.services = build_app(
@@ -54,6 +57,9 @@ class BotRuntime:
                                           tools=tools)
         """Started once the Slack side is known to work (Socket Mode's token accepted)."""
         self.notifier, self.answers = self.notify_worker.notifier, self.notify_worker.answers
+        self.ops = BotOps(temporal, self.app.client, metrics_port=settings.baton_metrics_port,
+                          host=settings.baton_http_host, temporal_metrics=temporal_metrics)
+        """/healthz, /readyz, /metrics (bot.ops); `temporal_metrics` is the SDK's, when `temporal` records them."""
         self._temporal = temporal
         self._temporal_ui_url = temporal_ui_url
         self._runner: web.AppRunner | None = None
@@ -77,6 +83,7 @@ class BotRuntime:
         return self
 
     async def _start(self) -> None:
+        await self.ops.start()
         socket = await self._open_socket() if self.settings.socket_mode else None
         self.notify_worker.start()
         if socket is not None:
@@ -86,7 +93,7 @@ class BotRuntime:
         else:
             assert self.settings.slack_signing_secret is not None  # BotSettings requires it in HTTP mode
             web_app = guarded_web_app(self.app, self.settings.slack_signing_secret.get_secret_value(), EVENTS_PATH)
-            web_app.router.add_get("/healthz", _healthz)
+            self.ops.add_routes(web_app)
             faults.install(web_app)  # test-only, off unless BATON_FAULT_KILL_AFTER_ACK is set
             codec = self._temporal.data_converter.payload_codec
             if isinstance(codec, EncryptionCodec) and codec.encrypts:  # BATON_PAYLOAD_KEYS: serve the codec server
@@ -136,6 +143,7 @@ class BotRuntime:
         await self.services.intakes.drain()  # a start or a decision still on its way to Temporal, acked already
         await self.notify_worker.stop()
         await self.services.responder.close()
+        await self.ops.stop()
 
     async def __aenter__(self) -> BotRuntime:
         return await self.start()
@@ -170,7 +178,3 @@ async def _finish_listeners(timeout_s: float) -> None:
 
 def _is_bolt_listener(task: asyncio.Task[Any]) -> bool:
     return getattr(task.get_coro(), "__qualname__", "").endswith("run_ack_function_asynchronously")
-
-
-async def _healthz(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})

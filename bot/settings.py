@@ -40,6 +40,9 @@ class BotSettings(BaseSettings):
     """When set, requests from any other workspace are refused."""
     baton_http_port: int = Field(default=3000, ge=0, le=65535)
     baton_http_host: str = "0.0.0.0"
+    baton_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """A second listener for /metrics, /healthz and /readyz (0: off): Socket Mode and the notifier serve no HTTP
+    otherwise; in HTTP mode they are on BATON_HTTP_PORT as well."""
     baton_temporal_ui_url: str | None = None
     baton_codec_auth_token: SecretStr | None = None
     """The bearer token /codec/decode and /codec/encode require (served when BATON_PAYLOAD_KEYS is set); unset, they
