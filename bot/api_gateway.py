@@ -37,6 +37,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.http_guard import _signature_headers, check_bolt_can_read
+from bot.request_trace import slack_request
 from bot.wellformed import MalformedBody, decode, read_body, size_bound
 
 __all__ = ["GatewayRequest", "dispatch_checked", "not_found", "read_event", "to_aws_response"]
@@ -128,8 +129,10 @@ async def dispatch_checked(app: AsyncApp, verifier: SignatureVerifier, request: 
         check_bolt_can_read(body)
     except Exception as exc:
         return _refuse(request, 400, f"fields bolt cannot read ({type(exc).__name__})")
+    context = bolt_request.context
     try:
-        return await app.async_dispatch(bolt_request)
+        with slack_request(body, context.team_id, context.channel_id, context.user_id):  # as the HTTP guard does
+            return await app.async_dispatch(bolt_request)
     except Exception as exc:  # dispatch catches its own errors; this is the last line, never a 500
         log.warning("A Slack request failed in bolt (%s); acked, nothing done", type(exc).__name__)
         return BoltResponse(status=200, body="")

@@ -30,13 +30,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from opentelemetry import trace
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
-from baton.redaction import Redactor, install, scrub
+from baton.logfmt import LogSettingsError, configure_logging
+from baton.redaction import Redactor, scrub
+from baton.telemetry import configure_tracing, tracing_enabled
 from baton.temporal import connect, load_temporal_settings
 from bot.api_gateway import dispatch_checked, not_found, read_event, to_aws_response
 from bot.app import build_app
@@ -88,6 +91,8 @@ class _FrontDoor:
         response = await dispatch_checked(self.app, self.verifier, request)
         if self.services.intakes.running:  # acked while Temporal was slow: finish before the container freezes
             await self.services.intakes.drain(_time_left(context))
+        if tracing_enabled():  # the batched spans too: a frozen container exports nothing
+            await asyncio.to_thread(_flush_spans)
         return to_aws_response(response)
 
     async def close(self) -> None:
@@ -100,13 +105,17 @@ class _Container:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.configured = False
         self.door: _FrontDoor | None = None
 
     async def answer(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         if self.door is None:
             try:
+                if not self.configured:
+                    _configure_process()
+                    self.configured = True
                 self.door = await _FrontDoor.open()
-            except SettingsError as exc:
+            except (SettingsError, LogSettingsError) as exc:
                 log.error("%s", exc)
                 return to_aws_response(BoltResponse(status=500, body="Baton is not configured"))
             except BatonError as exc:  # Temporal unreachable or misconfigured: Slack delivers an event again
@@ -130,7 +139,6 @@ def handler(event: dict[str, Any], context: LambdaContext | None = None) -> dict
     global _container
     with _lock:
         if _container is None:
-            _redact_logs()
             _container = _Container()
         return _container.loop.run_until_complete(_container.answer(event, context))
 
@@ -156,8 +164,16 @@ def _time_left(context: LambdaContext | None) -> float:
     return max(context.get_remaining_time_in_millis() / 1000 - _MARGIN_S, 0.0)
 
 
-def _redact_logs() -> None:
-    """Under the Lambda runtime, scrub its log handler as every Baton process scrubs its own (baton.redaction).
-    Elsewhere (tests) the host process owns its logging."""
+def _configure_process() -> None:
+    """Under the Lambda runtime, logging (BATON_LOG_FORMAT, secrets scrubbed) and tracing (OTEL_*) as every Baton
+    process sets them up at start, tracing before the Temporal client is made. Elsewhere (tests) the host process
+    owns both. Raises LogSettingsError for an unknown BATON_LOG_FORMAT."""
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        install(Redactor.from_variables(os.environ))
+        configure_logging("lambda", redactor=Redactor.from_variables(os.environ))
+        configure_tracing("baton-lambda")
+
+
+def _flush_spans() -> None:
+    flush = getattr(trace.get_tracer_provider(), "force_flush", None)
+    if callable(flush):
+        flush()

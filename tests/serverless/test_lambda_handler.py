@@ -9,8 +9,12 @@ import time
 from urllib.parse import urlencode
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 
+from baton import telemetry
 from contracts import names
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from sandbox.delivery import sign
@@ -113,6 +117,26 @@ async def test_a_temporal_it_cannot_reach_is_answered_503_and_tried_again_at_the
     monkeypatch.setenv("TEMPORAL_ADDRESS", lambda_env["TEMPORAL_ADDRESS"])
     body = _help_command(slack)
     assert (await invoke(http_api_event(body, _signed(body))))["statusCode"] == 200
+
+
+async def test_a_command_through_the_lambda_is_one_trace_from_the_slack_request_to_the_workflow_start(
+        slack: FakeSlackApi, lambda_env: dict[str, str]) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry.use_tracer_provider(provider)  # before the cold start: its Temporal client takes the interceptor then
+    try:
+        form = urlencode({"team_id": slack.team_id, "channel_id": CHANNEL, "user_id": USER, "command": "/baton",
+                          "text": "run ops_audit check the web tier", "trigger_id": slack.issue_trigger(USER),
+                          "response_url": slack.response_url(CHANNEL, USER)}).encode()
+        assert (await invoke(http_api_event(form, _signed(form))))["statusCode"] == 200
+    finally:
+        telemetry.use_tracer_provider(None)
+        provider.shutdown()
+    done = exporter.get_finished_spans()
+    request = next(s for s in done if s.name == "slack command")
+    start = next(s for s in done if s.name == "StartWorkflow:AgentWorkflow")
+    assert request.parent is None and start.parent is not None and start.parent.span_id == request.context.span_id
 
 
 def _roots(slack: FakeSlackApi) -> list[Message]:
