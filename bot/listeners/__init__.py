@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners import actions, commands, events, views
+from bot.listeners import actions, commands, events, thread_replies, views
 from bot.services import BotServices
 
 __all__ = ["register_listeners"]
@@ -12,6 +12,7 @@ __all__ = ["register_listeners"]
 
 def register_listeners(app: AsyncApp, services: BotServices) -> None:
     commands.register(app, services)
+    thread_replies.register(app, services)  # ahead of events: a reply to a task is the task's, not a conversation's
     events.register(app, services)
     actions.register(app, services)
     views.register(app, services)
