@@ -9,6 +9,7 @@ asserted here instead, against the Services it must select.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -65,9 +66,8 @@ def render(values: dict[str, Any] | None = None) -> list[Manifest]:
     return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
 
 
-def production_values(**overrides: Any) -> dict[str, Any]:
-    values = helm.values_from_yaml(PRODUCTION.read_text())
-    return {**values, **overrides}
+def production_values() -> dict[str, Any]:
+    return helm.values_from_yaml(PRODUCTION.read_text())
 
 
 def one(manifests: list[Manifest], kind: str, component: str | None = None) -> Manifest:
@@ -198,7 +198,7 @@ def test_kubernetes_validate_strict_rejects_a_field_kubernetes_does_not_know(
     default_manifests: list[Manifest], tmp_path: Path,
 ) -> None:
     """The schema check bites: a misspelt securityContext field fails it (without --strict it would pass)."""
-    worker = one(default_manifests, "Deployment", "worker")
+    worker = copy.deepcopy(one(default_manifests, "Deployment", "worker"))  # the fixture is shared
     container(worker)["securityContext"]["readOnlyRootFileSystem"] = True
     path = tmp_path / "worker.yaml"
     path.write_text(yaml.safe_dump(worker))
@@ -293,7 +293,7 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_filesystem(manifests: li
         assert security["runAsNonRoot"] is True
         assert security["allowPrivilegeEscalation"] is False
         assert security["capabilities"] == {"drop": ["ALL"]}
-        # The processes write only to /tmp (and a worker to its SQLite home): both are emptyDir volumes.
+        # Every process may write to /tmp, an emptyDir (a worker's SQLite checkpoints have their own volume, below).
         volumes = {volume["name"]: volume for volume in pod["volumes"]}
         mounts = {mount["mountPath"]: mount["name"] for mount in container(deployment)["volumeMounts"]}
         assert "emptyDir" in volumes[mounts["/tmp"]]
