@@ -384,8 +384,8 @@ def test_the_notifier_reads_the_bot_settings_its_activities_check(production_man
 
 
 def test_extra_env_reaches_every_container() -> None:
-    extra = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"},
-             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    extra: list[dict[str, Any]] = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"},
+                                   {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
     for deployment in of_kind(render({"extraEnv": extra}), "Deployment"):
         env = env_of(deployment)
         assert [env[item["name"]] for item in extra] == extra
