@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from baton.gateway import TaskGateway
 from bot.listeners.thread_replies import TAKEN_REACTION
@@ -23,6 +25,7 @@ from tests.hitl import listener_agent
 from tests.hitl.conftest import GatedOpenAI, json_text
 from tests.support import status_when
 from workers.registry import AgentRegistry
+from workers.workflow.agent_workflow import AgentWorkflow
 
 CHANNEL = "C02OPS"
 BOB = "U02BOB"
@@ -75,6 +78,14 @@ async def reply_updates(client: Client, task_id: str) -> list[str]:
             == names.REPLY_UPDATE]
 
 
+async def replays(client: Client, task_id: str) -> bool:
+    """The task's history, reply updates and all, replays on today's workflow code (the handler is deterministic)."""
+    history = await client.get_workflow_handle(task_id).fetch_history()
+    replayer = Replayer(workflows=[AgentWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    return result.replay_failure is None
+
+
 def user_turns(body: dict[str, Any]) -> list[tuple[str, str | None]]:
     return [(m["content"], m.get("name")) for m in body["messages"] if m["role"] == "user"]
 
@@ -100,7 +111,7 @@ async def test_a_requesters_reply_reaches_the_running_agent_before_its_next_mode
 
 async def test_a_reply_while_the_task_waits_at_a_checkpoint_that_allows_respond_is_the_response(
         slack: FakeSlackApi, sender: SlackDelivery, agent_worker: WorkerFactory, fake_openai: GatedOpenAI,
-        chat_model: Callable[[], BaseChatModel], gateway: TaskGateway) -> None:
+        temporal_client: Client, chat_model: Callable[[], BaseChatModel], gateway: TaskGateway) -> None:
     async with agent_worker(registry=REGISTRY, chat_model=chat_model):
         root, task_id = await start_task(slack, sender, "ask about the region")
         waiting = await status_when(gateway, task_id, lambda s: s.pending_checkpoint is not None)
@@ -113,6 +124,7 @@ async def test_a_reply_while_the_task_waits_at_a_checkpoint_that_allows_respond_
     assert (decision.decision, decision.by, decision.text) == ("respond", BOB, "EMEA only")
     assert slack.message(CHANNEL, reply["ts"]).reactions == {TAKEN_REACTION: [slack.bot_user_id]}
     assert fake_openai.call_count == 0
+    assert await replays(temporal_client, task_id)
 
 
 async def test_a_strangers_reply_is_ignored_with_a_private_note_and_never_reaches_the_task(
@@ -145,5 +157,6 @@ async def test_a_redelivered_reply_reaches_the_agent_once(
         drafting.release()
         await status_when(gateway, task_id, lambda s: s.phase == "completed")
     assert await reply_updates(temporal_client, task_id) == ["Ev0REPLY1"]
+    assert await replays(temporal_client, task_id)
     assert user_turns(drafting.calls[1].body).count(("Mention the EU numbers", BOB)) == 1
     assert slack.message(CHANNEL, reply["ts"]).reactions == {TAKEN_REACTION: [slack.bot_user_id]}
