@@ -14,6 +14,7 @@ from baton.process_exit import exit_now
 from baton.redaction import Redactor, scrub
 from baton.telemetry import configure_tracing, shutdown_tracing
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
+from baton.temporal_metrics import TemporalMetrics
 from bot.catalog import parse_catalog
 from bot.runtime import BotRuntime
 from bot.settings import SettingsError, load_settings
@@ -27,7 +28,8 @@ async def serve() -> int:
         return 2
     try:
         temporal_settings = load_temporal_settings()
-        client = await connect(temporal_settings)
+        temporal_metrics = TemporalMetrics()  # the SDK's metrics, served on /metrics with the bot's
+        client = await connect(temporal_settings, runtime=temporal_metrics.runtime)
     except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
         print(scrub(str(exc)), file=sys.stderr)
         return 2
@@ -37,7 +39,7 @@ async def serve() -> int:
     runtime = BotRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
                          temporal_ui_url=temporal_settings.temporal_ui_url,
                          agents=parse_catalog(settings.baton_agent_catalog),
-                         agents_task_queue=temporal_settings.task_queue)
+                         agents_task_queue=temporal_settings.task_queue, temporal_metrics=temporal_metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -38,6 +38,7 @@ from slack_bolt.request.payload_utils import (
 from slack_sdk.signature import SignatureVerifier
 
 from bot import aiohttp_log
+from bot.metrics import SLACK_KIND, request_kind, time_acks
 from bot.request_trace import slack_request
 from bot.wellformed import MAX_BODY_BYTES, MalformedBody, decode, read_body, size_bound
 
@@ -91,6 +92,7 @@ class SlackRequestGuard:
         except Exception as exc:
             return _refuse(request, 400, f"fields bolt cannot read ({type(exc).__name__})")
         context = bolt_request.context
+        request[SLACK_KIND] = request_kind(body)  # handed to bolt: its ack is timed (bot.metrics.time_acks)
         try:
             with slack_request(body, context.team_id, context.channel_id, context.user_id):
                 response = await self._app.async_dispatch(bolt_request)
@@ -114,7 +116,7 @@ def check_bolt_can_read(body: dict[str, Any]) -> None:
 def guarded_web_app(app: AsyncApp, signing_secret: str, path: str) -> web.Application:
     """An aiohttp application serving Slack's requests on `path` through the guard (bolt's own web_app() has none)."""
     aiohttp_log.install()
-    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[time_acks])
     web_app.router.add_post(path, SlackRequestGuard(app, signing_secret).handle)
     return web_app
 

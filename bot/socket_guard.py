@@ -25,6 +25,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
 from bot.http_guard import check_bolt_can_read
+from bot.metrics import observe_ack, request_kind
 from bot.request_trace import slack_request
 from bot.wellformed import MalformedBody, check_shape, read_json_object
 
@@ -98,4 +99,5 @@ class GuardedSocketModeHandler(AsyncBaseSocketModeHandler):
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
         await send_async_response(client, req, response, start)
+        observe_ack(request_kind(req.payload), time() - start)
 

@@ -12,15 +12,17 @@ from datetime import timedelta
 from langchain_core.language_models import BaseChatModel
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from baton import temporal
+from baton.temporal_metrics import TemporalMetrics
 from contracts import AgentCatalogV1, AgentInfoV1, names
 from workers.activities import AgentActivities
 from workers.checkpointer import open_checkpointer
 from workers.config import WorkerSettings
+from workers.health import serving_worker_ops
 from workers.llm import make_chat_model
+from workers.metrics import WorkerMetrics
 from workers.registry import AgentRegistry
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
@@ -39,13 +41,9 @@ def chat_model_factory(settings: WorkerSettings) -> Callable[[], BaseChatModel]:
     return DemoChatModel
 
 
-async def connect(settings: WorkerSettings) -> Client:
-    """baton.temporal's connection (the bot's and the CLI's too), with the worker's metrics runtime when asked."""
-    runtime = None
-    if settings.metrics_port:
-        telemetry = TelemetryConfig(metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}"))
-        runtime = Runtime(telemetry=telemetry)
-    return await temporal.connect(settings, runtime=runtime)
+async def connect(settings: WorkerSettings, metrics: TemporalMetrics | None = None) -> Client:
+    """baton.temporal's connection (the bot's and the CLI's too), recording the SDK's metrics into `metrics`."""
+    return await temporal.connect(settings, runtime=metrics.runtime if metrics is not None else None)
 
 
 @asynccontextmanager
@@ -71,6 +69,7 @@ async def running_worker(
             max_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
             default_heartbeat_throttle_interval=timedelta(seconds=settings.heartbeat_throttle_s),
             sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_s),
+            interceptors=[WorkerMetrics(registry.names())],
         )
         async with worker:
             await publish_catalog(client, settings.task_queue, registry)
@@ -95,7 +94,10 @@ async def publish_catalog(client: Client, task_queue: str, registry: AgentRegist
 
 
 async def run_until(stop: asyncio.Event, settings: WorkerSettings) -> None:
-    client = await connect(settings)
-    async with running_worker(client, settings):
+    metrics = TemporalMetrics() if settings.metrics_port else None
+    client = await connect(settings, metrics)
+    async with serving_worker_ops(client, settings.metrics_port, metrics) as health, \
+            running_worker(client, settings) as worker:
+        health.worker = worker
         await stop.wait()
         log.info("Stopping: draining in-flight activities (up to %.0f s)", settings.drain_timeout_s)

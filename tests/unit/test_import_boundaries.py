@@ -26,13 +26,15 @@ needs nothing of the product; nothing but the tests imports the tests, benchmark
 
 ALLOWED: dict[str, set[str]] = {
     "workers": {"baton.temporal", "baton.redaction", "baton.llm_errors", "baton.telemetry", "baton.graph_tracing",
-                "baton.logfmt", "sandbox.scripted_chat_model"},
+                "baton.logfmt", "baton.health", "baton.ops_server", "baton.temporal_metrics",
+                "sandbox.scripted_chat_model"},
     "bot": {"sandbox.scripted_chat_model"},
 }
 """Exceptions, by full module name: a worker connects to Temporal exactly as the bot and the CLI do, scrubs secrets
 with the same redactor (a standard-library leaf), maps model-provider errors as the bot's front agent does (a leaf
 too), and both demo models are built on the scripted model's shell; every process traces (baton.telemetry,
-baton.graph_tracing) and logs (baton.logfmt) alike."""
+baton.graph_tracing) and logs (baton.logfmt) alike, and serves /metrics, /healthz and /readyz alike (baton.health,
+baton.ops_server, baton.temporal_metrics)."""
 
 
 def _imports(path: Path) -> set[str]:
@@ -70,8 +72,9 @@ def test_a_worker_process_loads_nothing_from_baton_but_its_connection_redactor_l
     probe = "import sys, workers.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == 'baton'))"
     loaded = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert ast.literal_eval(loaded.stdout.strip()) == [
-        "baton", "baton.codec", "baton.errors", "baton.graph_tracing", "baton.llm_errors", "baton.logfmt",
-        "baton.redaction", "baton.telemetry", "baton.temporal"
+        "baton", "baton.codec", "baton.errors", "baton.graph_tracing", "baton.health", "baton.llm_errors",
+        "baton.logfmt", "baton.ops_server", "baton.redaction", "baton.telemetry", "baton.temporal",
+        "baton.temporal_metrics"
     ]
 
 
