@@ -5,12 +5,14 @@ and what it resolves to is what Baton needs (settings its processes read, Tempor
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 import yaml
 
 from baton.cli import build_parser
+from baton.devserver import DevServer
 from baton.temporal import TemporalSettings
 from bot.settings import BotSettings
 from contracts.names import SEARCH_ATTRIBUTES
@@ -285,6 +288,33 @@ def test_setup_registers_exactly_the_search_attributes_baton_writes_as_keywords(
     assert declared is not None
     assert tuple(declared.group(1).split()) == SEARCH_ATTRIBUTES
     assert "--type Keyword" in script
+
+
+async def _sh(script: Path, **env: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        "sh", str(script), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env})
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    return await process.wait(), output.decode()
+
+
+async def test_setup_creates_the_namespace_and_its_search_attributes_on_a_real_server_and_runs_again_harmlessly(
+        temporal_server: DevServer) -> None:
+    """The one-shot's own commands against a running Temporal (the dev server, with the same `temporal` CLI)."""
+    namespace = f"baton-setup-{uuid.uuid4().hex[:8]}"
+    script = COMPOSE_DIR / "temporal" / "setup-baton.sh"
+    env = {"TEMPORAL_ADDRESS": temporal_server.address, "TEMPORAL_NAMESPACE": namespace, "SETUP_TRIES": "20"}
+    first_code, first = await _sh(script, **env)
+    assert first_code == 0, first
+    again_code, again = await _sh(script, **env)
+    assert again_code == 0, again
+    assert all(f"search attribute {name} is there" in again for name in SEARCH_ATTRIBUTES), again
+    listing = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "temporal"), "operator", "search-attribute", "list",
+        "--address", temporal_server.address, "--namespace", namespace, stdout=asyncio.subprocess.PIPE)
+    table, _ = await listing.communicate()
+    rows = {tuple(line.split()[:2]) for line in table.decode().splitlines() if line.split()}
+    assert {(name, "Keyword") for name in SEARCH_ATTRIBUTES} <= rows, table.decode()
 
 
 @pytest.mark.parametrize("script", ["setup-schema.sh", "setup-baton.sh"])
