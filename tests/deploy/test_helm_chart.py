@@ -52,8 +52,14 @@ CHART_CONFIG_CHOICES = {"checkpointer": "/var/lib/baton/checkpoints.sqlite"}
 PROCESS_ENV = {"HOME", "PYTHONDONTWRITEBYTECODE", "BATON_LOG_FORMAT", "BATON_METRICS_PORT"}
 """Read by Python, or by every process's logging set-up and operations server, rather than by a settings class."""
 SECRET_VARIABLES = {
-    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "TEMPORAL_API_KEY", "OPENAI_API_KEY",
-    "BATON_PAYLOAD_KEYS", "BATON_CODEC_AUTH_TOKEN", "BATON_CHECKPOINTER",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "TEMPORAL_API_KEY",
+    "OPENAI_API_KEY",
+    "BATON_PAYLOAD_KEYS",
+    "BATON_CODEC_AUTH_TOKEN",
+    "BATON_CHECKPOINTER",
 }
 
 Manifest = dict[str, Any]
@@ -125,11 +131,16 @@ def kinds(manifests: list[Manifest]) -> list[tuple[str, str]]:
 def test_default_values_render_the_three_processes_and_nothing_optional(default_manifests: list[Manifest]) -> None:
     assert kinds(default_manifests) == [
         ("ConfigMap", "baton-worker"),
-        ("Deployment", "baton-bot"), ("Deployment", "baton-notifier"), ("Deployment", "baton-worker"),
+        ("Deployment", "baton-bot"),
+        ("Deployment", "baton-notifier"),
+        ("Deployment", "baton-worker"),
         ("PersistentVolumeClaim", "baton-worker-data"),
-        ("PodDisruptionBudget", "baton-bot"), ("PodDisruptionBudget", "baton-notifier"),
+        ("PodDisruptionBudget", "baton-bot"),
+        ("PodDisruptionBudget", "baton-notifier"),
         ("PodDisruptionBudget", "baton-worker"),
-        ("Service", "baton-bot"), ("Service", "baton-notifier"), ("Service", "baton-worker"),
+        ("Service", "baton-bot"),
+        ("Service", "baton-notifier"),
+        ("Service", "baton-worker"),
         ("ServiceAccount", "baton"),
     ]
 
@@ -139,12 +150,18 @@ def test_production_values_add_ingress_autoscalers_and_the_service_monitor(
 ) -> None:
     assert kinds(production_manifests) == [
         ("ConfigMap", "baton-worker"),
-        ("Deployment", "baton-bot"), ("Deployment", "baton-notifier"), ("Deployment", "baton-worker"),
-        ("HorizontalPodAutoscaler", "baton-bot"), ("HorizontalPodAutoscaler", "baton-worker"),
+        ("Deployment", "baton-bot"),
+        ("Deployment", "baton-notifier"),
+        ("Deployment", "baton-worker"),
+        ("HorizontalPodAutoscaler", "baton-bot"),
+        ("HorizontalPodAutoscaler", "baton-worker"),
         ("Ingress", "baton-bot"),
-        ("PodDisruptionBudget", "baton-bot"), ("PodDisruptionBudget", "baton-notifier"),
+        ("PodDisruptionBudget", "baton-bot"),
+        ("PodDisruptionBudget", "baton-notifier"),
         ("PodDisruptionBudget", "baton-worker"),
-        ("Service", "baton-bot"), ("Service", "baton-notifier"), ("Service", "baton-worker"),
+        ("Service", "baton-bot"),
+        ("Service", "baton-notifier"),
+        ("Service", "baton-worker"),
         ("ServiceAccount", "baton"),
         ("ServiceMonitor", "baton"),
     ]
@@ -172,8 +189,13 @@ def test_helm_lint_reports_a_broken_template(tmp_path: Path) -> None:
 
 def kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     versions = [arg for version in KUBERNETES_VERSIONS for arg in ("-k", version)]
-    return subprocess.run([str(KUBERNETES_VALIDATE), "--strict", *versions, *map(str, paths)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [str(KUBERNETES_VALIDATE), "--strict", *versions, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_every_manifest_passes_kubernetes_validate_strict(manifests: list[Manifest], tmp_path: Path) -> None:
@@ -195,7 +217,8 @@ def test_every_manifest_passes_kubernetes_validate_strict(manifests: list[Manife
 
 
 def test_kubernetes_validate_strict_rejects_a_field_kubernetes_does_not_know(
-    default_manifests: list[Manifest], tmp_path: Path,
+    default_manifests: list[Manifest],
+    tmp_path: Path,
 ) -> None:
     """The schema check bites: a misspelt securityContext field fails it (without --strict it would pass)."""
     worker = copy.deepcopy(one(default_manifests, "Deployment", "worker"))  # the fixture is shared
@@ -210,11 +233,14 @@ def test_kubernetes_validate_strict_rejects_a_field_kubernetes_does_not_know(
 # What issue #12 asks of the chart
 
 
-@pytest.mark.parametrize(("values", "drain"), [
-    (None, 30.0),
-    (production_values(), 300.0),
-    ({"worker": {"drainTimeoutSeconds": 7.5, "drainMarginSeconds": 1}}, 7.5),
-])
+@pytest.mark.parametrize(
+    ("values", "drain"),
+    [
+        (None, 30.0),
+        (production_values(), 300.0),
+        ({"worker": {"drainTimeoutSeconds": 7.5, "drainMarginSeconds": 1}}, 7.5),
+    ],
+)
 def test_worker_grace_period_is_longer_than_its_drain_timeout(values: dict[str, Any] | None, drain: float) -> None:
     rendered = render(values)
     worker = one(rendered, "Deployment", "worker")
@@ -244,13 +270,16 @@ def test_values_schema_knows_exactly_the_worker_config_keys_the_chart_leaves_to_
     assert set(config["properties"]) == set(bundled) - set(VARIABLE_CONFIG_KEYS)
 
 
-@pytest.mark.parametrize(("values", "complaint"), [
-    ({"worker": {"config": {"drain_timeout_s": 600}}}, "'drain_timeout_s' not allowed"),
-    ({"worker": {"config": {"max_concurent_activities": 5}}}, "'max_concurent_activities' not allowed"),
-    ({"tempral": {"address": "elsewhere:7233"}}, "'tempral' not allowed"),
-    ({"logFormat": "xml"}, "logFormat"),
-    ({"bot": {"ingress": {"paths": [{"path": "slack", "pathType": "Exact"}]}}}, "path"),
-])
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"worker": {"config": {"drain_timeout_s": 600}}}, "'drain_timeout_s' not allowed"),
+        ({"worker": {"config": {"max_concurent_activities": 5}}}, "'max_concurent_activities' not allowed"),
+        ({"tempral": {"address": "elsewhere:7233"}}, "'tempral' not allowed"),
+        ({"logFormat": "xml"}, "logFormat"),
+        ({"bot": {"ingress": {"paths": [{"path": "slack", "pathType": "Exact"}]}}}, "path"),
+    ],
+)
 def test_values_schema_refuses_a_misspelt_or_misplaced_value(values: dict[str, Any], complaint: str) -> None:
     """A key the worker would ignore (pydantic drops unknown keys) or the environment would override is refused
     at install time, naming the key."""
@@ -378,14 +407,21 @@ def test_the_notifier_reads_the_bot_settings_its_activities_check(production_man
     notifier = env_of(one(production_manifests, "Deployment", "notifier"))
     for name in ("BATON_ADMINS", "BATON_APPROVER_GROUPS", "BATON_SLACK_TEAM_ID", "BATON_NOTIFY_TASK_QUEUE"):
         assert notifier[name] == bot[name], name
-    own = env_of(one(render({"bot": {"env": {"BATON_ADMINS": "U1"}}, "notifier": {"env": {"BATON_ADMINS": "U2"}}}),
-                     "Deployment", "notifier"))
+    own = env_of(
+        one(
+            render({"bot": {"env": {"BATON_ADMINS": "U1"}}, "notifier": {"env": {"BATON_ADMINS": "U2"}}}),
+            "Deployment",
+            "notifier",
+        )
+    )
     assert own["BATON_ADMINS"]["value"] == "U2", "notifier.env wins over bot.env"
 
 
 def test_extra_env_reaches_every_container() -> None:
-    extra: list[dict[str, Any]] = [{"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"},
-                                   {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    extra: list[dict[str, Any]] = [
+        {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector:4318"},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
     for deployment in of_kind(render({"extraEnv": extra}), "Deployment"):
         env = env_of(deployment)
         assert [env[item["name"]] for item in extra] == extra
@@ -398,8 +434,13 @@ def test_socket_mode_gives_the_bot_the_app_token_instead_of_the_signing_secret()
 
 
 def test_temporal_mtls_certificates_are_files_from_the_secret_the_tls_paths_name() -> None:
-    values = {"temporal": {"address": "baton-prod.a1b2c.tmprl.cloud:7233", "namespace": "baton-prod.a1b2c",
-                           "mtls": {"existingSecret": "baton-temporal-mtls", "caKey": "ca.crt"}}}
+    values = {
+        "temporal": {
+            "address": "baton-prod.a1b2c.tmprl.cloud:7233",
+            "namespace": "baton-prod.a1b2c",
+            "mtls": {"existingSecret": "baton-temporal-mtls", "caKey": "ca.crt"},
+        }
+    }
     for deployment in of_kind(render(values), "Deployment"):
         env = env_of(deployment)
         assert "TEMPORAL_API_KEY" not in env
@@ -408,8 +449,11 @@ def test_temporal_mtls_certificates_are_files_from_the_secret_the_tls_paths_name
         tls = mounts["temporal-tls"]
         assert tls["readOnly"] is True
         assert volumes["temporal-tls"]["secret"]["secretName"] == "baton-temporal-mtls"
-        for variable, key in (("TEMPORAL_TLS_CERT_PATH", "tls.crt"), ("TEMPORAL_TLS_KEY_PATH", "tls.key"),
-                              ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "ca.crt")):
+        for variable, key in (
+            ("TEMPORAL_TLS_CERT_PATH", "tls.crt"),
+            ("TEMPORAL_TLS_KEY_PATH", "tls.key"),
+            ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "ca.crt"),
+        ):
             assert env[variable]["value"] == f"{tls['mountPath']}/{key}"
 
 
@@ -431,7 +475,9 @@ def test_worker_configmap_is_the_bundled_worker_yaml_with_the_chart_choices(
 
 
 def test_worker_reads_the_rendered_configmap_as_its_config(
-    manifests: list[Manifest], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    manifests: list[Manifest],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in os.environ:
         if name.startswith(("TEMPORAL_", "BATON_", "OPENAI_")):
@@ -459,8 +505,10 @@ def test_every_variable_the_chart_sets_is_one_the_process_reads(manifests: list[
     bot = {name.upper() for name in BotSettings.model_fields}
     notifier = {name.upper() for name in NotifierSettings.model_fields}
     worker = {
-        str(choice) for field in WorkerSettings.model_fields.values()
-        if field.validation_alias is not None for choice in getattr(field.validation_alias, "choices", [])
+        str(choice)
+        for field in WorkerSettings.model_fields.values()
+        if field.validation_alias is not None
+        for choice in getattr(field.validation_alias, "choices", [])
         if str(choice).isupper()
     } | {"BATON_WORKER_CONFIG"}
     known = {"bot": bot, "worker": worker, "notifier": notifier}
@@ -483,19 +531,24 @@ def test_worker_config_change_rolls_the_workers() -> None:
 def test_production_runs_three_bots_or_more_behind_ingress_with_autoscaling_and_budgets(
     production_manifests: list[Manifest],
 ) -> None:
-    deployments = {d["metadata"]["labels"]["app.kubernetes.io/component"]: d
-                   for d in of_kind(production_manifests, "Deployment")}
+    deployments = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: d for d in of_kind(production_manifests, "Deployment")
+    }
     for component in ("bot", "worker"):
         hpa = one(production_manifests, "HorizontalPodAutoscaler", component)
         assert hpa["spec"]["scaleTargetRef"] == {
-            "apiVersion": "apps/v1", "kind": "Deployment", "name": deployments[component]["metadata"]["name"],
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": deployments[component]["metadata"]["name"],
         }
         assert hpa["spec"]["minReplicas"] >= 3
         assert "replicas" not in deployments[component]["spec"], "the autoscaler owns the replica count"
     for component, deployment in deployments.items():
         pdb = one(production_manifests, "PodDisruptionBudget", component)
-        assert pdb["spec"]["selector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"][
-            "labels"].items()
+        assert (
+            pdb["spec"]["selector"]["matchLabels"].items()
+            <= deployment["spec"]["template"]["metadata"]["labels"].items()
+        )
     bot_budget = one(production_manifests, "PodDisruptionBudget", "bot")["spec"]
     assert bot_budget["minAvailable"] == 2 and "maxUnavailable" not in bot_budget, "evictions leave two bots answering"
     assert deployments["bot"]["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
@@ -523,8 +576,9 @@ def test_service_monitor_scrapes_the_metrics_port_of_every_process(production_ma
     [endpoint] = monitor["spec"]["endpoints"]
     assert endpoint == {"port": "metrics", "path": "/metrics", "interval": "30s", "scrapeTimeout": "10s"}
     selector = monitor["spec"]["selector"]["matchLabels"]
-    selected = [s for s in of_kind(production_manifests, "Service")
-                if selector.items() <= s["metadata"]["labels"].items()]
+    selected = [
+        s for s in of_kind(production_manifests, "Service") if selector.items() <= s["metadata"]["labels"].items()
+    ]
     components = sorted(s["metadata"]["labels"]["app.kubernetes.io/component"] for s in selected)
     assert components == ["bot", "notifier", "worker"]
     for service in selected:
