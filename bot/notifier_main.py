@@ -27,9 +27,11 @@ from baton.process_exit import exit_now
 from baton.redaction import Redactor, scrub
 from baton.telemetry import configure_tracing, shutdown_tracing
 from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
+from baton.temporal_metrics import TemporalMetrics
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, parse_catalog
 from bot.notify_worker import NotifyWorker
+from bot.ops import BotOps
 from bot.settings import BotSettings, NotifierSettings, SettingsError, load_settings
 from contracts import AgentInfoV1, names
 
@@ -45,15 +47,20 @@ class NotifierRuntime:
     def __init__(self, settings: BotSettings, temporal: Client, *, namespace: str = "default",
                  temporal_ui_url: str | None = None, agents: Sequence[AgentInfoV1] = DEFAULT_AGENTS,
                  agents_task_queue: str = names.AGENTS_TASK_QUEUE,
-                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
+                 chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None,
+                 temporal_metrics: TemporalMetrics | None = None) -> None:
         gateway = TaskGateway(temporal, task_queue=agents_task_queue)
         # The app factory's services, so the front agent's tools offer and check exactly what the bot's would; the
         # app itself is never dispatched to.
         app, self.services = build_app(settings, gateway, agents=agents, namespace=namespace,
                                        temporal_ui_url=temporal_ui_url)
         self.notify_worker = NotifyWorker(temporal, app.client, self.services, chat_model=chat_model, tools=tools)
+        self.ops = BotOps(temporal, app.client, metrics_port=settings.baton_metrics_port,
+                          temporal_metrics=temporal_metrics)
+        """/healthz, /readyz and /metrics on BATON_METRICS_PORT (bot.ops): up before the worker, down after it."""
 
     async def __aenter__(self) -> NotifierRuntime:
+        await self.ops.start()
         self.notify_worker.start()
         log.info("Baton notifier polling %s", self.notify_worker.task_queue)
         return self
@@ -62,6 +69,7 @@ class NotifierRuntime:
                         tb: TracebackType | None) -> None:
         await self.notify_worker.stop()
         await self.services.responder.close()
+        await self.ops.stop()
 
 
 async def serve() -> int:
@@ -72,7 +80,8 @@ async def serve() -> int:
         return 2
     try:
         temporal_settings = load_temporal_settings()
-        client = await connect(temporal_settings)
+        temporal_metrics = TemporalMetrics()  # the SDK's metrics, served on /metrics with the notifier's
+        client = await connect(temporal_settings, runtime=temporal_metrics.runtime)
     except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
         print(scrub(str(exc)), file=sys.stderr)
         return 2
@@ -86,7 +95,7 @@ async def serve() -> int:
     async with NotifierRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
                           temporal_ui_url=temporal_settings.temporal_ui_url,
                           agents=parse_catalog(settings.baton_agent_catalog),
-                          agents_task_queue=temporal_settings.task_queue):
+                          agents_task_queue=temporal_settings.task_queue, temporal_metrics=temporal_metrics):
         await stop.wait()
         log.info("Shutting down")
     return 0
