@@ -24,8 +24,10 @@ def candidate_urls(environ: Mapping[str, str]) -> list[str]:
     explicit = environ.get("BATON_HEALTHCHECK_URL", "").strip()
     if explicit:
         return [explicit]
-    ports = [environ.get("BATON_METRICS_PORT") or DEFAULT_METRICS_PORT,
-             environ.get("BATON_HTTP_PORT") or DEFAULT_HTTP_PORT]
+    ports = [
+        environ.get("BATON_METRICS_PORT") or DEFAULT_METRICS_PORT,
+        environ.get("BATON_HTTP_PORT") or DEFAULT_HTTP_PORT,
+    ]
     return [f"http://127.0.0.1:{port}/healthz" for port in dict.fromkeys(ports) if port.strip() not in ("", "0")]
 
 

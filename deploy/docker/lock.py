@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         if LOCK.exists() and parse(LOCK.read_text(encoding="utf-8")) == parse(text):
             return 0
-        print(f"lock.py: {LOCK.relative_to(ROOT)} is stale: run `.venv/bin/python deploy/docker/lock.py`",
-              file=sys.stderr)
+        print(
+            f"lock.py: {LOCK.relative_to(ROOT)} is stale: run `.venv/bin/python deploy/docker/lock.py`", file=sys.stderr
+        )
         return 1
     LOCK.write_text(text, encoding="utf-8")
     print(f"wrote {LOCK.relative_to(ROOT)}: {len(parse(text))} distributions")

