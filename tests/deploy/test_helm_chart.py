@@ -69,7 +69,8 @@ def render(values: dict[str, Any] | None = None) -> list[Manifest]:
     """`helm template` through Helm's engine: every non-empty document of every template."""
     with helm.Chart.load(CHART) as chart:
         rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
-    return [doc for text in rendered.values() for doc in yaml.safe_load_all(text) if doc]
+    manifests = (text for name, text in rendered.items() if not name.endswith("/NOTES.txt"))
+    return [doc for text in manifests for doc in yaml.safe_load_all(text) if doc]
 
 
 def production_values() -> dict[str, Any]:
@@ -143,6 +144,17 @@ def test_default_values_render_the_three_processes_and_nothing_optional(default_
         ("Service", "baton-worker"),
         ("ServiceAccount", "baton"),
     ]
+
+
+def test_install_notes_say_where_slack_must_send_its_requests() -> None:
+    def notes(values: dict[str, Any] | None) -> str:
+        with helm.Chart.load(CHART) as chart:
+            return chart.render(values, name=RELEASE, namespace=NAMESPACE)["baton/templates/NOTES.txt"]
+
+    assert "https://baton.example.com/slack/events" in notes(production_values())
+    assert "SQLite checkpoints" not in notes(production_values())
+    assert "Socket Mode" in notes({"slack": {"socketMode": True}})
+    assert "enable bot.ingress" in notes(None) and "SQLite checkpoints" in notes(None)
 
 
 def test_production_values_add_ingress_autoscalers_and_the_service_monitor(
