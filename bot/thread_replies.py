@@ -32,9 +32,11 @@ from bot.services import BotServices
 from contracts import MAX_REQUEST_TEXT, TaskRequestV1, names
 from contracts.thread_reply import ThreadReplyOutcomeV1, ThreadReplyV1
 
-__all__ = ["Passed", "pass_on", "task_of_thread", "thread_reply"]
+__all__ = ["REPLY_REFUSALS", "Passed", "pass_on", "task_of_thread", "thread_reply"]
 
 log = logging.getLogger(__name__)
+REPLY_REFUSALS: frozenset[str] = frozenset({names.REPLY_NOT_ALLOWED})
+"""The `reply` update's rejection types: a verdict on the person, told to them privately, not an error."""
 STATUS_PART = "status"
 """The metadata `part` of a task's status message (bot.notifier)."""
 
@@ -119,7 +121,7 @@ async def pass_on(services: BotServices, task_id: str, reply: ThreadReplyV1) -> 
             rpc_timeout=timedelta(seconds=services.settings.baton_intake_timeout_s))
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == names.REPLY_NOT_ALLOWED:
+        if isinstance(cause, ApplicationError) and cause.type in REPLY_REFUSALS:
             return Passed("refused", task_id)
         raise TaskBusy(task_id) from exc  # the server's refusal (a worker restarting): nothing was recorded
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:

@@ -54,6 +54,7 @@ from contracts.status import (
     TaskStatusV1,
 )
 from contracts.task import ApprovalPolicyV1, ExecutionOptionsV1, RequesterV1, TaskRequestV1
+from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1, may_reply
 
 __all__ = [
     "MAX_ANSWER_TEXT",
@@ -99,6 +100,9 @@ __all__ = [
     "TaskRequestV1",
     "TaskResultV1",
     "TaskStatusV1",
+    "ThreadRepliesV1",
+    "ThreadReplyOutcomeV1",
+    "ThreadReplyV1",
     "UsageV1",
     "already_decided",
     "args_digest",
@@ -106,6 +110,7 @@ __all__ = [
     "conversation_id",
     "current_args",
     "may_cancel",
+    "may_reply",
     "names",
     "refusal_reason",
     "slack_idempotency_key",

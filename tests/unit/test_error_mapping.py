@@ -29,6 +29,7 @@ from baton.errors import (
 )
 from baton.gateway import TaskGateway
 from baton.translate import DECIDE_ERRORS, RPC_ERRORS, translate_rpc_error
+from bot.thread_replies import REPLY_REFUSALS
 from contracts import CancellationV1, DecisionV1, names, utc_now
 from tests.support import make_request
 
@@ -73,7 +74,7 @@ def test_the_decide_table_covers_every_type_the_workflow_rejects_a_decision_with
 
 def test_the_workflow_raises_no_error_type_the_gateway_does_not_know() -> None:
     """Every `ApplicationError(type=...)` in the workflow code is either an update's rejection (`decide`'s, mapped
-    above; `say`'s, mapped by baton.conversations) or the failed task's own type (`_fail`: the agent's error), which
+    above; `say`'s, mapped by baton.conversations; `reply`'s, read by bot.thread_replies) or the failed task's own type (`_fail`: the agent's error), which
     ends the workflow: `result()` reports it as Temporal's WorkflowFailureError on purpose, and the task's status
     carries it for people."""
     raised: dict[str, set[str]] = {}
@@ -88,7 +89,7 @@ def test_the_workflow_raises_no_error_type_the_gateway_does_not_know() -> None:
                         if keyword.arg == "type":
                             raised.setdefault(ast.unparse(keyword.value), set()).add(function.name)
     assert raised.pop("error.type") == {"_fail"}
-    assert {getattr(names, constant) for constant in raised} == set(DECIDE_ERRORS) | set(SAY_ERRORS)
+    assert {getattr(names, constant) for constant in raised} == set(DECIDE_ERRORS) | set(SAY_ERRORS) | REPLY_REFUSALS
 
 
 def test_the_error_tree_in_baton_errors_names_every_class() -> None:
