@@ -74,9 +74,9 @@ def test_the_decide_table_covers_every_type_the_workflow_rejects_a_decision_with
 
 def test_the_workflow_raises_no_error_type_the_gateway_does_not_know() -> None:
     """Every `ApplicationError(type=...)` in the workflow code is either an update's rejection (`decide`'s, mapped
-    above; `say`'s, mapped by baton.conversations; `reply`'s, read by bot.thread_replies) or the failed task's own type (`_fail`: the agent's error), which
-    ends the workflow: `result()` reports it as Temporal's WorkflowFailureError on purpose, and the task's status
-    carries it for people."""
+    above; `say`'s, mapped by baton.conversations; `reply`'s, read by bot.thread_replies) or the failed task's own
+    type (`_fail`: the agent's error), which ends the workflow: `result()` reports it as Temporal's
+    WorkflowFailureError on purpose, and the task's status carries it for people."""
     raised: dict[str, set[str]] = {}
     for path in sorted((ROOT / "workers" / "workflow").glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
