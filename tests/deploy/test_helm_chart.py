@@ -49,8 +49,8 @@ the two Kubernetes must agree with (the probes' port, the grace period). The ima
 and a variable overrides the YAML, so the chart must set it."""
 CHART_CONFIG_CHOICES = {"checkpointer": "/var/lib/baton/checkpoints.sqlite"}
 """Where the chart's worker config departs from the bundled one: SQLite on a writable volume."""
-PROCESS_ENV = {"HOME", "PYTHONDONTWRITEBYTECODE", "BATON_LOG_FORMAT", "BATON_METRICS_PORT"}
-"""Read by Python, or by every process's logging set-up and operations server, rather than by a settings class."""
+PROCESS_ENV = {"HOME", "PYTHONDONTWRITEBYTECODE", "BATON_LOG_FORMAT"}
+"""Read by Python, or by every process's logging set-up (baton.logfmt), rather than by a settings class."""
 SECRET_VARIABLES = {
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
