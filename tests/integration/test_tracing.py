@@ -1,11 +1,24 @@
 """One trace from the Slack click to the model call: a signed `/baton run` through the real bot, the dev server, the
-real worker and ChatOpenAI on the fake model server, with spans recorded in memory."""
+real worker and ChatOpenAI on the fake model server, with spans recorded in memory; and a worker process exporting
+its spans over OTLP/HTTP, in the trace of the client that started the task, its JSON log lines naming that trace."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -13,12 +26,13 @@ from opentelemetry.trace import SpanKind
 
 from baton import telemetry
 from baton.devserver import DevServer
+from baton.gateway import TaskGateway
 from baton.temporal import connect, load_temporal_settings
 from bot.runtime import BotRuntime
 from bot.settings import load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from sandbox.openai_server import FakeOpenAI
-from tests.support import eventually
+from tests.support import eventually, make_request
 from workers.config import WorkerSettings
 from workers.llm import make_chat_model
 from workers.worker import running_worker
@@ -75,7 +89,7 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
         answer = await sender.send_slash_command("run ops_audit check the web tier", "U07ANA", CHANNEL)
         assert answer.status == 200
 
-        def finished() -> list[ReadableSpan] | None:
+        async def finished() -> list[ReadableSpan] | None:
             if not any("Completed" in str(m.blocks) for m in slack.messages_in(CHANNEL)):
                 return None
             done = list(spans.get_finished_spans())
@@ -83,7 +97,7 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
             final_notify = any(s.name == "RunActivity:notify" and s.end_time is not None for s in done)
             return done if len(calls) == 2 and final_notify else None
 
-        done = await eventually(lambda: _now(finished()), timeout=45)
+        done = await eventually(finished, timeout=45)
 
     request = next(s for s in done if s.name == "slack command")
     assert request.kind == SpanKind.SERVER and request.parent is None, "the Slack request is the trace's root"
@@ -101,7 +115,8 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
         "StartWorkflow:AgentWorkflow", "slack command",
     ]
     assert analyse.kind == SpanKind.CLIENT and analyse.context.trace_id == trace_id
-    assert (analyse.attributes or {})["gen_ai.usage.output_tokens"] > 0
+    output_tokens = (analyse.attributes or {}).get("gen_ai.usage.output_tokens")
+    assert isinstance(output_tokens, int) and output_tokens > 0
     assert ["RunWorkflow:AgentWorkflow", "StartWorkflow:AgentWorkflow", "slack command"] in [
         ancestry(s, done) for s in done
     ]
@@ -115,5 +130,80 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
     ]
 
 
-async def _now(value: list[ReadableSpan] | None) -> list[ReadableSpan] | None:
-    return value
+
+@dataclass
+class ExportedSpan:
+    service: str
+    name: str
+    trace_id: str
+
+
+class OtlpReceiver:
+    """An OTLP/HTTP trace endpoint on 127.0.0.1 (what a collector serves on :4318), keeping what it is sent."""
+
+    def __init__(self) -> None:
+        self.spans: list[ExportedSpan] = []
+        self._runner: web.AppRunner | None = None
+        self.endpoint = ""
+
+    async def __aenter__(self) -> OtlpReceiver:
+        app = web.Application()
+        app.router.add_post("/v1/traces", self._traces)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.endpoint = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _traces(self, request: web.Request) -> web.Response:
+        export = ExportTraceServiceRequest.FromString(await request.read())
+        for resource_spans in export.resource_spans:
+            attributes = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+            for scope_spans in resource_spans.scope_spans:
+                self.spans.extend(ExportedSpan(attributes.get("service.name", ""), span.name, span.trace_id.hex())
+                                  for span in scope_spans.spans)
+        return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
+                            content_type="application/x-protobuf")
+
+
+async def test_a_worker_process_exports_its_spans_over_otlp_in_the_trace_of_the_client_that_started_the_task(
+        spans: InMemorySpanExporter, temporal_server: DevServer, task_queue: str, tmp_path: Path) -> None:
+    client = await connect(load_temporal_settings(temporal_address=temporal_server.address))
+    gateway = TaskGateway(client, task_queue=task_queue)
+    async with OtlpReceiver() as receiver:
+        env = {**os.environ, "TEMPORAL_ADDRESS": temporal_server.address, "BATON_TASK_QUEUE": task_queue,
+               "BATON_CHECKPOINTER": str(tmp_path / "checkpoints.sqlite"), "BATON_AGENTS": "diagnostic",
+               "BATON_LOG_FORMAT": "json", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+               "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        env.pop("OTEL_SERVICE_NAME", None)
+        env.pop("OTEL_SDK_DISABLED", None)
+        worker = await asyncio.create_subprocess_exec(sys.executable, "-m", "workers", env=env,
+                                                      stdout=asyncio.subprocess.PIPE)
+        try:
+            # The first attempt fails (a warning line from inside the activity), the retry completes.
+            request = make_request(parameters={"steps": 2, "fail": "once"})
+            await gateway.submit(request)
+            await gateway.result(request.task_id)
+            started = next(s for s in spans.get_finished_spans() if s.name == "StartWorkflow:AgentWorkflow")
+            trace_id = f"{started.context.trace_id:032x}"
+
+            async def exported() -> set[str] | None:
+                names = {s.name for s in receiver.spans if s.trace_id == trace_id and s.service == "baton-worker"}
+                return names if "langgraph.node finish" in names else None
+
+            names = await eventually(exported, timeout=30)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 0
+    assert {"RunWorkflow:AgentWorkflow", "RunActivity:run_agent", "langgraph.node work"} <= names
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert all(line["process"] == "worker" for line in lines)
+    failed = next(line for line in lines if line["message"].startswith("Agent run for"))
+    assert failed["task_id"] == request.task_id and failed["activity"] == "run_agent"
+    assert failed["trace_id"] == trace_id, "the worker's log line names the trace its spans are in"
