@@ -122,6 +122,15 @@ def manifests(request: pytest.FixtureRequest) -> list[Manifest]:
     return result
 
 
+MTLS_SOCKET_MODE = {
+    "slack": {"socketMode": True},
+    "temporal": {"mtls": {"existingSecret": "baton-temporal-mtls", "caKey": "ca.crt"}, "serverName": "temporal"},
+    "worker": {"sqlite": {"persistence": False}},
+    "metrics": {"serviceMonitor": {"enabled": True}},
+}
+"""The other branches of the templates: Socket Mode, mTLS files, SQLite on an emptyDir."""
+
+
 def kinds(manifests: list[Manifest]) -> list[tuple[str, str]]:
     return sorted((m["kind"], m["metadata"]["name"]) for m in manifests)
 
@@ -210,8 +219,10 @@ def kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_every_manifest_passes_kubernetes_validate_strict(manifests: list[Manifest], tmp_path: Path) -> None:
-    checked = [m for m in manifests if m["kind"] not in CRD_KINDS]
+@pytest.mark.parametrize("values_name", ["default", "production", "mTLS and Socket Mode"])
+def test_every_manifest_passes_kubernetes_validate_strict(values_name: str, tmp_path: Path) -> None:
+    values = {"default": None, "production": production_values(), "mTLS and Socket Mode": MTLS_SOCKET_MODE}
+    checked = [m for m in render(values[values_name]) if m["kind"] not in CRD_KINDS]
     paths = []
     for index, manifest in enumerate(checked):
         path = tmp_path / f"{index:02d}-{manifest['kind'].lower()}.yaml"
