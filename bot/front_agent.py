@@ -24,6 +24,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from baton.graph_tracing import graph_callbacks
 from bot.blocks import Mrkdwn
 from bot.grammar import ParseError, parse_command
 from bot.operations import HELP, catalog, execute
@@ -78,7 +79,8 @@ class FrontAgent:
         prompt = self._prompt(await catalog(self._services))
         agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=prompt)
         messages: list[Any] = [*_as_messages(memory), HumanMessage(text)]
-        result = await agent.ainvoke({"messages": messages}, {"recursion_limit": 12})
+        # With tracing on, its nodes and model calls are spans under the answer_in_thread activity's (baton.telemetry).
+        result = await agent.ainvoke({"messages": messages}, {"recursion_limit": 12, "callbacks": graph_callbacks()})
         for message in reversed(result["messages"]):
             if isinstance(message, AIMessage) and isinstance(message.content, str) and message.content.strip():
                 return message.content.strip()

@@ -9,12 +9,13 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from langchain_core.language_models import BaseChatModel
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -29,7 +30,7 @@ from baton.devserver import DevServer
 from baton.gateway import TaskGateway
 from baton.temporal import connect, load_temporal_settings
 from bot.runtime import BotRuntime
-from bot.settings import load_settings
+from bot.settings import BotSettings, load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from sandbox.openai_server import FakeOpenAI
 from tests.support import eventually, make_request
@@ -60,6 +61,21 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
+def bot_settings(slack: FakeSlackApi, notify_task_queue: str, model: FakeOpenAI | None = None) -> BotSettings:
+    """The bot on the fake Slack; its front agent (mentions) on the fake model server when `model` is given."""
+    return load_settings(
+        slack_bot_token=slack.bot_token, slack_signing_secret=DEFAULT_SIGNING_SECRET, slack_app_token=None,
+        slack_api_url=slack.base_url, baton_http_host="127.0.0.1", baton_http_port=0, baton_notify_task_queue=
+        notify_task_queue, baton_model="fake-model" if model else None, openai_api_key=model.api_key if model else
+        None, openai_base_url=model.base_url if model else None,
+    )
+
+
+def model_on(server: FakeOpenAI) -> Callable[[], BaseChatModel]:
+    """The worker's real model factory (ChatOpenAI), pointed at the fake server."""
+    return lambda: make_chat_model(model="fake-model", api_key=server.api_key, base_url=server.base_url)
+
+
 def ancestry(span: ReadableSpan, spans: list[ReadableSpan]) -> list[str]:
     """`span`'s name and its ancestors' up to the trace's root, nearest first."""
     by_id = {s.context.span_id: s for s in spans}
@@ -76,14 +92,8 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
         slack: FakeSlackApi, fake_openai: FakeOpenAI, notify_task_queue: str) -> None:
     fake_openai.script("Nothing worth fixing today.", "The fleet is in good shape.")  # no proposal: no checkpoint
     client = await connect(load_temporal_settings(temporal_address=temporal_server.address))  # with the interceptor
-    settings = load_settings(
-        slack_bot_token=slack.bot_token, slack_signing_secret=DEFAULT_SIGNING_SECRET, slack_app_token=None,
-        slack_api_url=slack.base_url, baton_http_host="127.0.0.1", baton_http_port=0, baton_model=None,
-        openai_api_key=None, openai_base_url=None, baton_notify_task_queue=notify_task_queue,
-    )
-    model = lambda: make_chat_model(model="fake-model", api_key=fake_openai.api_key,  # noqa: E731
-                                    base_url=fake_openai.base_url)
-    async with (running_worker(client, worker_settings, chat_model=model),
+    settings = bot_settings(slack, notify_task_queue)
+    async with (running_worker(client, worker_settings, chat_model=model_on(fake_openai)),
                 BotRuntime(settings, client, agents_task_queue=worker_settings.task_queue) as bot,
                 SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as sender):
         answer = await sender.send_slash_command("run ops_audit check the web tier", "U07ANA", CHANNEL)
@@ -129,6 +139,33 @@ async def test_a_slash_command_is_one_trace_from_the_slack_request_to_the_model_
         "RunActivity:notify", "StartActivity:notify", "StartWorkflow:AgentWorkflow", "slack command",
     ]
 
+
+
+async def test_a_mention_is_one_trace_from_the_slack_event_to_the_front_agents_model_call(
+        spans: InMemorySpanExporter, temporal_server: DevServer, worker_settings: WorkerSettings,
+        slack: FakeSlackApi, fake_openai: FakeOpenAI, notify_task_queue: str) -> None:
+    fake_openai.script("Hello Ana, what should I look at?")
+    client = await connect(load_temporal_settings(temporal_address=temporal_server.address))
+    settings = bot_settings(slack, notify_task_queue, model=fake_openai)
+    async with (running_worker(client, worker_settings),
+                BotRuntime(settings, client, agents_task_queue=worker_settings.task_queue) as bot,
+                SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as sender):
+        delivered, _ = await sender.say("U07ANA", CHANNEL, f"<@{slack.bot_user_id}> hi there")
+        assert delivered.status == 200
+
+        async def answered() -> list[ReadableSpan] | None:
+            done = list(spans.get_finished_spans())
+            return done if any(s.name == "RunActivity:answer_in_thread" for s in done) else None
+
+        done = await eventually(answered, timeout=45)
+
+    mention = next(s for s in done if s.name == "slack event app_mention")
+    assert mention.parent is None and (mention.attributes or {})["slack.channel_id"] == CHANNEL
+    model_call = next(s for s in done if s.name == "chat fake-model")
+    chain = ancestry(model_call, done)
+    assert chain[0:2] == ["chat fake-model", "langgraph.node model"] and chain[-1] == "slack event app_mention"
+    assert "RunActivity:answer_in_thread" in chain and "StartActivity:answer_in_thread" in chain
+    assert model_call.context.trace_id == mention.context.trace_id
 
 
 @dataclass
