@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
 import sys
 from pathlib import Path
 
-from baton.devserver import dev_server
-from baton.supervisor import Child, Supervisor
+from baton.devserver import DevServer, dev_server
+from baton.supervisor import Child, PythonModule, Supervisor
 
 
 def _child_env(**overrides: str) -> dict[str, str]:
@@ -27,13 +28,53 @@ def _child_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+class _TemporalServer:
+    """The Temporal dev server as a supervised child: every start on the same ports and database, so tasks carry on
+    where they were and the worker and the bot reconnect to the same address."""
+
+    name = "temporal"
+    command = "temporal server start-dev"
+
+    def __init__(self, *, port: int, ui_port: int, state: Path) -> None:
+        self._port, self._ui_port, self._state = port, ui_port, state
+        self._stack: contextlib.AsyncExitStack | None = None
+        self.server: DevServer | None = None
+
+    async def start(self) -> asyncio.subprocess.Process:
+        await self.close()
+        stack = contextlib.AsyncExitStack()
+        server = await stack.enter_async_context(
+            dev_server(
+                port=self._port,
+                ui_port=self._ui_port,
+                db_filename=self._state / "temporal.db",
+                log_path=self._state / "temporal.log",
+            )
+        )
+        self._stack, self.server = stack, server
+        return server.process
+
+    def running(self) -> DevServer:
+        """The server of the latest start (its address and UI stay the same across restarts)."""
+        if self.server is None:
+            raise RuntimeError("the Temporal dev server was never started")
+        return self.server
+
+    async def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()
+
+
 async def _run(args: argparse.Namespace) -> int:
     state = Path(args.state_dir)
     state.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before anything runs
     print("Baton dev: starting the Temporal dev server ...", flush=True)
-    async with dev_server(
-        port=args.port, ui_port=args.ui_port, db_filename=state / "temporal.db", log_path=state / "temporal.log"
-    ) as server:
+    temporal = _TemporalServer(port=args.port, ui_port=args.ui_port, state=state)
+    servers, processes = Supervisor(grace_s=15), Supervisor()
+    try:
+        await servers.start([temporal])
+        server = temporal.running()
         env = _child_env(
             TEMPORAL_ADDRESS=server.address,
             TEMPORAL_UI_URL=server.ui_url or "",
@@ -44,24 +85,24 @@ async def _run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        supervisor = Supervisor()
-        try:
-            await supervisor.start([Child("worker", "workers", env), *slack_children])
-            print(
-                "\nBaton is running.\n"
-                f"  Temporal UI   {server.ui_url}\n"
-                f"  Temporal      {server.address}\n" + "".join(f"  {line}\n" for line in extra_lines) + "\n"
-                "Try it from another terminal:\n"
-                '  .venv/bin/baton submit diagnostic "hello" --wait\n'
-                '  .venv/bin/baton submit ops_audit "check the web fleet"   # then: baton status <id>; baton decide '
-                "<id> approve\n"
-                "A process that exits is restarted (1 s, 2 s, 4 s ... apart). Ctrl-C stops everything.\n",
-                flush=True,
-            )
-            await stop.wait()
-        finally:
-            print("\nStopping (the worker drains in-flight activities) ...", flush=True)
-            await supervisor.stop()
+        await processes.start([PythonModule("worker", "workers", env), *slack_children])
+        print(
+            "\nBaton is running.\n"
+            f"  Temporal UI   {server.ui_url}\n"
+            f"  Temporal      {server.address}\n" + "".join(f"  {line}\n" for line in extra_lines) + "\n"
+            "Try it from another terminal:\n"
+            '  .venv/bin/baton submit diagnostic "hello" --wait\n'
+            '  .venv/bin/baton submit ops_audit "check the web fleet"   # then: baton status <id>; baton decide '
+            "<id> approve\n"
+            "A process that exits is restarted (1 s, 2 s, 4 s ... apart). Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        print("\nStopping (the worker drains in-flight activities) ...", flush=True)
+        await processes.stop()  # first: the worker drains while Temporal is still up to take its results
+        await servers.stop()
+        await temporal.close()
     return 0
 
 
@@ -74,7 +115,7 @@ def _slack_side(env: dict[str, str]) -> tuple[list[str], list[Child]]:
         os.environ.get("SLACK_SIGNING_SECRET") or os.environ.get("SLACK_APP_TOKEN")
     ):
         where = f"Slack bot     http://127.0.0.1:{bot_port}/slack/events (Socket Mode when SLACK_APP_TOKEN is set)"
-        return [where], [Child("bot", "bot", env)]
+        return [where], [PythonModule("bot", "bot", env)]
     sandbox_port = os.environ.get("BATON_SANDBOX_PORT", "3100")
     shared = {
         "SLACK_BOT_TOKEN": f"xoxb-sandbox-{secrets.token_hex(12)}",
@@ -94,7 +135,7 @@ def _slack_side(env: dict[str, str]) -> tuple[list[str], list[Child]]:
     return [
         f"Sandbox       http://127.0.0.1:{sandbox_port}   <- open this: a local Slack channel with Baton in it",
         "              (no Slack workspace needed; set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET for a real one)",
-    ], [Child("sandbox", "sandbox", sandbox_env), Child("bot", "bot", bot_env)]
+    ], [PythonModule("sandbox", "sandbox", sandbox_env), PythonModule("bot", "bot", bot_env)]
 
 
 def run_dev(args: argparse.Namespace) -> int:

@@ -14,8 +14,9 @@ import signal
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
-__all__ = ["Backoff", "Child", "Supervisor", "describe_exit"]
+__all__ = ["Backoff", "Child", "PythonModule", "Supervisor", "describe_exit"]
 
 
 @dataclass
@@ -52,13 +53,32 @@ def describe_exit(returncode: int) -> str:
     return f"code {returncode}"
 
 
+class Child(Protocol):
+    """One supervised process: `start()` runs a fresh one; `command` is how the `starting` line shows it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def command(self) -> str: ...
+
+    async def start(self) -> asyncio.subprocess.Process: ...
+
+
 @dataclass(frozen=True)
-class Child:
-    """One supervised process: `python -m <module>` with this environment."""
+class PythonModule:
+    """`python -m <module>` with this environment, on the interpreter running `baton dev`."""
 
     name: str
     module: str
     env: Mapping[str, str]
+
+    @property
+    def command(self) -> str:
+        return f"python -m {self.module}"
+
+    async def start(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", self.module, env=dict(self.env))
 
 
 class Supervisor:
@@ -77,7 +97,8 @@ class Supervisor:
         return dict(self._current)
 
     async def start(self, children: list[Child]) -> None:
-        """Start every child now, in order, and keep each one running in the background."""
+        """Start every child now, in order, and keep each one running in the background. A child that cannot start
+        the first time raises here: at start-up that is a mistake to show, not to retry."""
         for child in children:
             process = await self._spawn(child)
             self._loops.append(asyncio.create_task(self._keep_running(child, process), name=f"supervise-{child.name}"))
@@ -98,9 +119,9 @@ class Supervisor:
                 await process.wait()
 
     async def _spawn(self, child: Child) -> asyncio.subprocess.Process:
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", child.module, env=dict(child.env))
+        process = await child.start()
         self._current[child.name] = process
-        print(f"  starting {child.name:8} python -m {child.module} (pid {process.pid})", flush=True)
+        print(f"  starting {child.name:8} {child.command} (pid {process.pid})", flush=True)
         return process
 
     async def _keep_running(self, child: Child, process: asyncio.subprocess.Process) -> None:
@@ -116,14 +137,20 @@ class Supervisor:
                     exited.cancel()
                     return
                 delay = backoff.after_run(loop.time() - started)
-                print(
-                    f"{child.name} exited ({describe_exit(exited.result())}); restarting in {delay:g} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                await asyncio.wait([stopping], timeout=delay)
-                if self._stopping.is_set():
-                    return
-                process = await self._spawn(child)
+                self._say(f"{child.name} exited ({describe_exit(exited.result())}); restarting in {delay:g} s")
+                while True:
+                    await asyncio.wait([stopping], timeout=delay)
+                    if self._stopping.is_set():
+                        return
+                    try:
+                        process = await self._spawn(child)
+                        break
+                    except Exception as exc:  # a port still held, a server not ready: try again, later
+                        delay = backoff.after_run(0)
+                        self._say(f"{child.name} did not start ({exc}); retrying in {delay:g} s")
         finally:
             stopping.cancel()
+
+    @staticmethod
+    def _say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)

@@ -3,7 +3,8 @@
 The whole of `make run` runs for real (the Temporal dev server, the worker, the sandbox and the bot, each its own
 process) on free ports with its state in the test's directory. The worker is SIGKILLed in the middle of a task:
 `baton dev` says so in one line and starts it again, the bot and the sandbox keep running, and the task completes on
-the new worker. Ctrl-C (SIGINT to the process group, as a terminal sends it) then stops everything.
+the new worker. Then the Temporal server is SIGKILLed: it comes back on the same port and database, and the next
+task completes. Ctrl-C (SIGINT to the process group, as a terminal sends it) then stops everything.
 
 Only the setup recipe is not executed here (it installs the dependencies from the network): `make -n` shows what it
 would run, and it calls no apt-get, no dpkg and no sudo.
@@ -22,16 +23,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from baton.devserver import free_port
 from baton.gateway import TaskGateway
+from contracts import names
 from tests.support import eventually, make_request, status_when
 
 REPO = Path(__file__).resolve().parents[2]
 STAMP = ".venv/.installed"
-STARTED = re.compile(r"starting (\w+)\s+python -m \S+ \(pid (\d+)\)")
+STARTED = re.compile(r"starting (\w+)\s+.+ \(pid (\d+)\)$")
 NOT_ROOT_TOOLS = ("apt-get", "apt", "dpkg", "sudo")
 
 
@@ -62,6 +67,18 @@ def _alive(pid: int) -> bool:
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def _agents_polled(client: Client) -> bool:
+    """True once a worker polls the agents queue for activities (it takes a while to start on a busy machine)."""
+    answer = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=names.AGENTS_TASK_QUEUE),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+        )
+    )
+    return bool(answer.pollers)
 
 
 class Output:
@@ -97,7 +114,8 @@ class Output:
         return "\n".join(self.lines)
 
 
-async def test_make_run_restarts_a_killed_worker_and_the_task_still_completes(tmp_path: Path) -> None:
+@pytest.mark.timeout(300)  # about 25 s; more on a busy machine, where the worker alone takes 10-20 s to start
+async def test_make_run_restarts_a_killed_worker_or_server_and_the_tasks_still_complete(tmp_path: Path) -> None:
     temporal_port, ui_port, bot_port, sandbox_port = (free_port() for _ in range(4))
     state = tmp_path / "state"
     env = _bare_env(
@@ -130,8 +148,9 @@ async def test_make_run_restarts_a_killed_worker_and_the_task_still_completes(tm
 
         client = await Client.connect(f"127.0.0.1:{temporal_port}", data_converter=pydantic_data_converter)
         gateway = TaskGateway(client, query_timeout_s=2)
+        await eventually(lambda: _agents_polled(client), timeout=90)
         request = make_request(parameters={"steps": 10, "step_seconds": 0.4}, heartbeat_timeout_s=2)
-        await eventually(lambda: gateway.submit(request), timeout=30)  # once the worker has offered its agents
+        await gateway.submit(request)
         await status_when(gateway, request.task_id, lambda s: s.progress.step >= 2)
 
         os.kill(worker, signal.SIGKILL)
@@ -144,14 +163,27 @@ async def test_make_run_restarts_a_killed_worker_and_the_task_still_completes(tm
         assert result.outcome == "success", result
         assert (await gateway.status(request.task_id)).attempt == 2, "the task was retried on the restarted worker"
 
+        [temporal] = output.pids("temporal")
+        os.kill(temporal, signal.SIGKILL)  # the server too: same port and database when it comes back
+        await output.line("temporal exited (killed by SIGKILL); restarting in 1 s")
+        await output.line("starting temporal", count=2)
+        after = make_request(parameters={"steps": 1})
+        await eventually(lambda: gateway.submit(after), timeout=30)
+        assert (await asyncio.wait_for(gateway.result(after.task_id), 60)).outcome == "success"
+        assert (await gateway.result(request.task_id)).outcome == "success", "the first task's record survived"
+
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C
         await asyncio.wait_for(make.wait(), 60)
         text = await output.finished()
         assert "Stopping (the worker drains in-flight activities)" in text
         assert "Traceback" not in text, text
-        children = [*output.pids("worker"), bot, sandbox]
+        children = [*output.pids("worker"), bot, sandbox, *output.pids("temporal")]
         assert not any(_alive(pid) for pid in children), "every process stopped"
         assert not _listening(temporal_port), "the Temporal dev server stopped"
+        assert output.pids("bot") == [bot], "the bot rode out the server's restart"
+    except BaseException:
+        print("make run printed, last lines:", *output.lines[-80:], sep="\n")  # shown with the failure
+        raise
     finally:
         await _stop_group(make)
 
