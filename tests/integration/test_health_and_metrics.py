@@ -1,0 +1,205 @@
+"""Health and metrics of the real processes (`python -m bot`, `python -m workers`, `python -m bot.notifier_main`),
+asked over HTTP as a load balancer and Prometheus would: ready, not ready while Temporal is down (and why), alive
+all along; and after one task run end to end through a signed slash command and a click, every metric the Grafana
+dashboard (deploy/grafana/baton-dashboard.json) draws is on a live `/metrics` endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from baton.devserver import DevServer, free_port
+from bench.chaos_processes import REPO_ROOT, BatonProcess, TemporalOnDisk, bot_process, clean_env, worker_process
+from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
+from tests.support import eventually
+
+DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "baton-dashboard.json"
+CHANNEL = "C02OPS"
+USER = "U02BOB"
+Samples = dict[str, list[tuple[dict[str, str], float]]]
+
+
+class Stack:
+    """A worker, a bot and a notifier as real processes on one Temporal and one fake Slack, each port known."""
+
+    def __init__(self, temporal_address: str, slack: FakeSlackApi, tmp_path: Path) -> None:
+        queue = f"agents-{uuid.uuid4().hex[:10]}"
+        notify_queue = f"{queue}-slack"
+        self.worker_port, self.notifier_port = free_port(), free_port()
+        self.worker = worker_process(temporal_address, tmp_path / "checkpoints.sqlite", tmp_path / "worker.log",
+                                     BATON_TASK_QUEUE=queue, BATON_METRICS_PORT=str(self.worker_port))
+        self.bot = bot_process(temporal_address, slack.base_url, slack.bot_token, DEFAULT_SIGNING_SECRET,
+                               free_port(), tmp_path / "bot.log", BATON_TASK_QUEUE=queue,
+                               BATON_NOTIFY_TASK_QUEUE=notify_queue)
+        notifier_env = clean_env(TEMPORAL_ADDRESS=temporal_address, SLACK_API_URL=slack.base_url,
+                                 SLACK_BOT_TOKEN=slack.bot_token, BATON_TASK_QUEUE=queue,
+                                 BATON_NOTIFY_TASK_QUEUE=f"{notify_queue}-notifier",
+                                 BATON_METRICS_PORT=str(self.notifier_port), BATON_FRONT_AGENT="grammar")
+        self.notifier = BatonProcess("notifier", "bot.notifier_main", notifier_env, tmp_path / "notifier.log",
+                                     "Baton notifier polling")
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """Each process's base URL for /healthz, /readyz and /metrics."""
+        return {"bot": f"http://127.0.0.1:{self.bot.port}", "worker": f"http://127.0.0.1:{self.worker_port}",
+                "notifier": f"http://127.0.0.1:{self.notifier_port}"}
+
+    async def __aenter__(self) -> Stack:
+        processes = (self.worker, self.bot, self.notifier)
+        started = await asyncio.gather(*(process.start() for process in processes), return_exceptions=True)
+        failed = [outcome for outcome in started if isinstance(outcome, BaseException)]
+        if failed:
+            await self.__aexit__()
+            raise failed[0]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.gather(self.worker.stop(), self.bot.stop(), self.notifier.stop())
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        yield session
+
+
+async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
+    async with http.get(url) as response:
+        text = await response.text()
+        return response.status, (json.loads(text) if response.content_type == "application/json" else text)
+
+
+async def samples(http: aiohttp.ClientSession, base_url: str) -> Samples:
+    status, text = await get(http, f"{base_url}/metrics")
+    assert status == 200
+    found: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def total(found: Samples, name: str, **labels: str) -> float:
+    return sum(value for have, value in found.get(name, []) if labels.items() <= have.items())
+
+
+def dashboard_metrics() -> set[str]:
+    """Every metric name a panel's query or a variable's query reads: the Baton and Temporal names (label names,
+    functions and keywords never start with those prefixes)."""
+    dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", [])]
+    queries += [variable["query"]["query"] for variable in dashboard["templating"]["list"]
+                if isinstance(variable.get("query"), dict)]
+    names = set()
+    for query in queries:
+        without_matchers = re.sub(r"\{[^}]*\}", "", query)  # label values could spell anything
+        names.update(re.findall(r"\b(?:baton|temporal)_[a-z0-9_]+\b", without_matchers))
+    return names
+
+
+def card(slack: FakeSlackApi) -> Message | None:
+    return next((m for m in slack.messages_in(CHANNEL) if "Approve" in str(m.blocks) and m.thread_ts), None)
+
+
+def finished(slack: FakeSlackApi) -> Message | None:
+    return next((m for m in slack.messages_in(CHANNEL) if m.thread_ts and "tokens in" in str(m.blocks)), None)
+
+
+async def test_every_process_is_ready_and_after_a_task_serves_every_metric_the_dashboard_draws(
+        temporal_server: DevServer, slack: FakeSlackApi, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    async with Stack(temporal_server.address, slack, tmp_path) as stack, \
+            SlackDelivery(DEFAULT_SIGNING_SECRET, stack.bot.events_url, slack=slack) as sender:
+        for name, url in stack.endpoints.items():
+            assert await get(http, f"{url}/healthz") == (200, {"ok": True}), name
+            status, ready = await wait_ready(http, url)
+            assert status == 200 and ready["ready"] is True and set(ready["checks"].values()) == {"ok"}, name
+            assert "temporal" in ready["checks"]
+        answer = await sender.send_slash_command("run ops_audit check the web tier", USER, CHANNEL)
+        assert answer.status == 200
+        checkpoint = await slack.wait_for(lambda: card(slack), timeout=60)
+        clicked = await sender.send_block_actions(user_id=USER, action_id="baton.decide.accept", channel_id=CHANNEL,
+                                                  message_ts=checkpoint.ts)
+        assert clicked.status == 200
+        await slack.wait_for(lambda: finished(slack), timeout=60)
+
+        async def worker_counted_the_end() -> Samples | None:
+            found = await samples(http, stack.endpoints["worker"])
+            return found if total(found, "baton_tasks_finished_total", agent="ops_audit", outcome="success") else None
+
+        worker = await eventually(worker_counted_the_end)
+        bot = await samples(http, stack.endpoints["bot"])
+        notifier = await samples(http, stack.endpoints["notifier"])
+
+    assert total(bot, "baton_tasks_started_total", agent="ops_audit") == 1
+    assert total(bot, "baton_decisions_total", outcome="decided") == 1
+    assert total(bot, "baton_slack_ack_seconds_count", kind="slash_command") == 1
+    assert total(bot, "baton_slack_ack_seconds_count", kind="block_actions") == 1
+    assert total(bot, "baton_slack_api_calls_total", method="chat.postMessage", result="ok") >= 2
+    assert total(bot, "baton_slack_api_calls_total", method="auth.test", result="ok") >= 1
+    assert total(worker, "baton_agent_runs_total", agent="ops_audit", outcome="interrupted") == 1
+    assert total(worker, "baton_agent_runs_total", agent="ops_audit", outcome="completed") == 1
+    assert total(worker, "baton_checkpoint_wait_seconds_count", agent="ops_audit") == 1
+    assert total(worker, "baton_llm_calls_total", agent="ops_audit") >= 1
+    assert total(worker, "baton_llm_tokens_total", agent="ops_audit", kind="output") >= 1
+    assert total(worker, "temporal_activity_execution_latency_count", activity_type="run_agent") >= 2
+    assert total(bot, "temporal_activity_execution_latency_count", activity_type="notify") >= 1
+    assert total(notifier, "temporal_request_total") >= 1
+
+    wanted = dashboard_metrics()
+    assert len(wanted) >= 15, wanted
+    missing = wanted - set(bot) - set(worker)
+    assert not missing, f"the dashboard draws metrics no live endpoint serves: {sorted(missing)}"
+
+
+async def wait_ready(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
+    """/readyz's answer once it says ready (Slack's auth.test runs in the background at start)."""
+
+    async def ready() -> tuple[int, Any] | None:
+        status, body = await get(http, f"{url}/readyz")
+        return (status, body) if status == 200 else None
+
+    return await eventually(ready)
+
+
+@pytest.fixture
+async def temporal_on_disk(tmp_path: Path) -> AsyncIterator[TemporalOnDisk]:
+    """This test's own dev server, which it stops and starts again on the same port and database."""
+    server = TemporalOnDisk(tmp_path / "temporal.db", tmp_path / "temporal.log")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_while_temporal_is_down_readyz_says_so_healthz_stays_up_and_readiness_returns_with_temporal(
+        temporal_on_disk: TemporalOnDisk, slack: FakeSlackApi, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    async with Stack(temporal_on_disk.address, slack, tmp_path) as stack:
+        for url in stack.endpoints.values():
+            await wait_ready(http, url)
+        await temporal_on_disk.kill()
+
+        for name, url in stack.endpoints.items():
+            async def not_ready(url: str = url) -> Any:
+                status, body = await get(http, f"{url}/readyz")
+                return body if status == 503 else None
+
+            body = await eventually(not_ready, timeout=15)
+            assert body["ready"] is False and body["checks"]["temporal"] != "ok", name
+            assert body["reason"].startswith(f"temporal: Temporal at {temporal_on_disk.address} is unreachable"), body
+            others = {check: result for check, result in body["checks"].items() if check != "temporal"}
+            assert others and set(others.values()) == {"ok"}, f"{name}: only Temporal is down: {body}"
+            assert await get(http, f"{url}/healthz") == (200, {"ok": True}), f"{name} is alive all the same"
+
+        await temporal_on_disk.start()
+        for url in stack.endpoints.values():
+            await wait_ready(http, url)
