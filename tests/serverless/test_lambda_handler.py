@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from temporalio.client import Client
 
 from baton import telemetry
+from bot.listeners.commands import QUEUED_RUN
 from contracts import names
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from sandbox.delivery import sign
@@ -58,6 +59,16 @@ async def test_a_signed_slash_command_starts_a_task_in_temporal_before_the_lambd
     history = await temporal_client.get_workflow_handle(task_id).fetch_history()
     started = history.events[0].workflow_execution_started_event_attributes
     assert notify_task_queue.encode() in started.input.payloads[0].data, "the notifier's queue is named"
+
+
+async def test_a_start_temporal_is_slow_to_take_is_finished_before_the_container_would_freeze(
+        slack: FakeSlackApi, api_gateway: ApiGatewayStandIn, sender: SlackDelivery, temporal_client: Client,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATON_INTAKE_TIMEOUT_S", "0.0001")  # the ack cannot wait for the start: it says "Queued"
+    answer = await sender.send_slash_command("run ops_audit check the web tier", USER, CHANNEL)
+    assert answer.status == 200 and QUEUED_RUN in answer.body
+    task_id = _started_task(slack)  # told through the response_url before the handler returned
+    assert (await temporal_client.get_workflow_handle(task_id).describe()).workflow_type == names.AGENT_WORKFLOW
 
 
 async def test_a_forged_signature_is_refused_401_and_nothing_is_done(
