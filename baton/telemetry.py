@@ -16,12 +16,17 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from temporalio.client import Interceptor
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
 __all__ = [
     "configure_tracing",
+    "otlp_tracer_provider",
     "shutdown_tracing",
     "tracer",
     "tracing_enabled",
@@ -47,11 +52,22 @@ def tracing_requested(environ: Mapping[str, str] = os.environ) -> bool:
 def configure_tracing(service_name: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Install an SDK TracerProvider exporting over OTLP/HTTP when the environment asks for traces; True if it did.
 
-    `service_name` (e.g. `baton-worker`) names the process unless OTEL_SERVICE_NAME or a `service.name` in
-    OTEL_RESOURCE_ATTRIBUTES says otherwise. The exporter reads its own variables (endpoint, headers, timeout,
-    compression, certificate). Call it before connecting to Temporal: the client's interceptors are chosen then."""
+    Call it before connecting to Temporal: the client's interceptors are chosen then."""
     if not tracing_requested(environ):
         return False
+    provider = otlp_tracer_provider(service_name, environ)
+    trace.set_tracer_provider(provider)
+    use_tracer_provider(provider)
+    log.info("Tracing on: spans go to the OTLP endpoint of OTEL_EXPORTER_OTLP_*")
+    return True
+
+
+def otlp_tracer_provider(service_name: str, environ: Mapping[str, str] = os.environ) -> SdkTracerProvider:
+    """An SDK TracerProvider whose spans go, in batches, to the OTLP/HTTP exporter (which reads its own variables:
+    endpoint, headers, timeout, compression, certificate).
+
+    `service_name` (e.g. `baton-worker`) names the process unless OTEL_SERVICE_NAME or a `service.name` in
+    OTEL_RESOURCE_ATTRIBUTES says otherwise (the SDK reads those from the process's environment)."""
     # Imported here: a process without tracing never loads the SDK or the exporter's HTTP stack.
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -62,10 +78,7 @@ def configure_tracing(service_name: str, environ: Mapping[str, str] = os.environ
     named = environ.get("OTEL_SERVICE_NAME") or any(a.split("=")[0].strip() == "service.name" for a in attributes)
     provider = TracerProvider(resource=Resource.create({} if named else {SERVICE_NAME: service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
-    use_tracer_provider(provider)
-    log.info("Tracing on: spans go to the OTLP endpoint of OTEL_EXPORTER_OTLP_*")
-    return True
+    return provider
 
 
 def use_tracer_provider(provider: trace.TracerProvider | None) -> None:
