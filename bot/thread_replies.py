@@ -35,8 +35,8 @@ from contracts.thread_reply import ThreadReplyOutcomeV1, ThreadReplyV1
 __all__ = ["REPLY_REFUSALS", "Passed", "pass_on", "task_of_thread", "thread_reply"]
 
 log = logging.getLogger(__name__)
-REPLY_REFUSALS: frozenset[str] = frozenset({names.REPLY_NOT_ALLOWED})
-"""The `reply` update's rejection types: a verdict on the person, told to them privately, not an error."""
+REPLY_REFUSALS: frozenset[str] = frozenset({names.REPLY_NOT_ALLOWED, names.REPLY_AFTER_FINISH})
+"""The `reply` update's rejection types: verdicts told to the person privately, not errors."""
 STATUS_PART = "status"
 """The metadata `part` of a task's status message (bot.notifier)."""
 
@@ -66,8 +66,8 @@ def thread_reply(body: dict[str, Any], bot_user_id: str | None) -> tuple[str, st
     event_id = body.get("event_id")
     if not isinstance(event, dict) or event.get("type") != "message" or not isinstance(event_id, str):
         return None
-    if event.get("subtype") or event.get("bot_id") or event.get("bot_profile"):
-        return None  # edits, deletions, joins, bots (Baton itself too)
+    if event.get("subtype") not in (None, "thread_broadcast") or event.get("bot_id") or event.get("bot_profile"):
+        return None  # edits, deletions, joins, bots (Baton itself too); a reply also sent to the channel counts
     fields = [event.get(key) for key in ("user", "channel", "ts", "thread_ts")]
     if not all(isinstance(value, str) and value for value in fields):
         return None
@@ -122,7 +122,7 @@ async def pass_on(services: BotServices, task_id: str, reply: ThreadReplyV1) -> 
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in REPLY_REFUSALS:
-            return Passed("refused", task_id)
+            return _finished(task_id) if cause.type == names.REPLY_AFTER_FINISH else Passed("refused", task_id)
         raise TaskBusy(task_id) from exc  # the server's refusal (a worker restarting): nothing was recorded
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
         raise TaskBusy(task_id) from exc

@@ -81,7 +81,9 @@ CHECKPOINT_NOT_PENDING: Final = "CheckpointNotPending"
 DECISION_NOT_ALLOWED: Final = "DecisionNotAllowed"
 DECIDE_ERROR_TYPES: Final = (CHECKPOINT_NOT_PENDING, DECISION_NOT_ALLOWED)
 REPLY_NOT_ALLOWED: Final = "ReplyNotAllowed"
-"""The `reply` update refuses a reply from someone who may not talk to the task, or to a task that has finished."""
+"""The `reply` update refuses a reply from someone who may not talk to the task."""
+REPLY_AFTER_FINISH: Final = "ReplyAfterFinish"
+"""The `reply` update refuses a reply to a task that has finished (and is closing)."""
 
 # A failed task: `run_agent` raises these, and AgentWorkflow fails with the same type and records it in
 # TaskResultV1.error. Any other exception an agent raises keeps its class name and is retried.
@@ -145,6 +147,7 @@ __all__ = [
     "PHASE_ATTRIBUTE",
     "PROGRESS_SIGNAL",
     "REGISTER_SIGNAL",
+    "REPLY_AFTER_FINISH",
     "REPLY_NOT_ALLOWED",
     "REPLY_UPDATE",
     "REQUESTER_ATTRIBUTE",

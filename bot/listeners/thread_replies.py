@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -41,7 +42,12 @@ def register(app: AsyncApp, services: BotServices) -> None:
         if read is None:
             return None
         channel, thread_ts, reply = read
-        task_id = await task_of_thread(client, channel, thread_ts, context.bot_user_id)
+        try:
+            task_id = await task_of_thread(client, channel, thread_ts, context.bot_user_id)
+        except (aiohttp.ClientError, TimeoutError) as exc:  # Slack unreachable: maybe a reply to a task, so retry
+            log.warning("Cannot read the root of a thread in %s (%s): Slack will deliver it again", channel,
+                        type(exc).__name__)
+            return BoltResponse(status=503, body="")
         if task_id is None:
             return None
         try:

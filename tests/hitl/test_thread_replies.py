@@ -18,6 +18,7 @@ from baton.gateway import TaskGateway
 from bot.listeners.thread_replies import TAKEN_REACTION
 from bot.runtime import BotRuntime
 from bot.settings import BotSettings, load_settings
+from bot.thread_replies import thread_reply
 from contracts import names
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from tests.conftest import WorkerFactory
@@ -143,6 +144,22 @@ async def test_a_strangers_reply_is_ignored_with_a_private_note_and_never_reache
     assert slack.message(CHANNEL, reply["ts"]).reactions == {}
 
 
+async def test_a_reply_to_a_finished_task_is_told_so_privately(
+        slack: FakeSlackApi, sender: SlackDelivery, agent_worker: WorkerFactory, temporal_client: Client,
+        chat_model: Callable[[], BaseChatModel], gateway: TaskGateway) -> None:
+    async with agent_worker(registry=REGISTRY, chat_model=chat_model):
+        root, task_id = await start_task(slack, sender, "ask about the region")
+        await status_when(gateway, task_id, lambda s: s.pending_checkpoint is not None)
+        await sender.say(BOB, CHANNEL, "EMEA only", thread_ts=root.ts)
+        await status_when(gateway, task_id, lambda s: s.phase == "completed")
+        late, reply = await sender.say(BOB, CHANNEL, "and APAC too", thread_ts=root.ts)
+        assert late.status == 200
+        note = await slack.wait_for(lambda: next((e for e in slack.ephemerals(user=BOB) if "finished" in e.text),
+                                                 None))
+    assert note.text == f"Task `{task_id}` has finished: your reply was not passed to it."
+    assert slack.message(CHANNEL, reply["ts"]).reactions == {}
+
+
 async def test_a_redelivered_reply_reaches_the_agent_once(
         slack: FakeSlackApi, sender: SlackDelivery, agent_worker: WorkerFactory, drafting: GatedOpenAI,
         temporal_client: Client, chat_model: Callable[[], BaseChatModel], gateway: TaskGateway) -> None:
@@ -160,3 +177,27 @@ async def test_a_redelivered_reply_reaches_the_agent_once(
     assert await replays(temporal_client, task_id)
     assert user_turns(drafting.calls[1].body).count(("Mention the EU numbers", BOB)) == 1
     assert slack.message(CHANNEL, reply["ts"]).reactions == {TAKEN_REACTION: [slack.bot_user_id]}
+
+
+def envelope(**changes: Any) -> dict[str, Any]:
+    event = {"type": "message", "user": BOB, "channel": CHANNEL, "ts": "1700000001.000200",
+             "thread_ts": "1700000000.000100", "text": "Mention the EU numbers", **changes}
+    return {"event_id": "Ev0PARSE1", "event": {k: v for k, v in event.items() if v is not None}}
+
+
+@pytest.mark.parametrize("changes", [
+    {"thread_ts": None}, {"ts": "1700000000.000100"}, {"subtype": "message_changed"}, {"bot_id": "B01"},
+    {"user": "U0BATONBOT"}, {"text": "<@U0BATONBOT> status please"}, {"text": "   "}, {"channel": None},
+], ids=["not-in-a-thread", "the-root-itself", "an-edit", "a-bot", "baton-itself", "a-mention", "no-text",
+        "no-channel"])
+def test_only_a_persons_unaddressed_message_in_a_thread_is_a_reply(changes: dict[str, Any]) -> None:
+    assert thread_reply(envelope(**changes), "U0BATONBOT") is None
+
+
+def test_a_reply_also_sent_to_the_channel_is_a_reply_with_the_messages_own_time() -> None:
+    read = thread_reply(envelope(subtype="thread_broadcast"), "U0BATONBOT")
+    assert read is not None
+    channel, thread_ts, reply = read
+    assert (channel, thread_ts, reply.event_id, reply.user_id, reply.text) == (
+        CHANNEL, "1700000000.000100", "Ev0PARSE1", BOB, "Mention the EU numbers")
+    assert reply.at.timestamp() == 1700000001.0002

@@ -61,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         NON_RETRYABLE_ERROR_TYPES,
         PHASE_ATTRIBUTE,
         PROGRESS_SIGNAL,
+        REPLY_AFTER_FINISH,
         REPLY_NOT_ALLOWED,
         REPLY_UPDATE,
         RUN_AGENT_ACTIVITY,
@@ -68,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
         THREAD_REPLIES_QUERY,
         TIMEOUT,
     )
-    from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1
+    from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1, reply_refused
     from workers.workflow.continuation import hand_over_due, quiet
     from workers.workflow.expiry import expiry_decision, plan_wait
     from workers.workflow.ledger import TaskLedger
@@ -385,11 +386,15 @@ class AgentWorkflow:
     @reply.validator
     def _validate_reply(self, reply: ThreadReplyV1) -> None:
         """Rejects, writing nothing to history, a reply to a finished task and one from anyone `may_reply` refuses."""
+        if self._replies.knows(reply.event_id):
+            return
         where = self._route(reply)
-        if where not in ("respond", "deliver") and not self._replies.knows(reply.event_id):
-            raise ApplicationError(where, type=REPLY_NOT_ALLOWED)
+        if where == "finished":
+            raise ApplicationError("This task has finished: the reply was not passed to it.", type=REPLY_AFTER_FINISH)
+        if where == "refused":
+            raise ApplicationError(reply_refused(reply.user_id), type=REPLY_NOT_ALLOWED)
 
-    def _route(self, reply: ThreadReplyV1) -> Route | str:
+    def _route(self, reply: ThreadReplyV1) -> Route:
         return route(self._request.approval, self._request.requester.user_id, self._ledger.phase,
                      self._ledger.pending_checkpoint, self._decision is not None, reply)
 

@@ -1,7 +1,7 @@
 """Replies from a task's Slack thread, as AgentWorkflow holds them: where each one goes, and the ones kept for the
 agent. Pure and deterministic (workflow code): no I/O, no clock.
 
-    reply --(finished task, or someone `may_reply` refuses)--> rejected: nothing in history
+    reply --(a finished task, or someone `may_reply` refuses)--> rejected: nothing in history
           --(a checkpoint allowing respond is pending, and the person may respond)--> the checkpoint's response
           --(otherwise)--> kept for the agent; its run reads them (`thread_replies`) at each step
 """
@@ -11,21 +11,21 @@ from __future__ import annotations
 from typing import Literal
 
 from contracts import TERMINAL_PHASES, ApprovalPolicyV1, CheckpointV1, DecisionV1, refusal_reason
-from contracts.thread_reply import MAX_REPLIES_KEPT, ThreadRepliesV1, ThreadReplyV1, may_reply, reply_refused
+from contracts.thread_reply import MAX_REPLIES_KEPT, ThreadRepliesV1, ThreadReplyV1, may_reply
 
 __all__ = ["ReplyBox", "Route", "respond_decision", "route"]
 
-Route = Literal["respond", "deliver"]
+Route = Literal["respond", "deliver", "finished", "refused"]
 
 
 def route(policy: ApprovalPolicyV1, requester_id: str, phase: str, checkpoint: CheckpointV1 | None,
-          deciding: bool, reply: ThreadReplyV1) -> Route | str:
-    """Where `reply` goes, or why it is refused. `checkpoint` is the pending one; `deciding` says a decision for it
-    is already in (the reply then waits for the agent like any other)."""
+          deciding: bool, reply: ThreadReplyV1) -> Route:
+    """Where `reply` goes (`finished` and `refused` go nowhere). `checkpoint` is the pending one; `deciding` says a
+    decision for it is already in (the reply then waits for the agent like any other)."""
     if phase in TERMINAL_PHASES:
-        return "This task has finished: the reply was not passed to it."
+        return "finished"
     if not may_reply(policy, requester_id, reply.user_id, reply.user_groups, checkpoint):
-        return reply_refused(reply.user_id)
+        return "refused"
     if (checkpoint is not None and not deciding and "respond" in checkpoint.allowed_decisions
             and refusal_reason(policy, requester_id, checkpoint, "respond", reply.user_id, reply.user_groups) is None):
         return "respond"
