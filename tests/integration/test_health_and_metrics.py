@@ -15,10 +15,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client
 
 from baton.devserver import DevServer, free_port
 from bench.chaos_processes import REPO_ROOT, BatonProcess, TemporalOnDisk, bot_process, clean_env, worker_process
+from bot.app import build_client
+from bot.metrics import count_slack_calls
+from bot.runtime import BotRuntime
+from bot.settings import load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from tests.support import eventually
 
@@ -203,3 +209,39 @@ async def test_while_temporal_is_down_readyz_says_so_healthz_stays_up_and_readin
         await temporal_on_disk.start()
         for url in stack.endpoints.values():
             await wait_ready(http, url)
+
+
+def counted(name: str, **labels: str) -> float:
+    """A sample of this process's own registry (the in-process bot's), 0 before its series exists."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_429_is_counted_as_ratelimited_even_when_the_retry_after_it_succeeds(slack: FakeSlackApi) -> None:
+    client = count_slack_calls(build_client(load_settings(
+        slack_bot_token=slack.bot_token, slack_signing_secret=DEFAULT_SIGNING_SECRET, slack_api_url=slack.base_url)))
+    before = {result: counted("baton_slack_api_calls_total", method="chat.postMessage", result=result)
+              for result in ("ok", "ratelimited")}
+    slack.fail_next("chat.postMessage", "ratelimited", retry_after=0, times=1)
+    await client.chat_postMessage(channel=CHANNEL, text="hello")
+    assert counted("baton_slack_api_calls_total", method="chat.postMessage", result="ratelimited") \
+        == before["ratelimited"] + 1
+    assert counted("baton_slack_api_calls_total", method="chat.postMessage", result="ok") == before["ok"] + 1
+
+
+async def test_a_bot_whose_token_slack_refuses_is_not_ready_and_says_why(
+        temporal_client: Client, slack: FakeSlackApi, http: aiohttp.ClientSession) -> None:
+    settings = load_settings(slack_bot_token="xoxb-revoked", slack_signing_secret=DEFAULT_SIGNING_SECRET,
+                             slack_app_token=None, slack_api_url=slack.base_url, baton_http_host="127.0.0.1",
+                             baton_http_port=0, baton_metrics_port=0,
+                             baton_notify_task_queue=f"slack-{uuid.uuid4().hex[:10]}")
+    async with BotRuntime(settings, temporal_client) as bot:
+        url = f"http://127.0.0.1:{bot.port}"
+
+        async def refused() -> Any:
+            status, body = await get(http, f"{url}/readyz")
+            return body if status == 503 and body["checks"]["slack"] != "auth.test not answered yet" else None
+
+        body = await eventually(refused)
+        assert body["reason"] == "slack: Slack refused auth.test (invalid_auth)"
+        assert body["checks"]["temporal"] == "ok"
+        assert await get(http, f"{url}/healthz") == (200, {"ok": True})
