@@ -18,7 +18,7 @@ from bot.settings import BotSettings
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "serverless" / "template.yaml"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
-SECRETS = {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "TEMPORAL_API_KEY"}
+SECRETS = {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "TEMPORAL_API_KEY", "BATON_PAYLOAD_KEYS"}
 
 
 @pytest.fixture(scope="module")
