@@ -19,7 +19,7 @@ from bot.listeners.thread_replies import TAKEN_REACTION
 from bot.runtime import BotRuntime
 from bot.settings import BotSettings, load_settings
 from bot.thread_replies import thread_reply
-from contracts import names
+from contracts import ApprovalPolicyV1, CheckpointV1, ThreadReplyV1, names, utc_now
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from tests.conftest import WorkerFactory
 from tests.hitl import listener_agent
@@ -27,6 +27,7 @@ from tests.hitl.conftest import GatedOpenAI, json_text
 from tests.support import status_when
 from workers.registry import AgentRegistry
 from workers.workflow.agent_workflow import AgentWorkflow
+from workers.workflow.thread_replies import route
 
 CHANNEL = "C02OPS"
 BOB = "U02BOB"
@@ -65,7 +66,7 @@ async def start_task(slack: FakeSlackApi, sender: SlackDelivery, text: str) -> t
     assert answer.status == 200
     root = await slack.wait_for(lambda: next((m for m in slack.messages_in(CHANNEL)
                                               if m.thread_ts is None and m.metadata), None), timeout=30)
-    assert root.metadata is not None
+    assert root is not None and root.metadata is not None
     return root, str(root.metadata["event_payload"]["task_id"])
 
 
@@ -156,7 +157,7 @@ async def test_a_reply_to_a_finished_task_is_told_so_privately(
         assert late.status == 200
         note = await slack.wait_for(lambda: next((e for e in slack.ephemerals(user=BOB) if "finished" in e.text),
                                                  None))
-    assert note.text == f"Task `{task_id}` has finished: your reply was not passed to it."
+    assert note is not None and note.text == f"Task `{task_id}` has finished: your reply was not passed to it."
     assert slack.message(CHANNEL, reply["ts"]).reactions == {}
 
 
@@ -201,3 +202,30 @@ def test_a_reply_also_sent_to_the_channel_is_a_reply_with_the_messages_own_time(
     assert (channel, thread_ts, reply.event_id, reply.user_id, reply.text) == (
         CHANNEL, "1700000000.000100", "Ev0PARSE1", BOB, "Mention the EU numbers")
     assert reply.at.timestamp() == 1700000001.0002
+
+
+def a_reply(user: str = BOB, groups: tuple[str, ...] = ()) -> ThreadReplyV1:
+    return ThreadReplyV1(event_id="Ev0ROUTE1", user_id=user, user_groups=list(groups), text="EMEA only",
+                         ts="1700000001.000200", at=utc_now())
+
+
+QUESTION = CheckpointV1(id="cp-1", title="Which region?", allowed_decisions=["respond", "accept", "reject"])
+
+
+@pytest.mark.parametrize("policy, reply, checkpoint, deciding, expected", [
+    (ApprovalPolicyV1(), a_reply(), None, False, "deliver"),
+    (ApprovalPolicyV1(), a_reply(), QUESTION, False, "respond"),
+    (ApprovalPolicyV1(), a_reply(), QUESTION, True, "deliver"),
+    (ApprovalPolicyV1(), a_reply(CAROL), QUESTION, False, "refused"),
+    (ApprovalPolicyV1(approvers=[CAROL]), a_reply(), QUESTION, False, "deliver"),
+    (ApprovalPolicyV1(approvers=[CAROL]), a_reply(CAROL), QUESTION, False, "respond"),
+    (ApprovalPolicyV1(approver_groups=["S01APPROVERS"]), a_reply(CAROL, ("S01APPROVERS",)), None, False, "deliver"),
+    (ApprovalPolicyV1(admins=[CAROL]), a_reply(CAROL), None, False, "deliver"),
+], ids=["requester-while-running", "requester-answers-a-question", "a-decision-is-already-in",
+        "a-stranger", "requester-when-approvers-are-named-only-talks", "a-named-approver-answers",
+        "an-approver-by-group", "an-admin"])
+def test_where_a_reply_goes(policy: ApprovalPolicyV1, reply: ThreadReplyV1, checkpoint: CheckpointV1 | None,
+                            deciding: bool, expected: str) -> None:
+    assert route(policy, BOB, "waiting_for_human" if checkpoint else "running", checkpoint, deciding,
+                 reply) == expected
+    assert route(policy, BOB, "completed", None, False, reply) == "finished"
