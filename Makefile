@@ -31,7 +31,7 @@ run: setup
 # Debian's Chromium for the browser tests, never Playwright's download. Installed only as root where apt-get exists;
 # anywhere else this prints one line, and the browser tests fail saying the same.
 browser:
-	@if [ -x "$(CHROMIUM)" ] && { ! command -v dpkg >/dev/null 2>&1 || dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; }; then \
+	@if [ -x "$(CHROMIUM)" ] && { ! command -v dpkg >/dev/null 2>&1 || dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; }; then \
 	  :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 	  echo "make test: installing $(BROWSER_PACKAGES) for the browser tests (apt-get)"; \
