@@ -1,5 +1,5 @@
-"""deploy/serverless/template.yaml: valid for AWS CloudFormation and SAM by cfn-lint (the real linter, offline, with
-the SAM transform applied), and wired to what the code reads: the handler, the route, the variables."""
+"""deploy/serverless/template.yaml: cfn-lint (the real linter, offline: CloudFormation's and SAM's resource schemas
+and its rules) finds nothing in it, and it is wired to what the code reads: the handler, the route, the variables."""
 
 from __future__ import annotations
 
