@@ -19,6 +19,7 @@ from bot.listeners.commands import QUEUED_RUN
 from contracts import names
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
 from sandbox.delivery import sign
+from tests.bot.test_conversations import answers, settled
 from tests.bot.test_slack_flows import labels
 from tests.conftest import WorkerFactory
 from tests.serverless.gateway_stand_in import ApiGatewayStandIn, http_api_event, invoke
@@ -94,6 +95,18 @@ async def test_a_click_on_the_card_the_notifier_posted_decides_the_checkpoint(
         done = await slack.wait_for(lambda: _final(slack, root.ts), timeout=60)
     assert "Completed" in str(done.blocks)
     assert "Approved by <@U02BOB>" in str(slack.message(CHANNEL, card.ts).blocks)
+
+
+async def test_a_mention_the_lambda_made_durable_is_answered_once_in_its_thread_by_the_notifier(
+        slack: FakeSlackApi, sender: SlackDelivery, notifier: None, agent_worker: WorkerFactory,
+        temporal_client: Client) -> None:
+    async with agent_worker():
+        delivered, event = await sender.say(USER, CHANNEL, f"<@{slack.bot_user_id}> hi there", event_id="Ev0LAMBDA01")
+        redelivered = await sender.send_event(event, event_id="Ev0LAMBDA01", retry_num=1)
+        assert (delivered.status, redelivered.status) == (200, 200)
+        await slack.wait_for(lambda: answers(slack, CHANNEL, event["ts"]), timeout=30)
+        state = await settled(temporal_client, slack, CHANNEL, event["ts"], lambda s: len(s.memory) == 2)
+    assert state.messages_seen == 1 and len(answers(slack, CHANNEL, event["ts"])) == 1
 
 
 async def test_a_form_body_reads_the_same_base64_encoded_or_as_text(
