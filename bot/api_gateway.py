@@ -36,6 +36,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+# The guard's own header rule, shared rather than copied: both doors must refuse exactly the same requests.
 from bot.http_guard import _signature_headers, check_bolt_can_read
 from bot.request_trace import slack_request
 from bot.wellformed import MalformedBody, decode, read_body, size_bound
