@@ -118,6 +118,17 @@ async def test_a_form_body_reads_the_same_base64_encoded_or_as_text(
     assert len(slack.ephemerals(user=USER)) == 2, "both answered through their response_url before the response"
 
 
+async def test_a_rest_api_event_in_payload_format_1_0_is_read_too(
+        slack: FakeSlackApi, lambda_env: dict[str, str]) -> None:
+    body = _help_command(slack)
+    event = {"version": "1.0", "resource": "/slack/events", "path": "/slack/events", "httpMethod": "POST",
+             "headers": _signed(body), "queryStringParameters": None, "requestContext": {
+                 "httpMethod": "POST", "identity": {"sourceIp": "198.51.100.7"}},
+             "body": body.decode(), "isBase64Encoded": False}
+    assert (await invoke(event))["statusCode"] == 200
+    assert len(slack.ephemerals(user=USER)) == 1
+
+
 async def test_what_is_not_a_signed_slack_post_gets_a_deliberate_answer(
         slack: FakeSlackApi, lambda_env: dict[str, str]) -> None:
     body = _help_command(slack)
