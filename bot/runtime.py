@@ -57,8 +57,10 @@ class BotRuntime:
                                           tools=tools)
         """Started once the Slack side is known to work (Socket Mode's token accepted)."""
         self.notifier, self.answers = self.notify_worker.notifier, self.notify_worker.answers
-        self.ops = BotOps(temporal, self.app.client, metrics_port=settings.baton_metrics_port,
-                          host=settings.baton_http_host, temporal_metrics=temporal_metrics)
+        # In HTTP mode the endpoints are on the HTTP server: BATON_METRICS_PORT (which the image sets for every
+        # process, and `baton dev` hands the worker too) is for a Socket Mode bot, which has no HTTP server.
+        self.ops = BotOps(temporal, self.app.client, host=settings.baton_http_host, temporal_metrics=temporal_metrics,
+                          metrics_port=settings.baton_metrics_port if settings.socket_mode else 0)
         """/healthz, /readyz, /metrics (bot.ops); `temporal_metrics` is the SDK's, when `temporal` records them."""
         self._temporal = temporal
         self._temporal_ui_url = temporal_ui_url

@@ -41,8 +41,8 @@ class BotSettings(BaseSettings):
     baton_http_port: int = Field(default=3000, ge=0, le=65535)
     baton_http_host: str = "0.0.0.0"
     baton_metrics_port: int = Field(default=0, ge=0, le=65535)
-    """A second listener for /metrics, /healthz and /readyz (0: off): Socket Mode and the notifier serve no HTTP
-    otherwise; in HTTP mode they are on BATON_HTTP_PORT as well."""
+    """Where a Socket Mode bot and the notifier serve /metrics, /healthz and /readyz (0: nowhere); in HTTP mode they
+    are on BATON_HTTP_PORT and this is not used."""
     baton_temporal_ui_url: str | None = None
     baton_codec_auth_token: SecretStr | None = None
     """The bearer token /codec/decode and /codec/encode require (served when BATON_PAYLOAD_KEYS is set); unset, they

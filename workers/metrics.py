@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final
 
 from prometheus_client import Counter, Histogram
 from temporalio import activity, workflow
-from temporalio.exceptions import ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ApplicationError, FailureError, is_cancelled_exception
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -144,7 +144,10 @@ class _TaskOutcomes(WorkflowInboundInterceptor):
         except workflow.ContinueAsNewError:
             raise
         except BaseException as exc:
-            _count_finished(agent, "cancelled" if is_cancelled_exception(exc) else "failed")
+            if is_cancelled_exception(exc):
+                _count_finished(agent, "cancelled")
+            elif isinstance(exc, FailureError):  # anything else fails the workflow task, which Temporal retries
+                _count_finished(agent, "failed")
             raise
         _count_finished(agent, str(getattr(result, "outcome", "success")))
         return result
@@ -158,5 +161,6 @@ def _agent_of(start: object) -> str | None:
 
 
 def _count_finished(agent: str, outcome: str) -> None:
-    counter = workflow.metric_meter().create_counter("baton_tasks_finished", "AgentWorkflow runs that ended.")
+    meter = workflow.metric_meter()
+    counter = meter.create_counter("baton_tasks_finished", "Tasks that ended, by agent and outcome.")
     counter.add(1, {"agent": agent, "outcome": outcome})

@@ -26,6 +26,7 @@ from bot.metrics import count_slack_calls
 from bot.runtime import BotRuntime
 from bot.settings import load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
+from sandbox.socket_mode import FakeSocketMode
 from tests.support import eventually
 
 DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "baton-dashboard.json"
@@ -244,4 +245,24 @@ async def test_a_bot_whose_token_slack_refuses_is_not_ready_and_says_why(
         body = await eventually(refused)
         assert body["reason"] == "slack: Slack refused auth.test (invalid_auth)"
         assert body["checks"]["temporal"] == "ok"
+        assert await get(http, f"{url}/healthz") == (200, {"ok": True})
+
+
+async def test_a_socket_mode_bot_serves_health_and_metrics_on_its_metrics_port_and_times_socket_acks(
+        temporal_client: Client, slack: FakeSlackApi, http: aiohttp.ClientSession) -> None:
+    port = free_port()
+    settings = load_settings(slack_bot_token=slack.bot_token, slack_app_token=slack.app_token,
+                             slack_signing_secret=None, slack_api_url=slack.base_url, baton_metrics_port=port,
+                             baton_front_agent="grammar", baton_notify_task_queue=f"slack-{uuid.uuid4().hex[:10]}")
+    url = f"http://127.0.0.1:{port}"
+    async with FakeSocketMode(slack) as socket_mode, BotRuntime(settings, temporal_client) as bot:
+        await socket_mode.wait_connected()
+        assert bot.port is None, "no HTTP server in Socket Mode"
+        _, ready = await wait_ready(http, url)
+        assert ready["checks"] == {"temporal": "ok", "slack": "ok"}
+        before = total(await samples(http, url), "baton_slack_ack_seconds_count", kind="slash_command")
+        ack = await socket_mode.send_slash_command("help", USER, CHANNEL)
+        assert ack.type == "slash_commands"
+        after = total(await samples(http, url), "baton_slack_ack_seconds_count", kind="slash_command")
+        assert after == before + 1
         assert await get(http, f"{url}/healthz") == (200, {"ok": True})
