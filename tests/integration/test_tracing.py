@@ -1,6 +1,6 @@
-"""One trace from the Slack click to the model call: a signed `/baton run` through the real bot, the dev server, the
-real worker and ChatOpenAI on the fake model server, with spans recorded in memory; and a worker process exporting
-its spans over OTLP/HTTP, in the trace of the client that started the task, its JSON log lines naming that trace."""
+"""One trace from the Slack click to the model call: a signed `/baton run` (and a mention) through the real bot, the
+dev server, the real worker and ChatOpenAI on the fake model server, with spans recorded in memory; and the worker
+and the bot as processes exporting their spans over OTLP/HTTP, their JSON log lines naming those traces."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from langchain_core.language_models import BaseChatModel
@@ -26,7 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from baton import telemetry
-from baton.devserver import DevServer
+from baton.devserver import DevServer, free_port
 from baton.gateway import TaskGateway
 from baton.temporal import connect, load_temporal_settings
 from bot.runtime import BotRuntime
@@ -244,3 +245,53 @@ async def test_a_worker_process_exports_its_spans_over_otlp_in_the_trace_of_the_
     failed = next(line for line in lines if line["message"].startswith("Agent run for"))
     assert failed["task_id"] == request.task_id and failed["activity"] == "run_agent"
     assert failed["trace_id"] == trace_id, "the worker's log line names the trace its spans are in"
+
+
+def _clean_environ() -> dict[str, str]:
+    """This session's environment without Baton's, Slack's, the model's, Temporal's or OpenTelemetry's settings."""
+    prefixes = ("SLACK_", "BATON_", "OPENAI_", "TEMPORAL_", "OTEL_")
+    return {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+
+
+async def _serving(port: int) -> bool:
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as reply:
+        return reply.status == 200
+
+
+async def test_a_bot_process_logs_json_lines_naming_the_slack_channel_and_the_trace_it_exports(
+        temporal_server: DevServer, task_queue: str, notify_task_queue: str, slack: FakeSlackApi) -> None:
+    port = free_port()
+    async with OtlpReceiver() as receiver:
+        env = {**_clean_environ(), "TEMPORAL_ADDRESS": temporal_server.address, "BATON_TASK_QUEUE": task_queue,
+               "BATON_NOTIFY_TASK_QUEUE": notify_task_queue, "SLACK_BOT_TOKEN": slack.bot_token,
+               "SLACK_SIGNING_SECRET": DEFAULT_SIGNING_SECRET, "SLACK_API_URL": slack.base_url,
+               "BATON_HTTP_HOST": "127.0.0.1", "BATON_HTTP_PORT": str(port), "BATON_FRONT_AGENT": "grammar",
+               "BATON_SLACK_TEAM_ID": slack.team_id, "BATON_LOG_FORMAT": "json",
+               "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"}
+        bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", env=env,
+                                                   stdout=asyncio.subprocess.PIPE)
+        try:
+            await eventually(lambda: _serving(port), timeout=45)
+            async with SlackDelivery(DEFAULT_SIGNING_SECRET, f"http://127.0.0.1:{port}/slack/events",
+                                     slack=slack) as sender:
+                # A workspace this bot does not serve: refused inside bolt, with one warning line.
+                answer = await sender.send_slash_command("help", "U07ANA", CHANNEL, team_id="T07OTHER")
+                assert answer.status == 200 and "another Slack workspace" in answer.body
+
+            async def exported() -> list[ExportedSpan] | None:
+                commands = [s for s in receiver.spans if s.name == "slack command"]
+                return commands or None
+
+            [command] = await eventually(exported, timeout=30)
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            out, _ = await asyncio.wait_for(bot.communicate(), 60)
+    assert bot.returncode == 0
+    assert command.service == "baton-bot"
+    lines = [json.loads(line) for line in out.decode().splitlines()]
+    assert {line["process"] for line in lines} == {"bot"}
+    refused = next(line for line in lines if line["message"] == "Refused a request from workspace 'T07OTHER'")
+    assert refused["level"] == "warning" and refused["logger"] == "bot.middleware"
+    assert refused["slack_team"] == "T07OTHER" and refused["slack_channel"] == CHANNEL
+    assert refused["trace_id"] == command.trace_id, "the line names the trace of its request"
+    assert slack.bot_token not in out.decode() and DEFAULT_SIGNING_SECRET not in out.decode()
