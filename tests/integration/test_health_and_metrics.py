@@ -26,6 +26,7 @@ from bot.metrics import count_slack_calls
 from bot.runtime import BotRuntime
 from bot.settings import load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, Message, SlackDelivery
+from sandbox.payloads import find_action
 from sandbox.socket_mode import FakeSocketMode
 from tests.support import eventually
 
@@ -133,10 +134,15 @@ async def test_every_process_is_ready_and_after_a_task_serves_every_metric_the_d
         answer = await sender.send_slash_command("run ops_audit check the web tier", USER, CHANNEL)
         assert answer.status == 200
         checkpoint = await slack.wait_for(lambda: card(slack), timeout=60)
+        approve = find_action(checkpoint.blocks, "baton.decide.accept")
+        assert approve is not None
         clicked = await sender.send_block_actions(user_id=USER, action_id="baton.decide.accept", channel_id=CHANNEL,
                                                   message_ts=checkpoint.ts)
         assert clicked.status == 200
         await slack.wait_for(lambda: finished(slack), timeout=60)
+        late = await sender.send_block_actions(user_id=USER, action_id="baton.decide.accept", channel_id=CHANNEL,
+                                               message_ts=checkpoint.ts, value=approve[1]["value"])
+        assert late.status == 200  # a second click on the decided card: told so, counted as not pending
 
         async def worker_counted_the_end() -> Samples | None:
             found = await samples(http, stack.endpoints["worker"])
@@ -148,8 +154,9 @@ async def test_every_process_is_ready_and_after_a_task_serves_every_metric_the_d
 
     assert total(bot, "baton_tasks_started_total", agent="ops_audit") == 1
     assert total(bot, "baton_decisions_total", outcome="decided") == 1
+    assert total(bot, "baton_decisions_total", outcome="not_pending") == 1
     assert total(bot, "baton_slack_ack_seconds_count", kind="slash_command") == 1
-    assert total(bot, "baton_slack_ack_seconds_count", kind="block_actions") == 1
+    assert total(bot, "baton_slack_ack_seconds_count", kind="block_actions") == 2
     assert total(bot, "baton_slack_api_calls_total", method="chat.postMessage", result="ok") >= 2
     assert total(bot, "baton_slack_api_calls_total", method="auth.test", result="ok") >= 1
     assert total(worker, "baton_agent_runs_total", agent="ops_audit", outcome="interrupted") == 1
@@ -160,6 +167,14 @@ async def test_every_process_is_ready_and_after_a_task_serves_every_metric_the_d
     assert total(worker, "temporal_activity_execution_latency_count", activity_type="run_agent") >= 2
     assert total(bot, "temporal_activity_execution_latency_count", activity_type="notify") >= 1
     assert total(notifier, "temporal_request_total") >= 1
+
+    for found in (bot, worker):  # the SDK's histograms as Prometheus reads them: cumulative, +Inf == count
+        for name in (n for n in found if n.endswith("_count") and f"{n[:-6]}_bucket" in found):
+            for labels, count in found[name]:
+                buckets = sorted((float(b["le"]), value) for b, value in found[f"{name[:-6]}_bucket"]
+                                 if {k: v for k, v in b.items() if k != "le"} == labels)
+                assert buckets[-1] == (float("inf"), count), name
+                assert [value for _, value in buckets] == sorted(value for _, value in buckets), name
 
     wanted = dashboard_metrics()
     assert len(wanted) >= 15, wanted
