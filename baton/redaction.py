@@ -40,8 +40,11 @@ SECRET_VARIABLES = (
     "BATON_PAYLOAD_KEYS",
     "BATON_CODEC_AUTH_TOKEN",
     "BATON_CHECKPOINTER",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 )
-"""The settings whose values are secret (for a DSN, its password; for the payload keys, each key)."""
+"""The settings whose values are secret (for a DSN, its password; for the payload keys, each key; for the OTLP
+headers, which carry a tracing vendor's API key, each header's value)."""
 
 MIN_SECRET_LENGTH = 6
 """Shorter configured values are not searched for: scrubbing every "test" or "1234" from every log line would
@@ -89,6 +92,9 @@ class Redactor:
                 continue
             if name == "BATON_CHECKPOINTER":
                 found.extend(url_passwords(value))
+            elif name.startswith("OTEL_EXPORTER_OTLP"):  # "api-key=abc,x-team=def", values percent-encoded
+                found.append(value)
+                found.extend(unquote(entry.partition("=")[2]).strip() for entry in value.split(","))
             elif name == "BATON_PAYLOAD_KEYS":
                 found.append(value)
                 for entry in re.split(r"[,;\s]+", value):

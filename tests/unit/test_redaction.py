@@ -181,3 +181,10 @@ def test_the_worker_reads_its_secrets_from_its_settings_not_only_the_environment
     redactor = worker_redactor(settings, environ={"SLACK_BOT_TOKEN": BOT_TOKEN})
     assert {"sk-from-the-yaml-file-123456", "p%40ss-W0rd!x", "p@ss-W0rd!x", BOT_TOKEN} <= redactor.secrets
 
+
+
+def test_each_otlp_header_value_is_secret_since_tracing_vendors_put_their_api_key_there() -> None:
+    headers = "x-honeycomb-team=hc-key-0123456789,x-dataset=baton%20prod"
+    redactor = Redactor.from_variables({"OTEL_EXPORTER_OTLP_HEADERS": headers})
+    line = "exporting with x-honeycomb-team=hc-key-0123456789 to dataset baton prod"
+    assert redactor.scrub(line) == "exporting with x-honeycomb-team=[redacted] to dataset [redacted]"
