@@ -166,11 +166,14 @@ class AgentWorkflow:
                     and workflow.patched(CONTINUE_AS_NEW)):
                 await self._continue_as_new(resume)
 
-    async def _continue_as_new(self, resume: ResumeV1) -> NoReturn:
+    async def _continue_as_new(self, resume: ResumeV1) -> None:
         """Hand the task to a fresh run, between checkpoints: no activity is running, the decision is recorded, and
         the agent is resumed with it by the next run. Memo (the request) and search attributes carry over as they
-        are (Temporal's default); the next run answers `status`, decisions and cancellation under the same id."""
+        are (Temporal's default); the next run answers `status`, decisions and cancellation under the same id.
+        Returns (this run resumes the agent itself) when a reply came in while it waited for quiet."""
         await quiet(self._notifier)
+        if self._replies.unread:
+            return
         status = self.status()
         kept_cards = {record.checkpoint_id for record in status.decisions}
         if status.pending_checkpoint is not None:
