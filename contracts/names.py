@@ -18,6 +18,8 @@ CATALOG_WORKFLOW: Final = "AgentCatalogWorkflow"
 """Which agents the workers on one task queue offer (workers/workflow/catalog_workflow.py)."""
 CONVERSATION_WORKFLOW: Final = "ConversationWorkflow"
 """One Slack thread addressed to Baton (workers/workflow/conversation_workflow.py)."""
+FEEDBACK_WORKFLOW: Final = "TaskFeedbackWorkflow"
+"""People's ratings of one task's answer (workers/workflow/feedback_workflow.py); see `feedback_workflow_id`."""
 
 # AgentWorkflow's handlers.
 STATUS_QUERY: Final = "status"
@@ -40,6 +42,20 @@ SAY_SIGNAL: Final = "said"
 """The same message when no worker took the update in time: a signal is durable at once, worker or not; the workflow
 recognises a message it already has by its event id."""
 CONVERSATION_QUERY: Final = "conversation"
+
+# TaskFeedbackWorkflow's handlers and memo key.
+FEEDBACK_UPDATE: Final = "feedback"
+"""One click on a final message's feedback buttons (contracts.feedback.FeedbackV1), by update-with-start."""
+FEEDBACK_QUERY: Final = "task_feedback"
+FEEDBACK_MEMO: Final = "feedback"
+"""The TaskFeedbackV1, kept current: readable by `describe()` with no worker running and after the workflow closed."""
+FEEDBACK_WORKFLOW_ID: Final = "feedback"
+"""Prefix of the feedback workflows' ids; see `feedback_workflow_id`."""
+
+
+def feedback_workflow_id(task_id: str) -> str:
+    """One feedback workflow per task, beside it: the task's own workflow has usually closed when people rate it."""
+    return f"{FEEDBACK_WORKFLOW_ID}-{task_id}"
 
 # Activities.
 RUN_AGENT_ACTIVITY: Final = "run_agent"
@@ -134,6 +150,11 @@ __all__ = [
     "DECIDE_ERROR_TYPES",
     "DECIDE_UPDATE",
     "DECISION_NOT_ALLOWED",
+    "FEEDBACK_MEMO",
+    "FEEDBACK_QUERY",
+    "FEEDBACK_UPDATE",
+    "FEEDBACK_WORKFLOW",
+    "FEEDBACK_WORKFLOW_ID",
     "FINAL_STATUS_MEMO",
     "INVALID_REQUEST",
     "LLM_AUTH_ERROR",
@@ -164,4 +185,5 @@ __all__ = [
     "TIMEOUT",
     "UNKNOWN_AGENT",
     "catalog_workflow_id",
+    "feedback_workflow_id",
 ]

@@ -8,6 +8,7 @@ from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAge
 from contracts.catalog import AgentCatalogV1
 from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
 from contracts.continuation import TaskContinuationV1
+from contracts.feedback import FeedbackOutcomeV1, FeedbackStartV1, FeedbackV1, TaskFeedbackV1
 from contracts.conversation import (
     AnswerInputV1,
     AnswerOutputV1,
@@ -47,4 +48,8 @@ EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     ThreadReplyV1,
     ThreadReplyOutcomeV1,
     ThreadRepliesV1,
+    FeedbackV1,
+    FeedbackOutcomeV1,
+    TaskFeedbackV1,
+    FeedbackStartV1,
 )
