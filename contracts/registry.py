@@ -8,7 +8,6 @@ from contracts.activities import NotifyInputV1, NotifyResultV1, ResumeV1, RunAge
 from contracts.catalog import AgentCatalogV1
 from contracts.checkpoint import CheckpointV1, DecisionOutcomeV1, DecisionRecordV1, DecisionV1
 from contracts.continuation import TaskContinuationV1
-from contracts.feedback import FeedbackOutcomeV1, FeedbackStartV1, FeedbackV1, TaskFeedbackV1
 from contracts.conversation import (
     AnswerInputV1,
     AnswerOutputV1,
@@ -17,6 +16,7 @@ from contracts.conversation import (
     ConversationStartV1,
     ConversationStateV1,
 )
+from contracts.feedback import FeedbackOutcomeV1, FeedbackStartV1, FeedbackV1, TaskFeedbackV1
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
 from contracts.task import TaskRequestV1
