@@ -65,12 +65,19 @@ def fell_back_to_a_late_answer(caplog: pytest.LogCaptureFixture) -> bool:
 
 async def assert_in_history_at_ack(client: Client, task_id: str, kinds_at_ack: list[str], kind: str,
                                    caplog: pytest.LogCaptureFixture) -> None:
-    """`kind` was in the task's history when the 200 arrived; or, only when the bot logged that its budget ran out,
-    it is there soon after (the call went on in the background), so the click is never lost either way."""
+    """`kind` was in the task's history when the 200 arrived, or the server held it then without showing it yet.
+
+    Two cases may show it late, and only these: Temporal buffers an event that reaches a workflow while one of its
+    workflow tasks runs and writes it into the history when that task completes (the history then ends with the
+    running task's start); and the bot logged that its budget ran out, so its call went on after the ack. Either
+    way the event must then arrive: the click is never lost."""
     if kind in kinds_at_ack:
         return
-    assert fell_back_to_a_late_answer(caplog), f"{kind} missing at the ack, and no fallback: {kinds_at_ack}"
-    log.warning("This machine was too busy for the 2 s budget: the click was acked first, %s came after", kind)
+    task_in_flight = bool(kinds_at_ack) and kinds_at_ack[-1] == "workflow_task_started_event_attributes"
+    assert task_in_flight or fell_back_to_a_late_answer(caplog), (
+        f"{kind} missing at the ack, no workflow task in flight to buffer it, and no fallback: {kinds_at_ack}")
+    log.warning("%s came after the ack (%s)", kind,
+                "buffered behind a running workflow task" if task_in_flight else "the 2 s budget ran out")
 
     async def recorded() -> bool:
         return kind in await history_kinds(client, task_id)
