@@ -36,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from baton.catalog import CatalogCache
 from baton.errors import DecisionRejected, NoWorkers, TaskAlreadyFinished, TaskBusy, TaskNotFound, UnknownAgent
+from baton.feedback import TaskFeedback
 from baton.translate import DECIDE_ERRORS, translate_rpc_error
 from contracts import (
     AgentCatalogV1,
@@ -86,6 +87,8 @@ class TaskGateway:
         self._task_queue = task_queue
         self._query_timeout = timedelta(seconds=query_timeout_s)
         self._catalog = CatalogCache(self._look_up_agents, catalog_refresh_s, catalog_retry_s)
+        self.feedback = TaskFeedback(client, task_queue, query_timeout_s)
+        """People's ratings of a task's answer (baton.feedback): they live beside the task, not in its workflow."""
 
     @property
     def client(self) -> Client:

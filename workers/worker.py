@@ -27,6 +27,7 @@ from workers.registry import AgentRegistry
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 from workers.workflow.conversation_workflow import ConversationWorkflow
+from workers.workflow.feedback_workflow import TaskFeedbackWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow],
+            workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow, TaskFeedbackWorkflow],
             activities=[activities.run_agent],
             max_concurrent_activities=settings.max_concurrent_activities,
             graceful_shutdown_timeout=timedelta(seconds=settings.drain_timeout_s),
