@@ -1,5 +1,5 @@
 """The task's final message: summary, artifacts, the decisions people took, usage; on failure a readable error and a
-Retry button.
+Retry button; under an answer (a task with a result), Slack's feedback buttons (bot.blocks.feedback).
 
 Anything too large for a message (a long summary, a big artifact) is cut with a marker and handed back as an
 upload, so the notifier can attach the full text to the thread as a file.
@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.common import PHASE_LABELS, FileUpload, Rendered, context, fallback_text, fit_blocks, section
+from bot.blocks.feedback import feedback_block
 from bot.blocks.ids import ACTION_RETRY, ButtonRef
 from bot.blocks.text import (
+    MAX_BLOCKS,
     MAX_CONTEXT_TEXT,
     Mrkdwn,
     code_block,
@@ -87,7 +89,11 @@ def final_message(status: TaskStatusV1) -> Rendered:
             }],
         })
     text = fallback_text(f"{status.agent}: {label.split(' ', 1)[-1]}" + (f". {summary[:200]}" if summary else ""))
-    return Rendered(text=text, blocks=fit_blocks(blocks), uploads=uploads)
+    if result is None:
+        return Rendered(text=text, blocks=fit_blocks(blocks), uploads=uploads)
+    # The answer's feedback buttons come last and are never cut (fit_blocks keeps room for them).
+    return Rendered(text=text, blocks=[*fit_blocks(blocks, MAX_BLOCKS - 1), feedback_block(status.task_id)],
+                    uploads=uploads)
 
 
 def decision_trail(records: list[DecisionRecordV1], quorum: int = 1) -> Mrkdwn | None:

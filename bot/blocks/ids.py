@@ -14,6 +14,7 @@ from contracts import DecisionKind
 __all__ = [
     "ACTION_CANCEL",
     "ACTION_DECIDE_PATTERN",
+    "ACTION_FEEDBACK",
     "ACTION_RETRY",
     "VIEW_EDIT",
     "VIEW_REJECT",
@@ -25,6 +26,7 @@ __all__ = [
 
 ACTION_CANCEL = "baton.cancel"
 ACTION_RETRY = "baton.retry"
+ACTION_FEEDBACK = "baton.feedback"
 _DECIDE_PREFIX = "baton.decide."
 ACTION_DECIDE_PATTERN = re.compile(r"^baton\.decide\.(accept|edit|reject|respond|ignore)$")
 
