@@ -6,6 +6,8 @@
                                                 counted even when the retry after it succeeds), network
     baton_decisions_total{outcome}              clicks and modal submissions deciding a checkpoint (DECISION_OUTCOMES)
     baton_tasks_started_total{agent}            tasks this bot started (not a redelivery that found its task)
+    baton_feedback_total{agent,rating}          ratings recorded from the feedback buttons of a final message (a
+                                                first rating or a changed one; not a repeat or a redelivery)
 
 Known label values are created at import, so each series exists at 0 before its first event (rate() sees the
 first increment, and a dashboard shows 0 rather than no data).
@@ -26,7 +28,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["ACK_KINDS", "DECISION_OUTCOMES", "SLACK_KIND", "DecisionOutcome", "SlackCallCounter",
-           "count_slack_calls", "observe_ack", "record_decision", "record_task_started", "request_kind", "time_acks"]
+           "count_slack_calls", "observe_ack", "record_decision", "record_feedback", "record_task_started",
+           "request_kind", "time_acks"]
 
 ACK_KINDS: Final = ("slash_command", "block_actions", "view_submission", "view_closed", "shortcut", "block_suggestion",
                     "event", "url_verification", "other")
@@ -50,6 +53,8 @@ SLACK_API_CALLS = Counter(
 )
 DECISIONS = Counter("baton_decisions", "Decisions people sent from Slack, by outcome.", ["outcome"])
 TASKS_STARTED = Counter("baton_tasks_started", "Tasks this bot started, by agent.", ["agent"])
+FEEDBACK = Counter("baton_feedback", "Ratings recorded from final messages' feedback buttons, by agent and rating.",
+                   ["agent", "rating"])
 
 for _kind in ACK_KINDS:
     ACK_SECONDS.labels(_kind)
@@ -122,6 +127,10 @@ def record_decision(outcome: DecisionOutcome) -> None:
 
 def record_task_started(agent: str) -> None:
     TASKS_STARTED.labels(agent).inc()
+
+
+def record_feedback(agent: str, rating: str) -> None:
+    FEEDBACK.labels(agent, rating).inc()
 
 
 def _method(url: str) -> str:
