@@ -30,16 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from multidict import CIMultiDict
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-# The guard's own header rule, shared rather than copied: both doors must refuse exactly the same requests.
-from bot.http_guard import _signature_headers, check_bolt_can_read
-from bot.request_trace import slack_request
-from bot.wellformed import MalformedBody, decode, read_body, size_bound
+from bot.signed_request import Refusal, check_signed_body, dispatch, signature_headers
 
 __all__ = ["GatewayRequest", "dispatch_checked", "not_found", "read_event", "to_aws_response"]
 
@@ -101,44 +96,19 @@ def _raw_body(body: object, base64_encoded: bool) -> bytes | None:
 
 
 async def dispatch_checked(app: AsyncApp, verifier: SignatureVerifier, request: GatewayRequest) -> BoltResponse:
-    """bolt's answer to `request`, or the guard's refusal (the order and the answers of bot.http_guard)."""
-    checked = _signature_headers(request.headers)
-    if isinstance(checked, str):
-        return _refuse(request, 401, checked)
+    """bolt's answer to `request`, or the refusal the HTTP guard would give (bot.signed_request, shared)."""
+    checked = signature_headers(request.headers)
+    if isinstance(checked, Refusal):
+        return _refuse(request, checked)
     timestamp, signature = checked
     if request.body is None:
-        return _refuse(request, 400, "a body that claims base64 and is not, or is not text")
-    content_type = request.headers.get("Content-Type")
-    bound = size_bound(content_type)
-    if len(request.body) > bound:
-        return _refuse(request, 413, f"a body over {bound} bytes")
-    try:
-        text = decode(request.body)  # Slack signs UTF-8 text; a body that is not cannot be Slack's
-    except MalformedBody as exc:
-        return _refuse(request, exc.status, exc.reason)
-    if not verifier.is_valid(text, timestamp, signature):
-        return _refuse(request, 401, "a stale timestamp or a signature that does not match")
-    try:
-        body = read_body(text, content_type)
-    except MalformedBody as exc:
-        return _refuse(request, exc.status, exc.reason)
-    try:
-        bolt_request = AsyncBoltRequest(body=text, query=request.query, headers=dict(request.headers))
-        if bolt_request.body != body:  # bolt reads any form containing "payload" as an interaction: see http_guard
-            bolt_request.body = body
-            bolt_request.context = build_async_context(AsyncBoltContext({}), body)
-        check_bolt_can_read(body)
-    except Exception as exc:
-        return _refuse(request, 400, f"fields bolt cannot read ({type(exc).__name__})")
-    context = bolt_request.context
-    try:
-        with slack_request(body, context.team_id, context.channel_id, context.user_id):  # as the HTTP guard does
-            return await app.async_dispatch(bolt_request)
-    except Exception as exc:  # dispatch catches its own errors; this is the last line, never a 500
-        log.warning("A Slack request failed in bolt (%s); acked, nothing done", type(exc).__name__)
-        return BoltResponse(status=200, body="")
+        return _refuse(request, Refusal(400, "a body that claims base64 and is not, or is not text"))
+    signed = check_signed_body(verifier, request.body, timestamp, signature, request.headers, request.query)
+    if isinstance(signed, Refusal):
+        return _refuse(request, signed)
+    return await dispatch(app, signed)
 
 
-def _refuse(request: GatewayRequest, status: int, reason: str) -> BoltResponse:
-    log.warning("Refused a Slack request from %s with %s: %s", request.source_ip, status, reason)
-    return BoltResponse(status=status, body="invalid request" if status == 401 else "malformed request")
+def _refuse(request: GatewayRequest, refusal: Refusal) -> BoltResponse:
+    log.warning("Refused a Slack request from %s with %s: %s", request.source_ip, refusal.status, refusal.reason)
+    return BoltResponse(status=refusal.status, body="invalid request" if refusal.status == 401 else "malformed request")

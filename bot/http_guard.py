@@ -12,41 +12,27 @@ a deliberate answer, and a refusal logs one warning line that never quotes the b
          empty `actions`, an event that is a string: bolt raises on those before any listener runs); a request
          aiohttp cannot parse (a 10 kB header) gets its 400 from aiohttp, logged in one line (bot.aiohttp_log)
     ...  otherwise bolt's answer: listeners, the workspace check and the error handler of bot.middleware
+
+The checks themselves are bot.signed_request's, which the Lambda front door (bot.api_gateway) shares.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.payload_utils import (
-    to_action,
-    to_command,
-    to_event,
-    to_message,
-    to_options,
-    to_shortcut,
-    to_step,
-    to_view,
-)
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot import aiohttp_log
 from bot.metrics import SLACK_KIND, request_kind, time_acks
-from bot.request_trace import slack_request
-from bot.wellformed import MAX_BODY_BYTES, MalformedBody, decode, read_body, size_bound
+from bot.signed_request import Refusal, check_signed_body, dispatch, signature_headers
+from bot.wellformed import MAX_BODY_BYTES, size_bound
 
-__all__ = ["SlackRequestGuard", "check_bolt_can_read", "guarded_web_app"]
+__all__ = ["SlackRequestGuard", "guarded_web_app"]
 
 log = logging.getLogger(__name__)
-_MAX_TIMESTAMP_DIGITS = 12
-_MAX_SIGNATURE_CHARS = 100
 
 
 class SlackRequestGuard:
@@ -57,60 +43,22 @@ class SlackRequestGuard:
         self._verifier = SignatureVerifier(signing_secret)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        checked = _signature_headers(request.headers)
-        if isinstance(checked, str):
-            return _refuse(request, 401, checked)
+        checked = signature_headers(request.headers)
+        if isinstance(checked, Refusal):
+            return _refuse(request, checked)
         timestamp, signature = checked
-        content_type = request.headers.get("Content-Type")
-        bound = size_bound(content_type)
+        bound = size_bound(request.headers.get("Content-Type"))
         if (request.content_length or 0) > bound:  # said up front: refused unread (aiohttp discards the rest)
-            return _refuse(request, 413, f"a body over {bound} bytes")
+            return _refuse(request, Refusal(413, f"a body over {bound} bytes"))
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return _refuse(request, 413, f"a body over {MAX_BODY_BYTES} bytes")
-        try:
-            text = decode(raw)  # Slack signs UTF-8 text; a body that is not cannot be Slack's, nor be verified
-        except MalformedBody as exc:
-            return _refuse(request, exc.status, exc.reason)
-        if not self._verifier.is_valid(text, timestamp, signature):
-            return _refuse(request, 401, "a stale timestamp or a signature that does not match")
-        try:
-            body = read_body(text, content_type)
-        except MalformedBody as exc:
-            return _refuse(request, exc.status, exc.reason)
-        try:
-            # bolt takes only raw text over HTTP (a parsed dict is for Socket Mode) and parses it again: within the
-            # kind's bound that costs at most ~25 ms (a 256 KiB form), and bolt's own signature check needs the text.
-            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
-            if bolt_request.body != body:
-                # bolt reads any form containing the word "payload" as an interaction and, finding no payload
-                # field, an empty body: a slash command saying "payload" would reach no listener.
-                bolt_request.body = body
-                bolt_request.context = build_async_context(AsyncBoltContext({}), body)
-            check_bolt_can_read(body)
-        except Exception as exc:
-            return _refuse(request, 400, f"fields bolt cannot read ({type(exc).__name__})")
-        context = bolt_request.context
-        request[SLACK_KIND] = request_kind(body)  # handed to bolt: its ack is timed (bot.metrics.time_acks)
-        try:
-            with slack_request(body, context.team_id, context.channel_id, context.user_id):
-                response = await self._app.async_dispatch(bolt_request)
-        except Exception as exc:  # dispatch catches its own errors; this is the last line, never a 500
-            log.warning("A Slack request failed in bolt (%s); acked, nothing done", type(exc).__name__)
-            return web.Response(status=200)
-        return await to_aiohttp_response(response)
-
-
-def check_bolt_can_read(body: dict[str, Any]) -> None:
-    """Raises what bolt would raise on every middleware, listener and error handler for this body.
-
-    bolt builds the arguments it injects (`action`, `view`, `event`, `message`...) for each of them by indexing into
-    the body, so a click whose `actions` is empty, or an event that is a string, fails all of them alike, the error
-    handler included. Such a body is refused before dispatch instead.
-    """
-    for extract in (to_options, to_shortcut, to_action, to_view, to_command, to_event, to_message, to_step):
-        extract(body)
+            return _refuse(request, Refusal(413, f"a body over {MAX_BODY_BYTES} bytes"))
+        signed = check_signed_body(self._verifier, raw, timestamp, signature, request.headers, request.query_string)
+        if isinstance(signed, Refusal):
+            return _refuse(request, signed)
+        request[SLACK_KIND] = request_kind(signed.body)  # handed to bolt: its ack is timed (bot.metrics.time_acks)
+        return await to_aiohttp_response(await dispatch(self._app, signed))
 
 
 def guarded_web_app(app: AsyncApp, signing_secret: str, path: str) -> web.Application:
@@ -121,23 +69,6 @@ def guarded_web_app(app: AsyncApp, signing_secret: str, path: str) -> web.Applic
     return web_app
 
 
-def _signature_headers(headers: Mapping[str, str]) -> tuple[str, str] | str:
-    """(timestamp, signature) when both are there and could be genuine; else why not.
-
-    slack_sdk's verifier calls int() on the timestamp and compares the signature with hmac.compare_digest, which
-    raise on `abc`, on a 5,000-digit number and on non-ASCII text: those never reach it.
-    """
-    timestamp = headers.get("X-Slack-Request-Timestamp")
-    signature = headers.get("X-Slack-Signature")
-    if timestamp is None or signature is None:
-        return "no signature"
-    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
-        return "a timestamp that is not a number"
-    if not (signature.isascii() and len(signature) <= _MAX_SIGNATURE_CHARS):
-        return "a malformed signature"
-    return timestamp, signature
-
-
-def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
-    log.warning("Refused a Slack request from %s with %s: %s", request.remote, status, reason)
-    return web.Response(status=status, text="invalid request" if status == 401 else "malformed request")
+def _refuse(request: web.Request, refusal: Refusal) -> web.Response:
+    log.warning("Refused a Slack request from %s with %s: %s", request.remote, refusal.status, refusal.reason)
+    return web.Response(status=refusal.status, text="invalid request" if refusal.status == 401 else "malformed request")

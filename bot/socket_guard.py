@@ -24,9 +24,9 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.http_guard import check_bolt_can_read
 from bot.metrics import observe_ack, request_kind
 from bot.request_trace import slack_request
+from bot.signed_request import check_bolt_can_read
 from bot.wellformed import MalformedBody, check_shape, read_json_object
 
 __all__ = ["GuardedSocketModeClient", "GuardedSocketModeHandler"]
@@ -85,7 +85,7 @@ class GuardedSocketModeHandler(AsyncBaseSocketModeHandler):
             check_shape(req.payload)  # the HTTP body's rules: an event that is an object, actions with an action_id
             bolt_request = AsyncBoltRequest(mode="socket_mode", body=req.payload, headers=build_headers(req))
             check_bolt_can_read(bolt_request.body)
-        except Exception as exc:  # bolt indexes into the payload and raises on mistyped fields (see bot.http_guard)
+        except Exception as exc:  # bolt indexes into the payload and raises on mistyped fields (see bot.signed_request)
             why = exc.reason if isinstance(exc, MalformedBody) else f"fields bolt cannot read ({type(exc).__name__})"
             log.warning("Acked a Socket Mode envelope Slack would never send: %s; nothing done", why)
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
