@@ -7,7 +7,7 @@ import getpass
 import json
 import uuid
 from argparse import Namespace
-from typing import Any
+from typing import Any, get_args
 
 from baton.audit import format_json_lines, read_audit, task_decisions
 from baton.edits import edit_problem
@@ -25,6 +25,7 @@ from contracts import (
     utc_now,
 )
 from contracts.approval import current_args
+from contracts.feedback import FeedbackRating, TaskFeedbackV1
 
 
 def operator() -> str:
@@ -74,7 +75,19 @@ async def status(gateway: TaskGateway, args: Namespace) -> str:
         trail = await task_decisions(gateway.client, args.task)
     except (BatonError, ValueError):
         trail = None  # the status's own record of them is shown instead
-    return render_status(current, utc_now(), ui_url, namespace=gateway.client.namespace, trail=trail)
+    shown = render_status(current, utc_now(), ui_url, namespace=gateway.client.namespace, trail=trail)
+    feedback = await gateway.feedback.read(args.task)
+    return shown if feedback is None else f"{shown}\n{feedback_lines(feedback)}"
+
+
+def feedback_lines(feedback: TaskFeedbackV1) -> str:
+    """`Feedback: 2 positive, 1 negative` and who gave each, for `baton status`."""
+    lines = [f"Feedback: {feedback.count('positive')} positive, {feedback.count('negative')} negative"]
+    for rating in get_args(FeedbackRating):
+        if people := feedback.people(rating):
+            shown = ("".join(c if c.isprintable() else "?" for c in person) for person in people)  # no escapes
+            lines.append(f"  {rating}: {', '.join(shown)}")
+    return "\n".join(lines)
 
 
 async def cancel(gateway: TaskGateway, args: Namespace) -> str:

@@ -9,6 +9,7 @@ its memo. The memo is also how the ratings are read: `describe()` needs no worke
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import timedelta
 
 from temporalio.client import (
@@ -33,10 +34,12 @@ class FeedbackRefused(BatonError):
 
 
 def feedback_update_id(click: FeedbackV1) -> str:
-    """Temporal's dedupe key for one click. Update ids are history metadata, which payload encryption does not
-    cover: the person is named by a digest, as in `decide_update_id`."""
+    """A fresh id for each delivery of a click. The workflow, not Temporal's update-id dedupe, recognises a click
+    it has (by `click_id`): Temporal would answer a repeated update id with the first delivery's outcome,
+    "recorded", and the bot would count the click twice. Update ids are history metadata, which payload encryption
+    does not cover: the person is named by a digest, as in `decide_update_id`."""
     person = hashlib.sha256(click.by.encode()).hexdigest()[:16]
-    return f"{names.FEEDBACK_UPDATE}-{person}-{click.click_id}"
+    return f"{names.FEEDBACK_UPDATE}-{person}-{uuid.uuid4().hex}"
 
 
 class TaskFeedback:
@@ -47,8 +50,8 @@ class TaskFeedback:
 
     async def rate(self, task_id: str, agent: str, click: FeedbackV1) -> FeedbackOutcomeV1:
         """Record `click` on `task_id`; returns once the workflow has applied it. Raises TaskBusy when no worker
-        took it in time (nothing recorded; the same click sent again is still recorded once), FeedbackRefused, or
-        Baton's error for Temporal's."""
+        took it in time (the same click sent again is still recorded once), FeedbackRefused, or Baton's error for
+        Temporal's."""
         earlier = await self.read(task_id)
         start = FeedbackStartV1(feedback=earlier or TaskFeedbackV1(task_id=task_id, agent=agent))
         operation: WithStartWorkflowOperation[object, object] = WithStartWorkflowOperation(

@@ -177,6 +177,36 @@ class SlackDelivery:
             is_ephemeral=is_ephemeral, view=view, user_name=self._user_name(user_id), team_id=team_id)
         return await self._send_payload(payload, forge_signature, age_seconds)
 
+    async def send_feedback(self, *, user_id: str, channel_id: str, message_ts: str, rating: str = "positive",
+                            action_ts: str | None = None, forge_signature: bool = False,
+                            age_seconds: float = 0) -> DeliveryResult:
+        """A click on the thumbs up (`rating="positive"`) or down (`"negative"`) of the feedback buttons in a
+        message's context_actions block, linked to the fake. Slack's action is the element's (type
+        feedback_buttons, its action_id) with the clicked button's text and value. `action_ts` repeats a click
+        (a redelivery) when given."""
+        if self.slack is None:
+            raise ValueError("send_feedback needs a linked fake")
+        ws = self.slack.workspace
+        found = ws.find(channel_id, message_ts)
+        if found is None:
+            raise LookupError(f"no message {message_ts} in {channel_id}")
+        hit = next(((str(b.get("block_id") or ""), e) for b in found.blocks if b.get("type") == "context_actions"
+                    for e in b.get("elements") or [] if e.get("type") == "feedback_buttons"), None)
+        if hit is None:
+            raise LookupError(f"no feedback buttons in message {message_ts}")
+        block_id, element = hit
+        button = element[f"{rating}_button"]
+        payload = block_actions_payload(
+            self.app, user_id=user_id, action_id=str(element.get("action_id") or ""), value=button["value"],
+            block_id=block_id or secrets.token_hex(2), element={"type": "feedback_buttons", "text": button["text"]},
+            trigger_id=self._trigger(user_id),
+            response_url=self._response_url(channel_id, user_id, message_ts, found.thread_ts),
+            channel_id=channel_id, message=found.to_slack(ws.team_id, ws.app_id), message_ts=message_ts,
+            thread_ts=found.thread_ts, user_name=self._user_name(user_id))
+        if action_ts is not None:
+            payload["actions"][0]["action_ts"] = action_ts
+        return await self._send_payload(payload, forge_signature, age_seconds)
+
     async def send_view_submission(self, *, user_id: str, view_id: str | None = None,
                                    view: dict[str, Any] | None = None, values: dict[str, Any] | None = None,
                                    trigger_id: str | None = None, team_id: str | None = None,

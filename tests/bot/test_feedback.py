@@ -1,0 +1,127 @@
+"""Feedback on a task's answer (#13 item 5), end to end: the real dev server, worker and bot, signed clicks on the
+feedback buttons of the final message in the fake Slack.
+
+Alice runs the diagnostic agent in C_FEEDBACK (Alice, Carol and the bot are its members); Bob is not in it and is
+no approver or admin.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from collections.abc import AsyncIterator
+
+import pytest
+from prometheus_client import REGISTRY
+
+from baton import commands
+from baton.gateway import TaskGateway
+from bot.blocks.feedback import decode_feedback
+from bot.listeners.feedback import NOT_RECORDED, RECORDED
+from bot.runtime import BotRuntime
+from contracts.feedback import FeedbackRating, TaskFeedbackV1
+from sandbox import DEFAULT_USERS, FakeSlackApi, Message, SlackDelivery
+from sandbox.block_limits import block_errors
+from tests.conftest import WorkerFactory
+from tests.support import eventually
+
+ALICE, BOB, CAROL = "U01ALICE", "U02BOB", "U03CAROL"
+CHANNEL = "C_FEEDBACK"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlackApi]:
+    async with FakeSlackApi(users=DEFAULT_USERS) as fake:
+        fake.set_members(CHANNEL, [ALICE, CAROL, fake.bot_user_id])
+        yield fake
+
+
+def feedback_buttons(message: Message) -> dict[str, object] | None:
+    return next((e for b in message.blocks if b.get("type") == "context_actions" for e in b.get("elements") or []
+                 if e.get("type") == "feedback_buttons"), None)
+
+
+def final_message(slack: FakeSlackApi) -> Message | None:
+    return next((m for m in slack.messages_in(CHANNEL) if (m.metadata or {}).get("event_payload", {}).get("part")
+                 == "final"), None)
+
+
+async def finished_task(slack: FakeSlackApi, sender: SlackDelivery) -> tuple[str, Message]:
+    """Alice's diagnostic task, run to its final message: (task id, that message)."""
+    answer = await sender.send_slash_command("run diagnostic smoke check", ALICE, CHANNEL)
+    assert answer.status == 200
+    final = await slack.wait_for(lambda: final_message(slack), timeout=60)
+    buttons = feedback_buttons(final)
+    assert buttons is not None
+    task_id, _ = decode_feedback(buttons["positive_button"]["value"])  # type: ignore[index]
+    return task_id, final
+
+
+def told(slack: FakeSlackApi, user: str, text: str) -> int:
+    return sum(1 for e in slack.ephemerals(user=user, channel=CHANNEL) if e.text == text)
+
+
+def counted(rating: FeedbackRating) -> float:
+    return REGISTRY.get_sample_value("baton_feedback_total", {"agent": "diagnostic", "rating": rating}) or 0.0
+
+
+async def ratings(gateway: TaskGateway, task_id: str, predicate: object) -> TaskFeedbackV1:
+    async def probe() -> TaskFeedbackV1 | None:
+        feedback = await gateway.feedback.read(task_id)
+        return feedback if feedback is not None and predicate(feedback) else None  # type: ignore[operator]
+
+    return await eventually(probe, timeout=10)
+
+
+async def test_a_final_message_carries_feedback_buttons_and_the_requesters_rating_is_recorded_counted_and_shown(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, gateway: TaskGateway,
+        agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        task_id, final = await finished_task(slack, sender)
+        assert block_errors(final.blocks) == []
+        buttons = feedback_buttons(final)
+        assert buttons is not None and buttons["action_id"] == "baton.feedback"
+        positive, negative = counted("positive"), counted("negative")
+
+        click = await sender.send_feedback(user_id=ALICE, channel_id=CHANNEL, message_ts=final.ts,
+                                           action_ts="1700000000.000100")
+        assert click.status == 200
+        await slack.wait_for(lambda: told(slack, ALICE, RECORDED) == 1, timeout=10)
+        recorded = await ratings(gateway, task_id, lambda f: len(f.ratings) == 1)
+        assert [(r.by, r.rating) for r in recorded.ratings] == [(ALICE, "positive")]
+        assert recorded.agent == "diagnostic" and recorded.ratings[0].at is not None
+        assert counted("positive") == positive + 1
+
+        # The same click delivered again: acknowledged, recorded and counted once.
+        again = await sender.send_feedback(user_id=ALICE, channel_id=CHANNEL, message_ts=final.ts,
+                                           action_ts="1700000000.000100")
+        assert again.status == 200
+        await slack.wait_for(lambda: told(slack, ALICE, RECORDED) == 2, timeout=10)
+        assert counted("positive") == positive + 1
+
+        # Alice changes her mind, and Carol (a member of the channel) rates it too.
+        await sender.send_feedback(user_id=ALICE, channel_id=CHANNEL, message_ts=final.ts, rating="negative")
+        await sender.send_feedback(user_id=CAROL, channel_id=CHANNEL, message_ts=final.ts)
+        await slack.wait_for(lambda: told(slack, CAROL, RECORDED) == 1, timeout=10)
+        changed = await ratings(gateway, task_id, lambda f: len(f.ratings) == 2 and f.count("negative") == 1)
+        assert {(r.by, r.rating) for r in changed.ratings} == {(ALICE, "negative"), (CAROL, "positive")}
+        assert counted("negative") == negative + 1 and counted("positive") == positive + 2
+
+        shown = await commands.status(gateway, Namespace(task=task_id, json=False))
+    assert "Feedback: 1 positive, 1 negative" in shown
+    assert f"positive: {CAROL}" in shown and f"negative: {ALICE}" in shown
+
+
+async def test_a_click_from_someone_who_may_not_see_the_task_is_refused_privately_and_not_recorded(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, gateway: TaskGateway,
+        agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        task_id, final = await finished_task(slack, sender)
+        before = counted("positive")
+        click = await sender.send_feedback(user_id=BOB, channel_id=CHANNEL, message_ts=final.ts)
+        assert click.status == 200
+        await slack.wait_for(lambda: told(slack, BOB, NOT_RECORDED) == 1, timeout=10)
+        assert await gateway.feedback.read(task_id) is None, "nothing reached Temporal"
+        assert counted("positive") == before
+        shown = await commands.status(gateway, Namespace(task=task_id, json=False))
+    assert "Feedback" not in shown
+    assert not [e for e in slack.ephemerals(user=BOB) if task_id in e.text], "Bob learns nothing of the task"
