@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
+from sandbox.fake_assistant import AssistantMethods
 from sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
 
 __all__ = ["APP_TOKEN_METHODS", "SlackError", "WebApiMethods"]
@@ -83,6 +84,9 @@ class WebApiMethods:
             "files.getUploadURLExternal": self.files_get_upload_url_external,
             "files.completeUploadExternal": self.files_complete_upload_external,
         }
+        self.assistant = AssistantMethods(ws)
+        """The assistant pane's methods and what each thread's pane shows (sandbox.fake_assistant)."""
+        self.handlers.update(self.assistant.handlers)
 
     # helpers -----------------------------------------------------------------------------------------------------
     def _slack(self, m: Message) -> dict[str, Any]:
@@ -161,6 +165,9 @@ class WebApiMethods:
         text, blocks, attachments = self._content(args, required=False)
         if not text and blocks is None and attachments is None:
             raise SlackError("no_text")
+        metadata = _json_arg(args, "metadata")
+        if isinstance(metadata, dict):  # chat.update replaces the message's metadata when given (bolt's assistant
+            m.metadata = metadata       # thread context store keeps the pane's channel context there)
         self.ws.update(m, text=text, blocks=blocks, attachments=attachments)
         return {"ok": True, "channel": channel, "ts": m.ts, "text": m.text, "message": self._slack(m)}
 
