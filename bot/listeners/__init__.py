@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import assistant
 from bot.listeners import actions, commands, events, thread_replies, views
 from bot.services import BotServices
 
@@ -14,5 +15,6 @@ def register_listeners(app: AsyncApp, services: BotServices) -> None:
     commands.register(app, services)
     thread_replies.register(app, services)  # ahead of events: a reply to a task is the task's, not a conversation's
     events.register(app, services)
+    assistant.register(app, services)  # global middleware: sees assistant-thread messages before any listener
     actions.register(app, services)
     views.register(app, services)

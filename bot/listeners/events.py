@@ -37,7 +37,7 @@ from contracts import (
     ConversationStartV1,
 )
 
-__all__ = ["register", "to_conversation"]
+__all__ = ["conversation_intake", "register", "to_conversation"]
 
 log = logging.getLogger(__name__)
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,]*")
@@ -45,7 +45,9 @@ _ANSWER_NEEDS = ("ts", "channel", "user")
 MEMBERSHIP_EVENTS = ("member_joined_channel", "member_left_channel", "channel_left", "group_left")
 
 
-def register(app: AsyncApp, services: BotServices) -> None:
+def conversation_intake(services: BotServices) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """The listener middleware that makes a person's message durable in its thread's conversation before bolt's
+    ack: mentions and DMs here, assistant-thread messages in bot.assistant."""
     settings = services.settings
 
     async def hand_over(body: dict[str, Any], context: AsyncBoltContext,
@@ -74,6 +76,12 @@ def register(app: AsyncApp, services: BotServices) -> None:
                 log.exception("Event %s was not handed to its conversation", message.event_id)
         await next()
         return None
+
+    return hand_over
+
+
+def register(app: AsyncApp, services: BotServices) -> None:
+    hand_over = conversation_intake(services)
 
     @app.event("app_mention", middleware=[hand_over])
     async def on_mention() -> None:

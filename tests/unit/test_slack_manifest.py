@@ -45,6 +45,10 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "views_publish": frozenset(),
     "auth_test": frozenset(),
     "apps_connections_open": frozenset(),  # the app-level token's connections:write, not a bot scope
+    # assistant.threads.setStatus now asks for chat:write (assistant:write is accepted until Slack drops it).
+    "assistant_threads_setStatus": frozenset({"chat:write"}),
+    "assistant_threads_setSuggestedPrompts": frozenset({"assistant:write"}),
+    "assistant_threads_setTitle": frozenset({"assistant:write"}),
 }
 MESSAGE_SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # A bolt "message" listener hears the message.* subscriptions the manifest asks for; which ones depends on what the
@@ -65,7 +69,14 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
     "member_left_channel": frozenset({"channels:read", "groups:read"}),
     "channel_left": frozenset({"channels:read"}),
     "group_left": frozenset({"groups:read"}),
+    "assistant_thread_started": frozenset({"assistant:write"}),
+    "assistant_thread_context_changed": frozenset({"assistant:write"}),
 }
+ASSISTANT_EVENTS = frozenset({"assistant_thread_started", "assistant_thread_context_changed", "message.im"})
+"""What bolt's Assistant middleware (`app.assistant`) listens to: a person's message in its thread is a DM."""
+BOLT_HELPERS = {"say": "chat_postMessage", "set_suggested_prompts": "assistant_threads_setSuggestedPrompts",
+                "set_title": "assistant_threads_setTitle", "set_status": "assistant_threads_setStatus"}
+"""bolt's injected helpers (a listener argument of that name) and the Web API method each calls."""
 INTERACTIVE = frozenset({"action", "block_action", "view", "view_submission", "view_closed", "shortcut", "options"})
 
 
@@ -86,6 +97,9 @@ class RecordingApp:
 
         return register
 
+    def assistant(self, assistant: object) -> None:
+        self.registered.append(("assistant", assistant, "bot.assistant"))
+
     def matchers(self, kind: str) -> set[str]:
         found = {matcher for k, matcher, _ in self.registered if k == kind}
         assert all(isinstance(m, str) for m in found), f"a non-literal {kind} matcher: extend this test ({found})"
@@ -96,6 +110,8 @@ class RecordingApp:
         message.* subscriptions its module answers."""
         found: set[str] = set()
         for kind, event, module in self.registered:
+            if kind == "assistant":
+                found |= ASSISTANT_EVENTS
             if kind != "event":
                 continue
             if event != "message":
@@ -123,8 +139,8 @@ def web_api_methods_called() -> set[str]:
                     called.add(str(node.args[0].value).replace(".", "_"))
                 elif not name.startswith("_") and name != "api_call" and callable(getattr(AsyncWebClient, name, None)):
                     called.add(name)
-            elif isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and "say" in {a.arg for a in node.args.args}:
-                called.add("chat_postMessage")
+            elif isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+                called |= {BOLT_HELPERS[a.arg] for a in node.args.args if a.arg in BOLT_HELPERS}
     return called
 
 
@@ -169,6 +185,8 @@ def test_the_manifest_asks_for_every_scope_event_and_command_the_code_uses_and_n
     home = manifest["features"]["app_home"]
     assert home["home_tab_enabled"] is ("app_home_opened" in events and "views_publish" in methods)
     assert home["messages_tab_enabled"] is ("message.im" in events)
+    assistant = any(kind == "assistant" for kind, _, _ in app.registered)
+    assert ("assistant_view" in manifest["features"]) is assistant, "the assistant pane is on iff bot/ registers one"
 
 
 def _header(path: Path) -> str:

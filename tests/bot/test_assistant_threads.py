@@ -1,0 +1,167 @@
+"""Baton in Slack's assistant pane: opening a thread suggests the live catalog's agents within Slack's limits, the
+channel the person looks at is kept with the thread and reaches the front agent, and a message in the thread shows a
+status, names the thread and is answered once in it by the thread's durable conversation. Real parts throughout: the
+Temporal dev server and the agent worker, the real bot with its notify worker and demo front model, signed
+deliveries, the fake Slack's assistant methods."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from bot.assistant import CHECKING_STATUS, CONTEXT_EVENT, MAX_PROMPT_MESSAGE, MAX_PROMPT_TITLE, MAX_PROMPTS
+from bot.runtime import BotRuntime
+from contracts import ConversationStateV1, conversation_id, names
+from sandbox import DeliveryResult, FakeSlackApi, SlackDelivery
+from sandbox.assistant_delivery import AssistantThread, change_assistant_context, open_assistant_thread
+from sandbox.fake_assistant import AssistantPane
+from sandbox.workspace import Message
+from tests.conftest import WorkerFactory
+from tests.support import eventually
+from workers.config import WorkerSettings
+from workers.registry import AgentRegistry
+
+BOB, DM, OPS, GENERAL = "U02BOB", "D01BOB", "C02OPS", "C01GENERAL"
+LONG = ("Watches every certificate and disk and open port of the whole production web fleet in every region and "
+        "writes a remediation plan that a person approves before anything changes and then applies it ") * 3
+
+
+@pytest.fixture
+async def worker(agent_worker: WorkerFactory) -> AsyncIterator[None]:
+    """The agent worker with the built-in agents and six more whose descriptions are long: the live catalog."""
+    builtin = AgentRegistry.from_references(WorkerSettings.model_validate({}).agents).specs()
+    extra = [dataclasses.replace(builtin[0], name=f"fleet_watch_{i}", description=LONG) for i in range(6)]
+    async with agent_worker(registry=AgentRegistry([*builtin, *extra])):
+        yield
+
+
+def pane(slack: FakeSlackApi, thread: AssistantThread) -> AssistantPane:
+    return slack.methods.assistant.pane(thread.channel, thread.thread_ts)
+
+
+def greeting(slack: FakeSlackApi, thread: AssistantThread) -> Message | None:
+    return next((m for m in slack.messages_in(thread.channel, thread.thread_ts)
+                 if m.user == slack.bot_user_id and (m.metadata or {}).get("event_type") == CONTEXT_EVENT), None)
+
+
+async def conversation(client: Client, slack: FakeSlackApi, thread: AssistantThread) -> ConversationStateV1:
+    handle = client.get_workflow_handle(conversation_id(slack.team_id, thread.channel, thread.thread_ts))
+    return await handle.query(names.CONVERSATION_QUERY, result_type=ConversationStateV1)
+
+
+async def answered(client: Client, slack: FakeSlackApi, thread: AssistantThread, turns: int) -> ConversationStateV1:
+    async def probe() -> ConversationStateV1 | None:
+        state = await conversation(client, slack, thread)
+        return state if len(state.memory) >= turns and not state.pending else None
+
+    return await eventually(probe)
+
+
+async def test_opening_the_pane_greets_and_suggests_at_most_four_short_prompts_from_the_live_catalog(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None) -> None:
+    await eventually(lambda: _live(bot))
+    thread = await open_assistant_thread(sender, BOB, DM, context_channel=OPS)
+    assert thread.started.status == 200
+    prompts = (await slack.wait_for(lambda: pane(slack, thread).prompts))
+    assert len(prompts) == MAX_PROMPTS  # nine agents offered, Slack shows four
+    assert all(len(p.title) <= MAX_PROMPT_TITLE and len(p.message) <= MAX_PROMPT_MESSAGE for p in prompts)
+    by_agent = {p.message.split()[1]: p for p in prompts}
+    assert by_agent["diagnostic"].title == "Smoke check"
+    long_one = by_agent["fleet_watch_0"]  # the description, as the person's request, cut at a word
+    assert long_one.title.startswith("Watch every certificate") and long_one.title.endswith("…")
+    assert long_one.message.startswith("run fleet_watch_0 watch every certificate") and long_one.message.endswith("…")
+    hello = await slack.wait_for(lambda: greeting(slack, thread))
+    assert (hello.metadata or {})["event_payload"]["channel_id"] == OPS  # the thread's context, kept by Slack
+
+
+async def test_a_message_in_the_pane_shows_a_status_names_the_thread_and_is_answered_once_in_it(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None, temporal_client: Client) -> None:
+    thread = await open_assistant_thread(sender, BOB, DM, context_channel=OPS)
+    await slack.wait_for(lambda: greeting(slack, thread))
+    first, event = await sender.say(BOB, DM, "hello there, what can you do?", thread_ts=thread.thread_ts,
+                                    event_id="Ev0PANE01")
+    again = await sender.send_event(event, event_id="Ev0PANE01", retry_num=1, retry_reason="http_timeout")
+    assert (first.status, again.status) == (200, 200)
+    state = await answered(temporal_client, slack, thread, turns=2)
+    assert state.messages_seen == 1  # the DM listener did not take it too, and the redelivery was a duplicate
+    person, baton = state.memory[0], state.memory[1]
+    assert person.text.startswith("hello there, what can you do?")
+    assert f"<#{OPS}>" in person.text  # the channel the person looks at reached the front agent
+    hello = greeting(slack, thread)
+    replies = [m for m in slack.messages_in(DM, thread.thread_ts) if m.user == slack.bot_user_id and m is not hello]
+    assert len(replies) == 1 and baton.role == "baton"
+    shown = pane(slack, thread)
+    assert shown.history.count(("status", CHECKING_STATUS)) == 1  # Slack's retry sets no status nothing would clear
+    assert shown.title == "hello there, what can you do?"
+    assert slack.methods.assistant.status_shown(DM, thread.thread_ts) == ""  # the answer cleared it
+
+    await sender.say(BOB, DM, "and what else?", thread_ts=thread.thread_ts)
+    await answered(temporal_client, slack, thread, turns=4)
+    assert [kind for kind, _ in pane(slack, thread).history].count("title") == 1  # named after the first only
+
+
+async def test_a_context_change_is_kept_with_the_thread_and_reaches_the_next_message(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None, temporal_client: Client) -> None:
+    thread = await open_assistant_thread(sender, BOB, DM, context_channel=OPS)
+    await slack.wait_for(lambda: greeting(slack, thread))
+    assert (await change_assistant_context(sender, thread, GENERAL)).status == 200
+
+    def moved() -> bool:
+        hello = greeting(slack, thread)
+        return hello is not None and (hello.metadata or {})["event_payload"].get("channel_id") == GENERAL
+
+    await slack.wait_for(moved)
+    await sender.say(BOB, DM, "which tasks run here?", thread_ts=thread.thread_ts)
+    state = await answered(temporal_client, slack, thread, turns=2)
+    assert f"<#{GENERAL}>" in state.memory[0].text and f"<#{OPS}>" not in state.memory[0].text
+
+
+async def test_a_reply_under_a_tasks_status_message_in_a_dm_goes_to_the_task_not_to_the_pane(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None, temporal_client: Client) -> None:
+    assert (await sender.send_slash_command("run diagnostic check the pipes", BOB, DM)).status == 200
+    root = await slack.wait_for(lambda: next((m for m in slack.messages_in(DM) if m.thread_ts is None and m.metadata),
+                                             None), timeout=30)
+    _, reply = await sender.say(BOB, DM, "also the valves", thread_ts=root.ts)
+
+    def handled_by_the_task() -> bool:  # taken (a reaction) or told the task has finished (a private note)
+        return bool(slack.message(DM, reply["ts"]).reactions or slack.ephemerals(user=BOB, channel=DM))
+
+    await slack.wait_for(handled_by_the_task)
+    assert slack.methods.assistant.pane(DM, root.ts).history == []  # no status, no title: not the pane's message
+    with pytest.raises(RPCError):
+        await conversation(temporal_client, slack, AssistantThread(BOB, DM, root.ts, DeliveryResult(200, "")))
+
+
+async def test_the_fake_refuses_what_slack_refuses_in_the_assistant_methods(
+        slack: FakeSlackApi, slack_client: AsyncWebClient) -> None:
+    root = slack.post_user_message(DM, BOB, "New chat")
+    five = [{"title": f"t{i}", "message": f"m{i}"} for i in range(MAX_PROMPTS + 1)]
+    refusals = {
+        "invalid_arguments": slack_client.assistant_threads_setSuggestedPrompts(
+            channel_id=DM, thread_ts=root.ts, prompts=five),
+        "invalid_thread_ts": slack_client.assistant_threads_setTitle(channel_id=DM, thread_ts="1.000001", title="x"),
+        "channel_not_found": slack_client.assistant_threads_setStatus(channel_id="D0NOPE", thread_ts=root.ts,
+                                                                      status="is thinking…"),
+    }
+    for error, call in refusals.items():
+        with pytest.raises(SlackApiError) as refused:
+            await call
+        assert refused.value.response["error"] == error
+    no_message = [{"title": "Audit"}]
+    with pytest.raises(SlackApiError) as refused:
+        await slack_client.assistant_threads_setSuggestedPrompts(channel_id=DM, thread_ts=root.ts, prompts=no_message)
+    assert "message" in refused.value.response["response_metadata"]["messages"][0]
+    assert (await slack_client.assistant_threads_setStatus(channel_id=DM, thread_ts=root.ts, status="is on it…",
+                                                           loading_messages=["Reading…"]))["ok"]
+    assert slack.methods.assistant.status_shown(DM, root.ts) == "is on it…"
+
+
+async def _live(bot: BotRuntime) -> bool:
+    return (await bot.services.offered.get()).live
+
