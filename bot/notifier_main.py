@@ -9,10 +9,7 @@ every request it makes durable. Run one or several; Temporal spreads the activit
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -20,18 +17,13 @@ from typing import Any
 
 from temporalio.client import Client
 
-from baton.errors import BatonError
 from baton.gateway import TaskGateway
-from baton.logfmt import LogSettingsError, configure_logging
-from baton.process_exit import exit_now
-from baton.redaction import Redactor, scrub
-from baton.telemetry import configure_tracing, shutdown_tracing
-from baton.temporal import TemporalSettingsError, connect, load_temporal_settings
 from baton.temporal_metrics import TemporalMetrics
 from bot.app import build_app
 from bot.catalog import DEFAULT_AGENTS, parse_catalog
 from bot.notify_worker import NotifyWorker
 from bot.ops import BotOps
+from bot.process_entry import connect_from_environment, run_process, stop_requested
 from bot.settings import BotSettings, NotifierSettings, SettingsError, load_settings
 from contracts import AgentInfoV1, names
 
@@ -78,39 +70,21 @@ async def serve() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    try:
-        temporal_settings = load_temporal_settings()
-        temporal_metrics = TemporalMetrics()  # the SDK's metrics, served on /metrics with the notifier's
-        client = await connect(temporal_settings, runtime=temporal_metrics.runtime)
-    except TemporalSettingsError as exc:  # e.g. an mTLS file that is not there: no retry can fix it
-        print(scrub(str(exc)), file=sys.stderr)
-        return 2
-    except BatonError as exc:
-        print(scrub(str(exc)), file=sys.stderr)
-        return 3
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with NotifierRuntime(settings, client, namespace=temporal_settings.temporal_namespace,
-                          temporal_ui_url=temporal_settings.temporal_ui_url,
-                          agents=parse_catalog(settings.baton_agent_catalog),
-                          agents_task_queue=temporal_settings.task_queue, temporal_metrics=temporal_metrics):
+    temporal = await connect_from_environment()
+    if isinstance(temporal, int):
+        return temporal
+    stop = stop_requested()
+    async with NotifierRuntime(settings, temporal.client, namespace=temporal.settings.temporal_namespace,
+                               temporal_ui_url=temporal.settings.temporal_ui_url,
+                               agents=parse_catalog(settings.baton_agent_catalog),
+                               agents_task_queue=temporal.settings.task_queue, temporal_metrics=temporal.metrics):
         await stop.wait()
         log.info("Shutting down")
     return 0
 
 
 def main() -> None:
-    try:  # the notifier's settings all come from the environment, its secrets too
-        configure_logging("notifier", redactor=Redactor.from_variables(os.environ))
-    except LogSettingsError as exc:
-        print(exc, file=sys.stderr)
-        exit_now(2)
-    configure_tracing("baton-notifier")  # before connecting: the client's interceptors are chosen then
-    code = asyncio.run(serve())
-    shutdown_tracing()  # the spans still batched: exit_now runs no atexit hook
-    exit_now(code)  # skips finalization, where temporalio's core can abort (baton.process_exit)
+    run_process("notifier", "baton-notifier", serve)
 
 
 if __name__ == "__main__":
