@@ -13,6 +13,7 @@ from typing import Any
 
 from sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
 from sandbox.fake_assistant import AssistantMethods
+from sandbox.fake_streams import FakeStreams
 from sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
 
 __all__ = ["APP_TOKEN_METHODS", "SlackError", "WebApiMethods"]
@@ -25,10 +26,12 @@ APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 class SlackError(Exception):
     """A Slack `ok: false` answer; `messages` go to response_metadata.messages like Slack's validation errors."""
 
-    def __init__(self, error: str, messages: list[str] | None = None) -> None:
+    def __init__(self, error: str, messages: list[str] | None = None, retry_after: int | None = None) -> None:
         super().__init__(error)
         self.error = error
         self.messages = messages or []
+        self.retry_after = retry_after
+        """Set for a rate-limited call: the fake answers 429 with this Retry-After."""
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": False, "error": self.error}
@@ -87,6 +90,9 @@ class WebApiMethods:
         self.assistant = AssistantMethods(ws)
         """The assistant pane's methods and what each thread's pane shows (sandbox.fake_assistant)."""
         self.handlers.update(self.assistant.handlers)
+        self.streams = FakeStreams(ws, SlackError)
+        """chat.startStream / appendStream / stopStream and their test switches (sandbox.fake_streams)."""
+        self.handlers.update(self.streams.handlers)
 
     # helpers -----------------------------------------------------------------------------------------------------
     def _slack(self, m: Message) -> dict[str, Any]:

@@ -303,6 +303,8 @@ class FakeSlackApi:
         try:
             body = handler(args)
         except SlackError as exc:
+            if exc.retry_after is not None:
+                return self._answer(method, args, exc.body(), 429, {"Retry-After": str(exc.retry_after)})
             body = exc.body()
         except (TypeError, ValueError, AttributeError) as exc:
             body = {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": [str(exc)]}}

@@ -35,6 +35,11 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat_postMessage": frozenset({"chat:write", "chat:write.public"}),
     "chat_update": frozenset({"chat:write"}),
     "chat_postEphemeral": frozenset({"chat:write"}),
+    "chat_delete": frozenset({"chat:write"}),
+    # Streamed answers (chat.startStream is tier 2, appendStream tier 4, stopStream tier 2).
+    "chat_startStream": frozenset({"chat:write"}),
+    "chat_appendStream": frozenset({"chat:write"}),
+    "chat_stopStream": frozenset({"chat:write"}),
     "conversations_history": CONVERSATION_HISTORY,
     "conversations_replies": CONVERSATION_HISTORY,
     "conversations_members": CONVERSATION_READ,
