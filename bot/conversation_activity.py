@@ -7,16 +7,21 @@ limit, a model that cannot be reached) without a model call. The model's calls a
 Temporal's retries with backoff: provider errors are mapped as the workers map theirs (baton.llm_errors), a 429 or a
 5xx retried, a rejected key or request not (the workflow then posts one notice saying so).
 
+A model's answer streams into the thread as it is written (bot/answer_stream.py: chat.startStream, appendStream,
+stopStream, with its fallbacks to a post or a chat.update); a notice, the grammar's reply and `/baton` help are posted.
+
 Idempotent when retried: each answer carries message metadata naming the event it answers, and a retried attempt
-looks for it in the thread before calling the model again. A channel Baton is no longer in is not answered, and
-costs no model call: Slack's membership is asked first (cached, see bot.members), and a post Slack refuses because
-Baton left is not retried.
+looks for it in the thread before calling the model again. A streamed answer's messages are in the activity's
+heartbeat from the moment Slack made them, so an attempt retried after a crash mid-stream (on any bot replica)
+rewrites those messages with the whole answer instead of posting a second one.
+
+A channel Baton is no longer in is not answered, and costs no model call: Slack's membership is asked first (cached,
+see bot.members), and a post Slack refuses because Baton left is not retried.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -26,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 
 from baton.llm_errors import translate_llm_error
 from baton.redaction import scrub
+from bot.answer_stream import REPLY_EVENT, AnswerWriter, StreamTarget, reply_metadata
 from bot.blocks import slack_text
 from bot.front_agent import FrontAgent
 from bot.heartbeats import attempt, heartbeating
@@ -36,21 +42,11 @@ from contracts import MAX_ANSWER_TEXT, AnswerInputV1, AnswerOutputV1, Conversati
 __all__ = ["REPLY_EVENT", "ConversationAnswers", "reply_metadata"]
 
 log = logging.getLogger(__name__)
-REPLY_EVENT = "baton_reply"
-"""The metadata event_type on Baton's answers in a conversation."""
 _GONE = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
 """Slack's word that Baton is no longer in the conversation: nothing to answer there, nothing to retry."""
 _PERMANENT = frozenset({"invalid_auth", "account_inactive", "token_revoked", "missing_scope", "msg_too_long",
                         "no_permission", "restricted_action"})
 """Slack errors a retry cannot fix."""
-
-
-def reply_metadata(event_id: str, notice: bool = False) -> dict[str, Any]:
-    """Slack message metadata marking Baton's answer (or notice) to the event `event_id`."""
-    payload: dict[str, Any] = {"event_id": event_id}
-    if notice:
-        payload["notice"] = True
-    return {"event_type": REPLY_EVENT, "event_payload": payload}
 
 
 class ConversationAnswers:
@@ -62,9 +58,10 @@ class ConversationAnswers:
 
     @activity.defn(name=names.ANSWER_IN_THREAD_ACTIVITY)
     async def answer_in_thread(self, request: AnswerInputV1) -> AnswerOutputV1:
-        async with heartbeating("baton-answer-heartbeat"):
+        made: list[str] = []  # the ts of the messages a streamed answer made so far: every heartbeat carries them
+        async with heartbeating("baton-answer-heartbeat", lambda: (made,)):
             try:
-                return await self._answer(request)
+                return await self._answer(request, made)
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "unknown"))
                 if error in _GONE:
@@ -73,7 +70,7 @@ class ConversationAnswers:
                 raise ApplicationError(f"Slack error: {error}", type=names.SLACK_ERROR,
                                        non_retryable=error in _PERMANENT) from None
 
-    async def _answer(self, request: AnswerInputV1) -> AnswerOutputV1:
+    async def _answer(self, request: AnswerInputV1, made: list[str]) -> AnswerOutputV1:
         key, message, notice = request.key, request.message, request.kind == "notice"
         if attempt() > 1:
             earlier = await self._posted_before(key, message.event_id, message.ts, notice)
@@ -87,11 +84,40 @@ class ConversationAnswers:
         else:
             origin = SlackOrigin(team_id=key.team_id, channel_id=key.channel_id, user_id=message.user_id,
                                  identity_ts=message.ts, thread_ts=key.thread_ts)
+            if self._front_agent.uses_model and message.text:
+                text = await self._stream_answer(request, origin, made)
+                return AnswerOutputV1(text=text[:MAX_ANSWER_TEXT], remember=True)
             text = await self._run_front_agent(message.text, origin, request)
         await self._client.chat_postMessage(channel=key.channel_id, thread_ts=key.thread_ts,
                                             text=scrub(slack_text(text)),
                                             metadata=reply_metadata(message.event_id, notice))
         return AnswerOutputV1(text=str(text)[:MAX_ANSWER_TEXT], remember=not notice)
+
+    async def _stream_answer(self, request: AnswerInputV1, origin: SlackOrigin, made: list[str]) -> str:
+        """The model's answer streamed into the thread as it is written; an attempt retried after an earlier one
+        made messages (its last heartbeat says which) rewrites those with the whole answer."""
+        key, message = request.key, request.message
+
+        def record(messages: list[str]) -> None:
+            made[:] = messages
+            if activity.in_activity():
+                activity.heartbeat(made)
+
+        target = StreamTarget(key.channel_id, key.thread_ts, key.team_id, message.user_id, message.event_id)
+        writer = AnswerWriter(self._client, target, on_messages=record)
+        earlier = _recorded_messages()
+        if earlier:
+            log.info("Rewriting the %d message(s) an earlier attempt made for %s", len(earlier), message.event_id)
+            text = await self._run_front_agent(message.text, origin, request)
+            await writer.replace(earlier, text)
+            return text
+        try:
+            async for delta in self._front_agent.stream(message.text, origin, request.memory):
+                await writer.add(delta)
+        except Exception as exc:  # the messages made so far are in the heartbeat: the retry rewrites them
+            raise self._failure(exc, origin) from None
+        await writer.finish(None if writer.text.strip() else "Done.")
+        return writer.text.strip()
 
     async def _run_front_agent(self, text: str, origin: SlackOrigin, request: AnswerInputV1) -> str:
         """The front agent's answer; a model-provider error becomes the Temporal failure the workers raise for it,
@@ -99,14 +125,18 @@ class ConversationAnswers:
         try:
             return await self._front_agent.answer(text, origin, request.memory)
         except Exception as exc:
-            failure = translate_llm_error(exc)
-            if failure is not None:  # the provider's own words help an operator; the log filter scrubs secrets
-                log.warning("The front agent's model failed on %s/%s: %s (%s)", origin.channel_id,
-                            origin.identity_ts, failure.message, exc)
-                raise failure from None
-            log.exception("The front agent failed on %s/%s", origin.channel_id, origin.identity_ts)
-            raise ApplicationError(f"The front agent failed ({type(exc).__name__})", type=type(exc).__name__,
-                                   non_retryable=True) from None
+            raise self._failure(exc, origin) from None
+
+    @staticmethod
+    def _failure(exc: Exception, origin: SlackOrigin) -> ApplicationError:
+        failure = translate_llm_error(exc)
+        if failure is not None:  # the provider's own words help an operator; the log filter scrubs secrets
+            log.warning("The front agent's model failed on %s/%s: %s (%s)", origin.channel_id,
+                        origin.identity_ts, failure.message, exc)
+            return failure
+        log.exception("The front agent failed on %s/%s", origin.channel_id, origin.identity_ts)
+        return ApplicationError(f"The front agent failed ({type(exc).__name__})", type=type(exc).__name__,
+                                non_retryable=True)
 
     async def _still_in(self, channel_id: str) -> bool:
         """Whether Baton is still a member of `channel_id`: a stale event from a channel it left gets no answer.
@@ -138,3 +168,12 @@ class ConversationAnswers:
             if posted.get("metadata") == wanted:
                 return str(posted.get("text") or "")
         return None
+
+
+def _recorded_messages() -> list[str]:
+    """The messages an earlier attempt of this activity made, from its last heartbeat (none on a first attempt)."""
+    if not activity.in_activity() or activity.info().attempt <= 1:
+        return []
+    details = activity.info().heartbeat_details
+    first = details[0] if details else None
+    return [str(ts) for ts in first] if isinstance(first, list) else []

@@ -10,15 +10,16 @@ Its model is ChatOpenAI when OPENAI_API_KEY or OPENAI_BASE_URL is set, else the 
 (bot/demo_front_model.py). With BATON_FRONT_AGENT=grammar there is no model: it understands the `/baton` grammar
 (`run ops_audit check web-1`) and answers anything else with the help text.
 
-An answer is plain text as far as Slack is concerned: the model's words are escaped where they are posted
-(bot/conversation_activity.py), so a reply can neither ping (`<!channel>`) nor disguise a link; only the Mrkdwn of a
-`/baton` reply (a mention Baton built) stays live.
+A model's answer streams into the thread as it is written (`stream`, bot/answer_stream.py). It is plain text as far
+as Slack is concerned: the model's words are made inert where they are sent (bot/blocks/markdown.py for streamed
+markdown, bot/blocks/text.py for mrkdwn), so a reply can neither ping (`<!channel>`) nor disguise a link; only the
+Mrkdwn of a `/baton` reply (a mention Baton built) stays live, and it is posted, never streamed.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -71,14 +72,37 @@ class FrontAgent:
         reply = await execute(self._services, command, origin, posted_in=shared_in(origin.channel_id))
         return reply.text
 
-    async def _agent(self, text: str, origin: SlackOrigin, memory: Sequence[ConversationTurnV1]) -> str:
+    async def stream(self, text: str, origin: SlackOrigin,
+                     memory: Sequence[ConversationTurnV1] = ()) -> AsyncIterator[str]:
+        """The model's answer as it writes it: its text deltas, as the model streams them (a model that does not
+        stream gives its whole text at once). Text the model writes before calling a tool is part of the answer,
+        each turn's text a paragraph. Only with a model (`uses_model`): the grammar's reply is Baton's own mrkdwn."""
+        if self._chat_model is None:
+            raise RuntimeError("the front agent streams only a model's answer")
+        agent, messages = await self._graph(text, origin, memory)
+        config: Any = {"recursion_limit": 12, "callbacks": graph_callbacks()}
+        turn, wrote = None, False
+        async for chunk, _ in agent.astream({"messages": messages}, config, stream_mode="messages"):
+            if not isinstance(chunk, AIMessage) or not isinstance(chunk.content, str) or not chunk.content:
+                continue
+            if wrote and chunk.id != turn:
+                yield "\n\n"
+            turn, wrote = chunk.id, True
+            yield chunk.content
+
+    async def _graph(self, text: str, origin: SlackOrigin,
+                     memory: Sequence[ConversationTurnV1]) -> tuple[Any, list[Any]]:
         from langchain.agents import create_agent
 
-        if self._chat_model is None:
-            return HELP
+        assert self._chat_model is not None
         prompt = self._prompt(await catalog(self._services))
         agent = create_agent(self._chat_model(), self._tools(self._services, origin), system_prompt=prompt)
-        messages: list[Any] = [*_as_messages(memory), HumanMessage(text)]
+        return agent, [*_as_messages(memory), HumanMessage(text)]
+
+    async def _agent(self, text: str, origin: SlackOrigin, memory: Sequence[ConversationTurnV1]) -> str:
+        if self._chat_model is None:
+            return HELP
+        agent, messages = await self._graph(text, origin, memory)
         # With tracing on, its nodes and model calls are spans under the answer_in_thread activity's (baton.telemetry).
         result = await agent.ainvoke({"messages": messages}, {"recursion_limit": 12, "callbacks": graph_callbacks()})
         for message in reversed(result["messages"]):

@@ -5,8 +5,9 @@ the start-to-close timeout."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from temporalio import activity
 
@@ -17,15 +18,16 @@ HEARTBEAT_EVERY_S = 2.0
 
 
 @asynccontextmanager
-async def heartbeating(name: str) -> AsyncIterator[None]:
-    """Heartbeat every HEARTBEAT_EVERY_S while the body runs (outside an activity, a tests' direct call: nothing)."""
+async def heartbeating(name: str, details: Callable[[], Sequence[Any]] = tuple) -> AsyncIterator[None]:
+    """Heartbeat every HEARTBEAT_EVERY_S while the body runs (outside an activity, a tests' direct call: nothing).
+    Each beat carries `details()`: Temporal keeps only the latest, so every beat repeats what a retry must find."""
     if not activity.in_activity():
         yield
         return
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            activity.heartbeat(*details())
             await asyncio.sleep(HEARTBEAT_EVERY_S)
 
     beating = asyncio.create_task(beat(), name=name)

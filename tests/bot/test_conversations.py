@@ -87,7 +87,9 @@ async def settled(client: Client, slack: FakeSlackApi, channel: str, thread_ts: 
 
 
 def answers(slack: FakeSlackApi, channel: str, thread_ts: str) -> list[str]:
-    return [m.text for m in slack.messages_in(channel, thread_ts) if m.user == slack.bot_user_id]
+    """Baton's answers in the thread, each once it is whole (a streamed answer counts once its stream is over)."""
+    return [m.text for m in slack.messages_in(channel, thread_ts)
+            if m.user == slack.bot_user_id and not slack.methods.streams.streaming(channel, m.ts)]
 
 
 async def test_a_mention_is_answered_once_in_its_thread_by_the_threads_conversation_workflow(
