@@ -231,3 +231,17 @@ async def test_a_throttled_writer_stays_inside_the_append_tier_and_a_429_midway_
     assert [m.text for m in replies(slack, person.ts)] == ["".join(words[:30]), "".join(words)], "each whole, once"
     if client.session is not None:
         await client.session.close()
+
+
+async def test_an_attempt_that_fails_after_streaming_began_is_retried_into_the_same_message(
+        slack: FakeSlackApi, fake_model: FakeOpenAI, running: Any, every_call: None) -> None:
+    slack.methods.streams.lifetime_s = 0.0  # the stream is refused after its start...
+    slack.fail_next("chat.update", "internal_error", times=1)  # ...and the first rewrite fails: the attempt fails
+    fake_model.script(ANSWER, ANSWER)
+    async with running() as sender:
+        _, event = await sender.say(BOB, CHANNEL, "<@U0BATONBOT> how is the web fleet?")
+        [answer] = await slack.wait_for(lambda: whole(slack, event["ts"]), timeout=30)
+    assert answer.text == ANSWER
+    [started] = slack.calls_to("chat.startStream", ok=True)
+    assert started.response["ts"] == answer.ts, "the retry found the message in the failed attempt's heartbeat"
+    assert [c.ok for c in slack.calls_to("chat.update")] == [False, True] and not slack.calls_to("chat.postMessage")
