@@ -74,11 +74,12 @@ def replies(slack: FakeSlackApi, thread_ts: str, channel: str = CHANNEL) -> list
     return [m for m in slack.messages_in(channel, thread_ts) if m.user == slack.bot_user_id]
 
 
-def whole(slack: FakeSlackApi, thread_ts: str, channel: str = CHANNEL) -> list[Message] | None:
-    """Baton's replies once the last one carries the metadata saying the answer is whole."""
+def whole(slack: FakeSlackApi, thread_ts: str, channel: str = CHANNEL) -> list[Message]:
+    """Baton's replies once the last one carries the metadata saying the answer is whole (else none)."""
     found = replies(slack, thread_ts, channel)
-    done = found and (found[-1].metadata or {}).get("event_payload", {}).get("part") is None and found[-1].metadata
-    return found if done and not slack.methods.streams.streaming(channel, found[-1].ts) else None
+    if not found or not found[-1].metadata or slack.methods.streams.streaming(channel, found[-1].ts):
+        return []
+    return found if "part" not in found[-1].metadata.get("event_payload", {}) else []
 
 
 def stream_calls(slack: FakeSlackApi) -> dict[str, int]:
