@@ -7,7 +7,8 @@
 
 Bounds: each call carries at most 12,000 characters of markdown_text, and each message at most `message_limit`
 (Slack's 12,000 for markdown in one message): a longer answer is stopped there (its metadata marks it a part) and
-continues in a new streamed message.
+continues in a new streamed message; so does an answer still streaming after ROTATE_AFTER_S, before Slack would end
+the stream.
 
 Whatever fails, the person gets the whole answer once:
 * startStream refused before anything showed (unknown_method, not_allowed, a workspace without the feature...):
@@ -39,8 +40,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from baton.redaction import scrub
 from bot.blocks.markdown import inert_markdown
 
-__all__ = ["APPEND_EVERY_S", "MAX_CALL_MARKDOWN", "MAX_MESSAGE_MARKDOWN", "REPLY_EVENT", "AnswerWriter",
-           "StreamTarget", "reply_metadata"]
+__all__ = ["APPEND_EVERY_S", "MAX_CALL_MARKDOWN", "MAX_MESSAGE_MARKDOWN", "REPLY_EVENT", "ROTATE_AFTER_S",
+           "AnswerWriter", "StreamTarget", "reply_metadata"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ MAX_CALL_MARKDOWN = 12_000
 """Slack's limit on markdown_text in one chat.*Stream call."""
 MAX_MESSAGE_MARKDOWN = 12_000
 """Slack's cumulative limit on markdown in one message; past it an answer continues in a new message."""
+ROTATE_AFTER_S = 240.0
+"""Slack ends a stream about five minutes after its start (appends do not extend it; undocumented, observed): a stream
+this old is stopped as a part and the answer continues in a new one, before Slack refuses it."""
 APPEND_EVERY_S = 1.0
 """At most one appendStream per second per answer: well inside tier 4 (100+ a minute) with a few answers at once,
 and still a steady flow of words."""
@@ -83,6 +87,7 @@ class _Open:
     ts: str
     start: int
     """Where this message's text starts in the answer's display text."""
+    since: float
 
 
 class AnswerWriter:
@@ -157,6 +162,8 @@ class AnswerWriter:
                 used = len(self._sent) - (self._open.start if self._open is not None else len(self._sent))
                 rest = display[len(self._sent):]
                 piece = _head(rest, min(self._limit - used, MAX_CALL_MARKDOWN))
+                if self._open is not None and self._clock() - self._open.since >= ROTATE_AFTER_S:
+                    piece = ""
                 if not piece:
                     await self._stop(final=False)
                 elif final and self._open is not None and piece == rest:  # the last words go with the stop
@@ -180,7 +187,7 @@ class AnswerWriter:
             channel=self._to.channel_id, thread_ts=self._to.thread_ts, markdown_text=piece,
             recipient_team_id=self._to.team_id, recipient_user_id=self._to.user_id)
         self._last_call = self._clock()
-        self._open = _Open(str(response["ts"]), len(self._sent))
+        self._open = _Open(str(response["ts"]), len(self._sent), self._last_call)
         self._made(self._open.ts)
 
     async def _append(self, piece: str) -> None:

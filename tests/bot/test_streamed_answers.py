@@ -246,3 +246,20 @@ async def test_an_attempt_that_fails_after_streaming_began_is_retried_into_the_s
     [started] = slack.calls_to("chat.startStream", ok=True)
     assert started.response["ts"] == answer.ts, "the retry found the message in the failed attempt's heartbeat"
     assert [c.ok for c in slack.calls_to("chat.update")] == [False, True] and not slack.calls_to("chat.postMessage")
+
+
+async def test_an_answer_still_streaming_after_four_minutes_continues_in_a_new_stream_before_slack_ends_it(
+        slack: FakeSlackApi, slack_client: AsyncWebClient) -> None:
+    person = slack.post_user_message(CHANNEL, BOB, "go")
+    now = [0.0]
+    writer = AnswerWriter(slack_client, StreamTarget(CHANNEL, person.ts, slack.team_id, BOB, "Ev0SLOW1"),
+                          clock=lambda: now[0])
+    words = [f"minute{i} " for i in range(6)]
+    for word in words:  # a slow model: a word a minute
+        await writer.add(word)
+        now[0] += 60.0
+    await writer.finish()
+    first, second = replies(slack, person.ts)
+    assert first.text + second.text == "".join(words)
+    assert (first.metadata or {})["event_payload"]["part"] == 1 and second.metadata == reply_metadata("Ev0SLOW1")
+    assert [c.ok for c in slack.calls_to("chat.startStream")] == [True, True]
