@@ -15,9 +15,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from bot.assistant import CHECKING_STATUS, CONTEXT_EVENT, MAX_PROMPT_MESSAGE, MAX_PROMPT_TITLE, MAX_PROMPTS
+from bot.assistant import (
+    CHECKING_STATUS,
+    CONTEXT_EVENT,
+    MAX_PROMPT_MESSAGE,
+    MAX_PROMPT_TITLE,
+    MAX_PROMPTS,
+    MAX_THREAD_TITLE,
+    suggested_prompts,
+    thread_title,
+)
 from bot.runtime import BotRuntime
-from contracts import ConversationStateV1, conversation_id, names
+from contracts import AgentInfoV1, ConversationStateV1, conversation_id, names
 from sandbox import DeliveryResult, FakeSlackApi, SlackDelivery
 from sandbox.assistant_delivery import AssistantThread, change_assistant_context, open_assistant_thread
 from sandbox.fake_assistant import AssistantPane
@@ -165,3 +174,12 @@ async def test_the_fake_refuses_what_slack_refuses_in_the_assistant_methods(
 async def _live(bot: BotRuntime) -> bool:
     return (await bot.services.offered.get()).live
 
+
+
+def test_markup_in_a_description_or_a_first_message_reaches_the_pane_inert() -> None:
+    hostile = AgentInfoV1(name="x", description="Pings <!channel> and links <https://evil.example|your bank>")
+    [prompt] = suggested_prompts([hostile])
+    assert "<" not in prompt.title + prompt.message and ">" not in prompt.title + prompt.message
+    title = thread_title("<@U01ALICE> look at <!here>\nsecond line " + "x" * 200)
+    assert "<" not in title and ">" not in title and len(title) <= MAX_THREAD_TITLE and "second" not in title
+    assert suggested_prompts([]) == [] and thread_title("   \n ") == "New request"
