@@ -5,6 +5,7 @@ front agent on the scripted demo model (it streams a word at a time). Each round
 answered in turn: half ask for help (a text answer), half for an audit (a tool call that starts a task, then a
 sentence). For each answer it records the time from the signed delivery to the first chat.startStream Slack accepted,
 the time to the stream's end, and every Web API call the answer made in its thread (stream calls, posts, updates).
+Then the writer alone, fed by a model that writes 30 tokens a second for 1 s to 5 min: its calls per answer.
 
     python -m bench.streaming [--rounds 20]
 """
@@ -17,7 +18,11 @@ import statistics
 import time
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bench._slack_common import percentile, print_table, slack_stack, write_results
+from bot.answer_stream import AnswerWriter, StreamTarget
+from sandbox import FakeSlackApi
 
 CHANNEL = "C02OPS"
 USER = "U02BOB"
@@ -70,6 +75,25 @@ async def run(rounds: int) -> dict[str, Any]:
     }
 
 
+async def paced(seconds: int, tokens_per_s: int = 30) -> dict[str, Any]:
+    """The writer alone on the fake Slack, fed by a model writing `tokens_per_s` four-character tokens for `seconds`
+    (a simulated clock: the figure is the writer's calls, not the wall time)."""
+    async with FakeSlackApi() as slack:
+        client = AsyncWebClient(token=slack.bot_token, base_url=slack.base_url)
+        person = slack.post_user_message(CHANNEL, USER, "go")
+        now = [0.0]
+        writer = AnswerWriter(client, StreamTarget(CHANNEL, person.ts, slack.team_id, USER, "EvBENCH"),
+                              clock=lambda: now[0])
+        for i in range(seconds * tokens_per_s):
+            now[0] += 1 / tokens_per_s
+            await writer.add("abc " if i % 2 else "defg")
+        await writer.finish()
+        if client.session is not None:
+            await client.session.close()
+        return {"seconds": seconds, "characters": len(writer.text), "slack_calls": writer.calls,
+                "messages": len(writer.messages)}
+
+
 def _answer_ts(slack: Any, thread_ts: str) -> set[str]:
     return {m.ts for m in slack.messages_in(CHANNEL, thread_ts) if m.user == slack.bot_user_id}
 
@@ -78,12 +102,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=20)
     results = asyncio.run(run(parser.parse_args().rounds))
+    results["paced_model_30_tokens_per_s"] = [asyncio.run(paced(seconds)) for seconds in (1, 10, 60, 300)]
     print_table("Streamed answers (demo front model)", [
         ("Slack calls per answer (mean / max)", f"{results['slack_calls_per_answer']['mean']:.1f} / "
                                                 f"{results['slack_calls_per_answer']['max']}"),
         ("first streamed words p50 / p95 (ms)", f"{results['first_streamed_words_ms']['p50']} / "
                                                 f"{results['first_streamed_words_ms']['p95']}"),
         ("whole answer p50 / p95 (ms)", f"{results['whole_answer_ms']['p50']} / {results['whole_answer_ms']['p95']}"),
+        *[(f"paced model, {p['seconds']} s of writing: calls / messages", f"{p['slack_calls']} / {p['messages']}")
+          for p in results["paced_model_30_tokens_per_s"]],
     ])
     print(f"results: {write_results('streaming', results)}")
 
