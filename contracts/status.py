@@ -16,6 +16,18 @@ Phase = Literal["queued", "running", "waiting_for_human", "completed", "failed",
 TERMINAL_PHASES: frozenset[str] = frozenset({"completed", "failed", "cancelled", "timed_out"})
 
 
+MAX_PLAN_STEPS = 30
+"""Steps a plan may name: a graph with more nodes publishes its first 30 (a status message stays readable)."""
+
+
+class PlanStepV1(Contract):
+    """One step of an agent's plan, as its graph names it: the node, and the label a person reads."""
+
+    schema_version: Literal[1] = 1
+    node: ShortText
+    label: ShortText
+
+
 class ProgressEventV1(Contract):
     """One step of visible progress, sent by the agent activity to its workflow."""
 
@@ -28,6 +40,11 @@ class ProgressEventV1(Contract):
     attempt: int = Field(default=1, ge=1)
     """The activity attempt that produced this event: a number above 1 means Temporal retried the agent."""
     at: datetime
+    node_finished: bool = False
+    """True when `node` finished with this event (a LangGraph update); False for progress from inside it."""
+    plan: list[PlanStepV1] = Field(default_factory=list, max_length=MAX_PLAN_STEPS)
+    """The agent's steps in graph order, sent with every event: the status keeps only the latest events, and the
+    bot draws the plan from the newest. Empty from workers that predate it (the bot then shows no plan)."""
 
 
 class ProgressV1(Contract):

@@ -48,6 +48,9 @@ class AgentSpec:
     total_steps: int | Callable[[TaskRequestV1], int] | None = None
     """Nodes on the happy path (or a function of the request), so progress can show a percentage."""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    step_labels: Mapping[str, str] | None = None
+    """The plan a person sees, node -> label, in order (workers.plan); None: every node of the graph, named after
+    itself."""
 
 
 class AgentRegistry:

@@ -35,6 +35,7 @@ from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
 from contracts.thread_reply import ThreadReplyV1
 from workers.human_messages import HUMAN_MESSAGES, new_messages
 from workers.interrupts import checkpoint_from_interrupt, resume_value
+from workers.plan import plan_of
 from workers.registry import AgentSpec
 
 ProgressSink = Callable[[ProgressEventV1], Awaitable[None]]
@@ -64,6 +65,9 @@ class AgentRun:
             "recursion_limit": 200,
         }
         self._step = 0
+        self._plan = plan_of(spec, graph)
+        self._current: str | None = None
+        """The node running now (LangGraph's task stream), so a failure names the step it happened in."""
         self._replies = replies if replies is not None and HUMAN_MESSAGES in graph.channels else None
 
     async def run(self, resume: ResumeV1 | None) -> RunAgentOutputV1:
@@ -73,7 +77,12 @@ class AgentRun:
         if graph_input is _REPORT_AGAIN:
             return self._outcome(state)
         while graph_input is not _NOTHING_TO_RUN:
-            await self._stream(await self._with_replies(graph_input, state))
+            try:
+                await self._stream(await self._with_replies(graph_input, state))
+            except Exception:
+                if self._current is not None:
+                    await self._emit(self._current, f"Failed in {self._current.replace('_', ' ')}")
+                raise
             state = await self._graph.aget_state(self._config)
             # Stopped at a step boundary to hear people (a static breakpoint), or done: an interrupt, or no task left.
             graph_input = None if self._replies and state.tasks and not state.interrupts else _NOTHING_TO_RUN
@@ -113,7 +122,8 @@ class AgentRun:
     async def _stream(self, graph_input: Any) -> None:
         # durability="sync": a node's checkpoint is on disk before the next node starts. LangGraph's default
         # ("async") writes it while the next node runs, so a crash there re-ran the finished node on retry.
-        stream = self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom"], durability="sync",
+        stream = self._graph.astream(graph_input, self._config, stream_mode=["updates", "custom", "tasks"],
+                                     durability="sync",
                                      interrupt_before="*" if self._replies else None)
         async for mode, chunk in stream:
             if mode == "updates":
@@ -121,11 +131,14 @@ class AgentRun:
                     if node.startswith("__"):
                         continue
                     self._step += 1
-                    await self._emit(node, f"Finished {node.replace('_', ' ')}")
+                    await self._emit(node, f"Finished {node.replace('_', ' ')}", finished=True)
+            elif mode == "tasks":
+                if isinstance(chunk, dict) and "input" in chunk and not str(chunk.get("name", "")).startswith("__"):
+                    self._current = str(chunk["name"])  # a task starts (its end carries a result or an error)
             elif isinstance(chunk, dict) and "progress" in chunk:
                 await self._emit(chunk.get("node"), str(chunk["progress"]))
 
-    async def _emit(self, node: str | None, message: str) -> None:
+    async def _emit(self, node: str | None, message: str, *, finished: bool = False) -> None:
         total = self._spec.total_steps(self._request) if callable(self._spec.total_steps) else self._spec.total_steps
         await self._report(
             ProgressEventV1(
@@ -135,6 +148,8 @@ class AgentRun:
                 message=message[:500],
                 attempt=self._attempt,
                 at=datetime.now(UTC),
+                node_finished=finished,
+                plan=self._plan,
             )
         )
 
