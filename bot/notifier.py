@@ -23,7 +23,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -32,7 +32,9 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from baton.errors import TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
+from bot.agent_sessions import AgentSessions
 from bot.blocks import Rendered, TaskLinks, checkpoint_card, decided_card, final_message, status_message
+from bot.blocks.plan import plan_status_message
 from bot.blocks.text import Mrkdwn, mention, mrkdwn, safe_blocks, slack_text
 from bot.heartbeats import attempt, heartbeating
 from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, names, utc_now
@@ -46,6 +48,9 @@ _PERMANENT = frozenset({
     "missing_scope", "invalid_blocks", "msg_too_long", "no_permission", "restricted_action",
 })
 """Slack errors a retry cannot fix: the activity fails for good instead of retrying for a day."""
+_NOT_SUPPORTED = frozenset({"invalid_blocks", "unknown_method", "method_not_supported_for_channel_type"})
+"""What a workspace or client without plan blocks answers: the status message is sent again as today's blocks."""
+StatusStyle = Literal["plan", "blocks"]
 
 
 class StatusSource(Protocol):
@@ -73,12 +78,16 @@ class _Memory:
 
 class SlackNotifier:
     def __init__(self, client: AsyncWebClient, tasks: StatusSource, links: TaskLinks,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+                 clock: Callable[[], datetime] = utc_now, *, status_style: StatusStyle = "plan",
+                 agent_sessions: bool = False) -> None:
         self._client = client
         self._tasks = tasks
         self._links = links
         self._clock = clock
+        self.status_style: StatusStyle = status_style
+        """`plan` (bot.blocks.plan, falling back per channel) or `blocks` (bot.blocks.status)."""
         self._memory = _Memory()
+        self.sessions = AgentSessions(client, self._memory, enabled=agent_sessions)
         self._locks: dict[str, asyncio.Lock] = {}
 
     @activity.defn(name=names.NOTIFY_ACTIVITY)
@@ -117,9 +126,12 @@ class SlackNotifier:
         known = self._known(note, status)
         thread = _Thread(self, status.task_id, channel, status.requester.thread_ts, retried)
 
-        status_ts = await thread.put("status", known.status_ts,
-                                     status_message(status, now=self._clock(), links=self._links))
+        blocks = status_message(status, now=self._clock(), links=self._links)
+        plan = (plan_status_message(status, now=self._clock(), links=self._links)
+                if self.status_style == "plan" else None)
+        status_ts = await thread.put("status", known.status_ts, plan or blocks, fallback=blocks if plan else None)
         thread.root_ts = status.requester.thread_ts or status_ts
+        await self.sessions.mirror(status, channel, thread.root_ts)
         cards = dict(known.checkpoint_ts)
         pending = status.pending_checkpoint
         for checkpoint_id, ts in cards.items():
@@ -191,7 +203,23 @@ class _Thread:
         self.root_ts = thread_ts
         self._retried = retried
 
-    async def put(self, part: str, ts: str | None, rendered: Rendered) -> str:
+    async def put(self, part: str, ts: str | None, rendered: Rendered, fallback: Rendered | None = None) -> str:
+        """Post or edit `part`; when Slack refuses `rendered`'s blocks as unsupported, send `fallback` instead (and,
+        in this process, go straight to it for this channel from then on)."""
+        memory = self._n._memory
+        if fallback is not None and memory.get(("unsupported", self.channel)):
+            rendered, fallback = fallback, None
+        try:
+            return await self._put(part, ts, rendered)
+        except SlackApiError as exc:
+            if fallback is None or exc.response.get("error") not in _NOT_SUPPORTED:
+                raise
+            log.info("Slack refused plan blocks in %s (%s): sending the classic status", self.channel,
+                     exc.response.get("error"))
+            memory.put(("unsupported", self.channel), True)
+            return await self._put(part, ts, fallback)
+
+    async def _put(self, part: str, ts: str | None, rendered: Rendered) -> str:
         client, memory = self._n._client, self._n._memory
         digest = hashlib.sha256(json.dumps([rendered.text, rendered.blocks], sort_keys=True).encode()).hexdigest()
         if ts is None and self._retried:

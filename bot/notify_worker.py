@@ -50,7 +50,8 @@ class NotifyWorker:
     def __init__(self, temporal: Client, slack: AsyncWebClient, services: BotServices, *,
                  chat_model: Callable[[], Any] | None = None, tools: Callable[..., list[Any]] | None = None) -> None:
         settings = services.settings
-        self.notifier = SlackNotifier(slack, services.gateway, services.links)
+        self.notifier = SlackNotifier(slack, services.gateway, services.links, status_style=settings.baton_status_style,
+                                      agent_sessions=settings.baton_agent_sessions)
         front_agent = FrontAgent(services, chat_model if chat_model is not None else chat_model_factory(settings),
                                  tools)
         self.answers = ConversationAnswers(slack, front_agent, services.members)

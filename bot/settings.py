@@ -78,6 +78,12 @@ class BotSettings(BaseSettings):
     """Turns of a thread (people's messages and Baton's answers) the front agent sees."""
     baton_conversation_messages_per_run: int = Field(default=500, ge=1, le=1_500)
     """Messages a conversation workflow takes before it continues as new (sooner when Temporal suggests it)."""
+    baton_status_style: Literal["plan", "blocks"] = "plan"
+    """How a task's status message is drawn: `plan` (Slack's plan and task-card blocks: the agent's steps), `blocks`
+    (sections and a progress bar). A workspace that refuses plan blocks gets `blocks` anyway (bot/notifier.py)."""
+    baton_agent_sessions: bool = False
+    """Mirror each task's phase on its thread's Slack agent session (agents.sessions.setStatus: processing while it
+    runs, active while it waits for a person, closed when it ends): Slack then shows its own Stop control."""
 
     @field_validator("baton_admins", "baton_approvers", "baton_approver_groups", mode="before")
     @classmethod
