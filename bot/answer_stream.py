@@ -16,6 +16,7 @@ Whatever fails, the person gets the whole answer once:
 * a later call fails (the stream expired: message_not_in_streaming_state; an error, a network fault): streaming
   stops, and at the end the message that was streaming is rewritten by chat.update with its whole part, and what does
   not fit follows in new messages;
+* the person stops the stream (Slack's stop control: stopped_by_user): nothing more is sent, that is their answer;
 * the activity dies mid-stream: every message ts goes to `on_messages` (the activity heartbeats it), and the retried
   attempt calls `replace(recorded, text)`: those messages are stopped and rewritten, none posted twice.
 
@@ -177,6 +178,10 @@ class AnswerWriter:
                 await self._stop(final=True)
         except _FAILURES as exc:
             reason = exc.response.get("error") if isinstance(exc, SlackApiError) else type(exc).__name__
+            if reason == "stopped_by_user":  # the person pressed stop: the answer ends where they stopped it
+                log.info("The person stopped the answer in %s/%s", self._to.channel_id, self._to.thread_ts)
+                self._mode = "stopped"
+                return
             self._mode = "repair" if self.messages else "post"
             log.info("Streaming to %s/%s stopped (%s); the answer will be %s", self._to.channel_id,
                      self._to.thread_ts, reason, "rewritten" if self.messages else "posted")

@@ -41,6 +41,7 @@ class _Stream:
     mode: str
     """"markdown_text" or "chunks": Slack refuses mixing them within one stream (streaming_mode_mismatch)."""
     open: bool = True
+    stopped_by_user: bool = False
 
 
 @dataclass
@@ -77,6 +78,11 @@ class FakeStreams:
         for (c, t), stream in self._streams.items():
             if (channel is None or c == channel) and (ts is None or t == ts):
                 stream.open = False
+
+    def stop_by_user(self, channel: str, ts: str) -> None:
+        """The person pressed the stream's stop control: later appends and stops answer `stopped_by_user`."""
+        stream = self._streams[(channel, ts)]
+        stream.open, stream.stopped_by_user = False, True
 
     def streaming(self, channel: str, ts: str) -> bool:
         stream = self._streams.get((channel, ts))
@@ -138,6 +144,8 @@ class FakeStreams:
         if m.bot_id != self.ws.bot_id:
             raise self._fail("message_not_owned_by_app", None, None)
         stream = self._streams.get((channel, ts))
+        if stream is not None and stream.stopped_by_user:
+            raise self._fail("stopped_by_user", None, None)
         if stream is None or not self._alive(stream):
             raise self._fail("message_not_in_streaming_state", None, None)
         return m, stream

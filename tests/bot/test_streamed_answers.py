@@ -263,3 +263,17 @@ async def test_an_answer_still_streaming_after_four_minutes_continues_in_a_new_s
     assert first.text + second.text == "".join(words)
     assert (first.metadata or {})["event_payload"]["part"] == 1 and second.metadata == reply_metadata("Ev0SLOW1")
     assert [c.ok for c in slack.calls_to("chat.startStream")] == [True, True]
+
+
+async def test_an_answer_the_person_stops_is_left_where_they_stopped_it(
+        slack: FakeSlackApi, slack_client: AsyncWebClient) -> None:
+    person = slack.post_user_message(CHANNEL, BOB, "go")
+    writer = AnswerWriter(slack_client, StreamTarget(CHANNEL, person.ts, slack.team_id, BOB, "Ev0STOP1"), every_s=0)
+    await writer.add("The first words ")
+    [message] = replies(slack, person.ts)
+    slack.methods.streams.stop_by_user(CHANNEL, message.ts)
+    await writer.add("and the ones after the stop.")
+    await writer.finish()
+    assert [m.text for m in replies(slack, person.ts)] == ["The first words "]
+    assert not slack.calls_to("chat.update") and not slack.calls_to("chat.postMessage")
+    assert [c.response.get("error") for c in slack.calls_to("chat.appendStream")] == ["stopped_by_user"]
