@@ -54,6 +54,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "assistant_threads_setStatus": frozenset({"chat:write"}),
     "assistant_threads_setSuggestedPrompts": frozenset({"assistant:write"}),
     "assistant_threads_setTitle": frozenset({"assistant:write"}),
+    "agents_sessions_setStatus": frozenset({"chat:write"}),  # a task's phase on its thread's agent session
 }
 MESSAGE_SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # A bolt "message" listener hears the message.* subscriptions the manifest asks for; which ones depends on what the
@@ -76,6 +77,8 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
     "group_left": frozenset({"groups:read"}),
     "assistant_thread_started": frozenset({"assistant:write"}),
     "assistant_thread_context_changed": frozenset({"assistant:write"}),
+    # Slack's event page names no scope we could read offline; the session it stops was set with chat:write.
+    "agent_session_stopped": frozenset(),
 }
 ASSISTANT_EVENTS = frozenset({"assistant_thread_started", "assistant_thread_context_changed", "message.im"})
 """What bolt's Assistant middleware (`app.assistant`) listens to: a person's message in its thread is a DM."""
