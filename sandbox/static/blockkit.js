@@ -97,6 +97,16 @@ function input(block, ctx, errors) {
   </div>`;
 }
 
+// A plan's step as Slack draws it: a status mark, the plain-text title, details and output as rich text.
+const TASK_MARKS = { pending: "○", in_progress: "◐", complete: "✓", error: "✗" };
+
+function taskCard(task, ctx) {
+  const state = TASK_MARKS[task.status] ? task.status : "pending";
+  const more = [task.details, task.output].filter(Boolean).map((r) => richText(r, ctx)).join("");
+  return `<div class="bk-task bk-task-${state}" data-task-id="${attr(task.task_id || "")}"><span class="bk-task-mark">${
+    TASK_MARKS[state]}</span><span class="bk-task-title">${escapeHtml(task.title || "")}</span>${more}</div>`;
+}
+
 export function renderBlock(block, ctx = {}, errors = null) {
   const blockId = block.block_id || "";
   switch (block.type) {
@@ -126,6 +136,11 @@ export function renderBlock(block, ctx = {}, errors = null) {
       return richText(block, ctx);
     case "input":
       return input(block, ctx, errors);
+    case "plan":
+      return `<div class="bk-plan"><div class="bk-plan-title">${escapeHtml(block.title || "")}</div>${
+        (block.tasks || []).map((t) => taskCard(t, ctx)).join("")}</div>`;
+    case "task_card":
+      return taskCard(block, ctx);
     default:
       return `<div class="bk-unsupported">[${escapeHtml(block.type)} block]</div>`;
   }
