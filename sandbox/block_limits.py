@@ -28,6 +28,7 @@ _ACTION_ID = 255
 _BLOCK_ID = 255
 _ACTIONS_ELEMENTS = 25
 _CONTEXT_ELEMENTS = 10
+_CONTEXT_ACTIONS_ELEMENTS = 5
 _MARKDOWN_TEXT = 12_000
 
 
@@ -91,6 +92,8 @@ def _block(block: Any, at: str) -> list[str]:
         if not _is_text(block.get("label")):
             errors.append(_err("must provide a label", f"{at}/label"))
         errors.extend(_element(block.get("element"), f"{at}/element"))
+    elif kind == "context_actions":
+        errors.extend(_context_actions(block, at))
     elif kind == "markdown":
         if not isinstance(block.get("text"), str) or len(block["text"]) > _MARKDOWN_TEXT:
             errors.append(_err(f"must be a string of at most {_MARKDOWN_TEXT} characters", f"{at}/text"))
@@ -118,6 +121,46 @@ def _section(block: dict[str, Any], at: str) -> list[str]:
                     errors.append(_err(f"must be less than {_FIELD_TEXT + 1} characters", f"{at}/fields/{j}/text"))
     if "accessory" in block:
         errors.extend(_element(block["accessory"], f"{at}/accessory"))
+    return errors
+
+
+def _context_actions(block: dict[str, Any], at: str) -> list[str]:
+    """docs.slack.dev/reference/block-kit/blocks/context-actions-block: 1 to 5 elements, feedback_buttons or
+    icon_button; a feedback_buttons element's positive and negative buttons each need a plain_text `text` (75) and a
+    `value` (2,000), and may have an `accessibility_label` (75)."""
+    elements = block.get("elements")
+    if not isinstance(elements, list) or not elements:
+        return [_err("must provide a non-empty array", f"{at}/elements")]
+    errors: list[str] = []
+    if len(elements) > _CONTEXT_ACTIONS_ELEMENTS:
+        errors.append(_err(f"no more than {_CONTEXT_ACTIONS_ELEMENTS} items allowed", f"{at}/elements"))
+    for j, element in enumerate(elements):
+        where = f"{at}/elements/{j}"
+        kind = element.get("type") if isinstance(element, dict) else None
+        if kind not in ("feedback_buttons", "icon_button"):
+            errors.append(_err("must be a feedback_buttons or icon_button element", where))
+            continue
+        errors.extend(_element(element, where))
+        if kind == "feedback_buttons":
+            for side in ("positive_button", "negative_button"):
+                errors.extend(_feedback_button(element.get(side), f"{where}/{side}"))
+    return errors
+
+
+def _feedback_button(button: Any, at: str) -> list[str]:
+    if not isinstance(button, dict):
+        return [_err("must provide an object", at)]
+    errors: list[str] = []
+    if not _is_text(button.get("text")) or button["text"]["type"] != "plain_text":
+        errors.append(_err("must provide a plain_text object", f"{at}/text"))
+    elif _text_len(button["text"]) > _BUTTON_TEXT:
+        errors.append(_err(f"must be less than {_BUTTON_TEXT + 1} characters", f"{at}/text/text"))
+    value = button.get("value")
+    if not isinstance(value, str) or not value or len(value) > _BUTTON_VALUE:
+        errors.append(_err(f"must be a string of 1 to {_BUTTON_VALUE} characters", f"{at}/value"))
+    label = button.get("accessibility_label")
+    if label is not None and (not isinstance(label, str) or len(label) > _BUTTON_TEXT):
+        errors.append(_err(f"must be less than {_BUTTON_TEXT + 1} characters", f"{at}/accessibility_label"))
     return errors
 
 

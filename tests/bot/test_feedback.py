@@ -9,20 +9,28 @@ from __future__ import annotations
 
 from argparse import Namespace
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
+from slack_sdk.models.blocks import Block, ContextActionsBlock
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from baton import commands
+from baton.feedback import TaskFeedback
 from baton.gateway import TaskGateway
-from bot.blocks.feedback import decode_feedback
+from bot.blocks.feedback import decode_feedback, feedback_block, feedback_value
 from bot.listeners.feedback import NOT_RECORDED, RECORDED
 from bot.runtime import BotRuntime
-from contracts.feedback import FeedbackRating, TaskFeedbackV1
+from contracts import names
+from contracts.feedback import FeedbackRating, FeedbackV1, TaskFeedbackV1
 from sandbox import DEFAULT_USERS, FakeSlackApi, Message, SlackDelivery
 from sandbox.block_limits import block_errors
 from tests.conftest import WorkerFactory
 from tests.support import eventually
+from workers.workflow.feedback_workflow import IDLE_CLOSE, TaskFeedbackWorkflow
 
 ALICE, BOB, CAROL = "U01ALICE", "U02BOB", "U03CAROL"
 CHANNEL = "C_FEEDBACK"
@@ -70,6 +78,41 @@ async def ratings(gateway: TaskGateway, task_id: str, predicate: object) -> Task
         return feedback if feedback is not None and predicate(feedback) else None  # type: ignore[operator]
 
     return await eventually(probe, timeout=10)
+
+
+def test_the_feedback_block_is_slacks_context_actions_shape_within_its_limits() -> None:
+    block = feedback_block("diagnostic-0123456789ab")
+    parsed = Block.parse(block)
+    assert isinstance(parsed, ContextActionsBlock)
+    assert parsed.to_dict() == block, "slack_sdk's own model reads and writes it unchanged"
+    assert block_errors([block]) == []
+    assert decode_feedback(block["elements"][0]["negative_button"]["value"]) == ("diagnostic-0123456789ab", "negative")
+
+
+def test_the_fake_slack_refuses_feedback_buttons_past_slacks_limits() -> None:
+    block = feedback_block("t-1")
+    element = block["elements"][0]
+    too_many = {**block, "elements": [element] * 6}
+    long_value = {**block, "elements": [{**element, "negative_button": {**element["negative_button"],
+                                                                        "value": "x" * 2001}}]}
+    no_negative = {**block, "elements": [{k: v for k, v in element.items() if k != "negative_button"}]}
+    long_text = {**block, "elements": [{**element, "positive_button": {**element["positive_button"], "text": {
+        "type": "plain_text", "text": "y" * 76}}}]}
+    assert "no more than 5 items" in block_errors([too_many])[0]
+    assert block_errors([long_value]) == [
+        "[ERROR] must be a string of 1 to 2000 characters [json-pointer:/blocks/0/elements/0/negative_button/value]"]
+    assert "must provide an object" in block_errors([no_negative])[0]
+    assert "/positive_button/text/text" in block_errors([long_text])[0]
+    assert block_errors([{"type": "context_actions", "elements": [{"type": "button"}]}])
+
+
+@pytest.mark.parametrize("value", [
+    feedback_value("t-1", "positive")[:-2], '{"t":"t-1","r":"meh"}', '{"t":"","r":"positive"}',
+    '{"t":"t-1","r":"positive","x":1}', "[" * 3000, 7,
+])
+def test_a_value_baton_did_not_write_is_not_read_as_feedback(value: object) -> None:
+    with pytest.raises(ValueError):
+        decode_feedback(value)
 
 
 async def test_a_final_message_carries_feedback_buttons_and_the_requesters_rating_is_recorded_counted_and_shown(
@@ -125,3 +168,26 @@ async def test_a_click_from_someone_who_may_not_see_the_task_is_refused_privatel
         shown = await commands.status(gateway, Namespace(task=task_id, json=False))
     assert "Feedback" not in shown
     assert not [e for e in slack.ephemerals(user=BOB) if task_id in e.text], "Bob learns nothing of the task"
+
+
+async def test_a_rating_after_the_feedback_workflow_closed_for_idleness_keeps_the_earlier_ones(
+        time_skipping_env: WorkflowEnvironment, task_queue: str) -> None:
+    client = time_skipping_env.client
+    feedback = TaskFeedback(client, task_queue)
+
+    def click(by: str, rating: FeedbackRating, click_id: str) -> FeedbackV1:
+        return FeedbackV1(by=by, rating=rating, click_id=click_id)
+
+    async with Worker(client, task_queue=task_queue, workflows=[TaskFeedbackWorkflow]):
+        assert (await feedback.rate("t-1", "diagnostic", click(ALICE, "positive", "a"))).outcome == "recorded"
+        assert (await feedback.rate("t-1", "diagnostic", click(ALICE, "positive", "b"))).outcome == "unchanged"
+        assert (await feedback.rate("t-1", "diagnostic", click(ALICE, "negative", "b"))).outcome == "duplicate"
+        await time_skipping_env.sleep(IDLE_CLOSE + timedelta(days=1))
+        handle = client.get_workflow_handle(names.feedback_workflow_id("t-1"), result_type=TaskFeedbackV1)
+        closed = await handle.result()
+        assert [(r.by, r.rating) for r in closed.ratings] == [(ALICE, "positive")]
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+        assert (await feedback.rate("t-1", "diagnostic", click(CAROL, "negative", "c"))).outcome == "recorded"
+        now = await feedback.read("t-1")
+    assert now is not None and [(r.by, r.rating) for r in now.ratings] == [(ALICE, "positive"), (CAROL, "negative")]
