@@ -27,6 +27,7 @@ class ProgressReporter:
         self._last_sent = float("-inf")
         self._pending: ProgressEventV1 | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self._sending = False
         self.sent = 0
 
     async def __call__(self, event: ProgressEventV1) -> None:
@@ -46,15 +47,24 @@ class ProgressReporter:
         if event is None:
             return
         self._last_sent = time.monotonic()
+        self._sending = True
         try:
             await self._handle.signal(PROGRESS_SIGNAL, event)
             self.sent += 1
         except Exception as exc:  # progress is best effort; the agent's work must not fail for it
             log.warning("Could not report progress for %s: %s", self._handle.id, exc)
+        finally:
+            self._sending = False
 
     async def close(self) -> None:
-        if self._flush_task is not None:
-            self._flush_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flush_task
+        """Send what is pending. A flush still waiting is cancelled; one already sending is let finish: cancelling it
+        lost its event (taken from `_pending`, never delivered), so a run's last steps went missing from the status."""
+        task = self._flush_task
+        if task is not None and not task.done():
+            if self._sending:
+                await task
+            else:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._send_pending()
