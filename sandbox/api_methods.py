@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.block_limits import MAX_MESSAGE_BLOCKS, MAX_TEXT_CHARS, MAX_VIEW_BLOCKS, block_errors
+from sandbox.fake_agent_sessions import AgentSessions
 from sandbox.fake_assistant import AssistantMethods
 from sandbox.fake_streams import FakeStreams
 from sandbox.workspace import Ephemeral, Message, UploadedFile, View, Workspace
@@ -64,6 +65,8 @@ class WebApiMethods:
     def __init__(self, ws: Workspace, file_url: Callable[[str], str]) -> None:
         self.ws = ws
         self._file_url = file_url
+        self.refused_block_types: set[str] = set()
+        """Block types answered as unknown (invalid_blocks), as a workspace or client without them would."""
         self.open_socket: Callable[[], str] | None = None
         """Set by sandbox.socket_mode while a fake Socket Mode server is attached: mints a one-use ws:// URL."""
         self.handlers: dict[str, Handler] = {
@@ -93,6 +96,9 @@ class WebApiMethods:
         self.streams = FakeStreams(ws, SlackError)
         """chat.startStream / appendStream / stopStream and their test switches (sandbox.fake_streams)."""
         self.handlers.update(self.streams.handlers)
+        self.sessions = AgentSessions(ws)
+        """agents.sessions.setStatus and each thread's session status (sandbox.fake_agent_sessions)."""
+        self.handlers.update(self.sessions.handlers)
 
     # helpers -----------------------------------------------------------------------------------------------------
     def _slack(self, m: Message) -> dict[str, Any]:
@@ -108,7 +114,7 @@ class WebApiMethods:
         if len(text) > MAX_TEXT_CHARS:
             raise SlackError("msg_too_long")
         if blocks is not None:
-            errors = block_errors(blocks, MAX_MESSAGE_BLOCKS)
+            errors = block_errors(blocks, MAX_MESSAGE_BLOCKS, self.refused_block_types)
             if errors:
                 raise SlackError("invalid_blocks", errors)
         return str(text), blocks, attachments

@@ -6,6 +6,7 @@ Only the limits Baton can hit are checked; each problem is reported the way Slac
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 __all__ = ["MAX_MESSAGE_BLOCKS", "MAX_TEXT_CHARS", "MAX_VIEW_BLOCKS", "block_errors"]
@@ -16,8 +17,10 @@ MAX_TEXT_CHARS = 40_000
 
 KNOWN_BLOCKS = {
     "actions", "context", "divider", "file", "header", "image", "input", "markdown", "rich_text", "section",
-    "video", "table", "context_actions",
+    "video", "table", "context_actions", "plan", "task_card",
 }
+_TASK_STATUSES = ("pending", "in_progress", "complete", "error")
+"""A task card's `status` (docs.slack.dev/reference/block-kit/blocks/task-card-block)."""
 _SECTION_TEXT = 3000
 _SECTION_FIELDS = 10
 _FIELD_TEXT = 2000
@@ -32,15 +35,19 @@ _CONTEXT_ACTIONS_ELEMENTS = 5
 _MARKDOWN_TEXT = 12_000
 
 
-def block_errors(blocks: Any, max_blocks: int = MAX_MESSAGE_BLOCKS) -> list[str]:
-    """Every limit `blocks` breaks, as Slack words them; empty when Slack would accept them."""
+def block_errors(blocks: Any, max_blocks: int = MAX_MESSAGE_BLOCKS, refused: Collection[str] = ()) -> list[str]:
+    """Every limit `blocks` breaks, as Slack words them; empty when Slack would accept them. Block types in `refused`
+    are unknown, as in a workspace or client without them."""
     if not isinstance(blocks, list):
         return ["[ERROR] must be an array [json-pointer:/blocks]"]
     errors: list[str] = []
     if len(blocks) > max_blocks:
         errors.append(f"[ERROR] no more than {max_blocks} items allowed [json-pointer:/blocks]")
     for i, block in enumerate(blocks):
-        errors.extend(_block(block, f"/blocks/{i}"))
+        if isinstance(block, dict) and block.get("type") in refused:
+            errors.append(_err(f"unsupported type: {block['type']}", f"/blocks/{i}/type"))
+        else:
+            errors.extend(_block(block, f"/blocks/{i}"))
     return errors
 
 
@@ -92,6 +99,10 @@ def _block(block: Any, at: str) -> list[str]:
         if not _is_text(block.get("label")):
             errors.append(_err("must provide a label", f"{at}/label"))
         errors.extend(_element(block.get("element"), f"{at}/element"))
+    elif kind == "plan":
+        errors.extend(_plan(block, at))
+    elif kind == "task_card":
+        errors.extend(_task_card(block, at))
     elif kind == "context_actions":
         errors.extend(_context_actions(block, at))
     elif kind == "markdown":
@@ -121,6 +132,44 @@ def _section(block: dict[str, Any], at: str) -> list[str]:
                     errors.append(_err(f"must be less than {_FIELD_TEXT + 1} characters", f"{at}/fields/{j}/text"))
     if "accessory" in block:
         errors.extend(_element(block["accessory"], f"{at}/accessory"))
+    return errors
+
+
+def _plan(block: dict[str, Any], at: str) -> list[str]:
+    """docs.slack.dev/reference/block-kit/blocks/plan-block: a plain-text `title` (required), `tasks` task cards."""
+    errors: list[str] = []
+    if not isinstance(block.get("title"), str) or not block["title"]:
+        errors.append(_err("must provide a title", f"{at}/title"))
+    tasks = block.get("tasks", [])
+    if not isinstance(tasks, list):
+        return [*errors, _err("must be an array", f"{at}/tasks")]
+    for j, task in enumerate(tasks):
+        if not isinstance(task, dict) or task.get("type") != "task_card":
+            errors.append(_err("must be a task_card", f"{at}/tasks/{j}"))
+        else:
+            errors.extend(_task_card(task, f"{at}/tasks/{j}"))
+    return errors
+
+
+def _task_card(block: dict[str, Any], at: str) -> list[str]:
+    """docs.slack.dev/reference/block-kit/blocks/task-card-block: `task_id` and a plain-text `title` required;
+    `status` one of four; `details` and `output` a rich_text each; `sources` url elements."""
+    errors: list[str] = []
+    for key in ("task_id", "title"):
+        if not isinstance(block.get(key), str) or not block[key]:
+            errors.append(_err(f"must provide a {key}", f"{at}/{key}"))
+    if block.get("status", "pending") not in _TASK_STATUSES:
+        errors.append(_err(f"must be one of {', '.join(_TASK_STATUSES)}", f"{at}/status"))
+    for key in ("details", "output"):
+        value = block.get(key)
+        if value is not None and (not isinstance(value, dict) or value.get("type") != "rich_text"
+                                  or not isinstance(value.get("elements"), list)):
+            errors.append(_err("must be a rich_text object", f"{at}/{key}"))
+    sources = block.get("sources")
+    if sources is not None and (not isinstance(sources, list) or any(
+            not isinstance(s, dict) or s.get("type") != "url" or not s.get("url") or not s.get("text")
+            for s in sources)):
+        errors.append(_err("must be an array of url source elements", f"{at}/sources"))
     return errors
 
 
