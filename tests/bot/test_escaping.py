@@ -307,10 +307,12 @@ async def test_hostile_text_on_every_bot_path_reaches_slack_inert(
             # The front agent: a mention and a DM, answered by a model that writes hostile text.
             answer, event = await sender.say(REQUESTER, CHANNEL, "<@U0BATONBOT> <!channel> status? <@U0ADMIN>")
             answers.append(answer)
-            mention_reply = await slack.wait_for(lambda: slack.messages_in(CHANNEL, event["ts"]), timeout=60)
+            mention_reply = await slack.wait_for(lambda: [m for m in slack.messages_in(CHANNEL, event["ts"])
+                                                 if not slack.methods.streams.streaming(CHANNEL, m.ts)], timeout=60)
             answer, dm = await sender.say(REQUESTER, DM, "<!here> what runs? <#C0SECRET>")
             answers.append(answer)
-            dm_reply = await slack.wait_for(lambda: slack.messages_in(DM, dm["ts"]), timeout=60)
+            dm_reply = await slack.wait_for(lambda: [m for m in slack.messages_in(DM, dm["ts"])
+                                                 if not slack.methods.streams.streaming(DM, m.ts)], timeout=60)
             inputs += ["a mention", "a DM", "model reply to a mention", "model reply to a DM"]
 
     # Every call the fake Slack received, and every answer the bot gave to Slack's requests.
