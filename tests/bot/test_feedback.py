@@ -190,4 +190,7 @@ async def test_a_rating_after_the_feedback_workflow_closed_for_idleness_keeps_th
 
         assert (await feedback.rate("t-1", "diagnostic", click(CAROL, "negative", "c"))).outcome == "recorded"
         now = await feedback.read("t-1")
+        # The new run waits 30 days for a click; left running with no worker, its idle timer's workflow task would
+        # stop the session's time-skipping server from skipping time for every test after this one.
+        await client.get_workflow_handle(names.feedback_workflow_id("t-1")).terminate(reason="the test is over")
     assert now is not None and [(r.by, r.rating) for r in now.ratings] == [(ALICE, "positive"), (CAROL, "negative")]

@@ -165,15 +165,7 @@ async def dev_task(temporal_client: Client) -> AsyncIterator[Task]:
 
 async def finished(task: Task, env: WorkflowEnvironment) -> TaskStatusV1:
     async with env.time_skipping_unlocked():  # type: ignore[attr-defined]
-        for attempt in range(3):
-            try:
-                await task.gateway.result(task.task_id)
-                break
-            except RuntimeError as exc:
-                # The time-skipping test server can end a long poll for the close event with an empty page, which
-                # temporalio reports as "No completion event found" (seen once on a loaded machine); ask again.
-                if "No completion event found" not in str(exc) or attempt == 2:
-                    raise
+        await task.gateway.result(task.task_id)
     return await task.status()
 
 
