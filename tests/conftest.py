@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
 from baton.process_exit import exit_now
+from bench.chaos_processes import TemporalOnDisk
 from sandbox.fake_slack import FakeSlackApi
 from workers.config import WorkerSettings
 from workers.registry import AgentRegistry
@@ -55,6 +56,18 @@ async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
 @pytest.fixture(scope="session")
 async def temporal_client(temporal_server: DevServer) -> Client:
     return await Client.connect(temporal_server.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture
+async def temporal_on_disk(tmp_path: Path) -> AsyncIterator[TemporalOnDisk]:
+    """A test's own dev server on a database file, which the test may SIGKILL and start again on the same port and
+    database (a Temporal outage, a server crash)."""
+    server = TemporalOnDisk(tmp_path / "temporal.db", tmp_path / "temporal.log")
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -107,17 +106,6 @@ async def test_a_refused_run_is_answered_in_the_ack_and_starts_nothing(
     assert unknown.json()["response_type"] == "ephemeral"
     assert unparsed.status == 200 and "Which agent?" in unparsed.json()["text"]
     assert slack.ephemerals(user=USER) == [], "nothing more is said: the ack was the answer"
-
-
-@pytest.fixture
-async def temporal_on_disk(tmp_path: Path) -> AsyncIterator[TemporalOnDisk]:
-    """This test's own dev server, which it stops and starts again on the same port and database."""
-    server = TemporalOnDisk(tmp_path / "temporal.db", tmp_path / "temporal.log")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.mark.parametrize("retries", [

@@ -96,16 +96,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
 
 
 @pytest.fixture
-async def temporal_on_disk(tmp_path: Path) -> AsyncIterator[TemporalOnDisk]:
-    server = TemporalOnDisk(tmp_path / "temporal.db", tmp_path / "temporal.log")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def temporal_client_on_disk(temporal_on_disk: TemporalOnDisk) -> Client:
     """Survives restarts of the server: the SDK reconnects to the same address by itself."""
     return await Client.connect(temporal_on_disk.address, data_converter=pydantic_data_converter)

@@ -192,17 +192,6 @@ async def wait_ready(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
     return await eventually(ready)
 
 
-@pytest.fixture
-async def temporal_on_disk(tmp_path: Path) -> AsyncIterator[TemporalOnDisk]:
-    """This test's own dev server, which it stops and starts again on the same port and database."""
-    server = TemporalOnDisk(tmp_path / "temporal.db", tmp_path / "temporal.log")
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 async def test_while_temporal_is_down_readyz_says_so_healthz_stays_up_and_readiness_returns_with_temporal(
         temporal_on_disk: TemporalOnDisk, slack: FakeSlackApi, tmp_path: Path, http: aiohttp.ClientSession) -> None:
     async with Stack(temporal_on_disk.address, slack, tmp_path) as stack:
