@@ -1,7 +1,7 @@
 """Slack's side of the assistant pane: a person opens a thread with Baton, moves to another channel with the pane
-open, writes in the thread. The events are shaped as Slack's reference shows them
-(shared/reference/slack-payloads/assistant_thread_*.json); a person's message in the thread is a plain `message.im`
-event with a `thread_ts` (SlackDelivery.say builds it).
+open, writes in the thread. The events are shaped as Slack's Events API reference shows `assistant_thread_started`
+and `assistant_thread_context_changed`; a person's message in the thread is a plain `message.im` event with a
+`thread_ts` (SlackDelivery.say builds it).
 
 Slack creates the thread's root message when the pane opens; the fake posts it as the person's (the fake's messages
 have no subtype, and a root written by the app would be taken for the app's first reply by bolt's context store).
