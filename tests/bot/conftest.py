@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import build_client
 from bot.runtime import BotRuntime
 from bot.settings import BotSettings, load_settings
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
+from sandbox.openai_server import FakeOpenAI
 
 
 @pytest.fixture
@@ -52,3 +54,17 @@ async def sender(slack: FakeSlackApi, bot: BotRuntime) -> AsyncIterator[SlackDel
     """Slack's side of the bot's request URL: really signed requests in Slack's wire formats."""
     async with SlackDelivery(DEFAULT_SIGNING_SECRET, bot.events_url, slack=slack) as delivery:
         yield delivery
+
+
+@pytest.fixture
+async def fake_model() -> AsyncIterator[FakeOpenAI]:
+    """The OpenAI-compatible model server on loopback, which counts every model call."""
+    async with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def model_settings(bot_settings: BotSettings, fake_model: FakeOpenAI) -> BotSettings:
+    """The real ChatOpenAI front agent on the fake model server."""
+    return bot_settings.model_copy(update={"baton_model": "fake-model", "openai_base_url": fake_model.base_url,
+                                           "openai_api_key": SecretStr(fake_model.api_key)})

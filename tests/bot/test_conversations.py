@@ -13,7 +13,6 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -32,19 +31,6 @@ CHANNEL = "C02OPS"
 DM = "D01BOB"
 BOB = "U02BOB"
 Bots = Callable[..., AbstractAsyncContextManager[list[SlackDelivery]]]
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def model_settings(bot_settings: BotSettings, fake_model: FakeOpenAI) -> BotSettings:
-    """The real ChatOpenAI front agent on the fake model server, which counts every model call."""
-    return bot_settings.model_copy(update={"baton_model": "fake-model", "openai_base_url": fake_model.base_url,
-                                           "openai_api_key": SecretStr(fake_model.api_key)})
 
 
 @pytest.fixture

@@ -31,19 +31,6 @@ Life = Callable[[], AbstractAsyncContextManager[SlackDelivery]]
 
 
 @pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
-def model_settings(bot_settings: BotSettings, fake_model: FakeOpenAI) -> BotSettings:
-    """The real ChatOpenAI front agent, on the fake model server (which counts every model call)."""
-    return bot_settings.model_copy(update={"baton_model": "fake-model", "openai_base_url": fake_model.base_url,
-                                           "openai_api_key": SecretStr(fake_model.api_key)})
-
-
-@pytest.fixture
 def running(slack: FakeSlackApi, model_settings: BotSettings, temporal_client: Client,
             task_queue: str) -> Life:
     """`async with running() as sender:` one bot process's life; each call is a fresh process (empty memory)."""

@@ -3,9 +3,6 @@ picks; with BATON_FRONT_AGENT=grammar the `/baton` grammar still works and anyth
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
@@ -17,12 +14,6 @@ from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.bot.test_slack_flows import CHANNEL, card
 from tests.conftest import WorkerFactory
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
 
 
 async def test_a_mention_handled_by_the_front_agent_starts_the_task_the_model_picks(

@@ -37,12 +37,6 @@ STREAM_METHODS = ("chat.startStream", "chat.appendStream", "chat.stopStream")
 
 
 @pytest.fixture
-async def fake_model() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI() as server:
-        yield server
-
-
-@pytest.fixture
 def every_call(monkeypatch: pytest.MonkeyPatch) -> None:
     """No throttle: every chunk the model streams becomes its own call (the fake model streams at once)."""
     monkeypatch.setattr(bot.answer_stream, "APPEND_EVERY_S", 0.0)
