@@ -11,6 +11,7 @@ BatonError
 ├── TaskAlreadyFinished    the task ended; it can no longer be cancelled or decided
 ├── TaskBusy               no worker answered for a running task in time; retry (nothing about the task changed)
 ├── DecisionRejected       the workflow refused a decision (stale checkpoint, not allowed, not an approver)
+│   └── AlreadyDecided     someone decided it first (who and what are attributes)
 └── ConversationBusy       a Slack thread's conversation holds its bound of unanswered messages (baton.conversations)
 
 Temporal's own errors become these in one place, `baton.gateway` (its tables `RPC_ERRORS` and `DECIDE_ERRORS`), so
@@ -70,6 +71,16 @@ class TaskBusy(BatonError):
 
 class DecisionRejected(BatonError):
     pass
+
+
+class AlreadyDecided(DecisionRejected):
+    """The checkpoint was decided by someone else first: who and what come from the workflow itself, so a late
+    clicker is told them even when no status query can be answered (a busy worker, twenty clicks at once)."""
+
+    def __init__(self, message: str, decision: str, by: str) -> None:
+        super().__init__(message)
+        self.decision = decision
+        self.by = by
 
 
 class ConversationBusy(BatonError):

@@ -35,9 +35,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from baton.catalog import CatalogCache
-from baton.errors import DecisionRejected, NoWorkers, TaskAlreadyFinished, TaskBusy, TaskNotFound, UnknownAgent
+from baton.errors import NoWorkers, TaskAlreadyFinished, TaskBusy, TaskNotFound, UnknownAgent
 from baton.feedback import TaskFeedback
-from baton.translate import DECIDE_ERRORS, translate_rpc_error
+from baton.translate import decide_error, translate_rpc_error
 from contracts import (
     AgentCatalogV1,
     CancellationV1,
@@ -310,7 +310,7 @@ def _decide_errors(task_id: str) -> Iterator[None]:
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError):
-            raise DECIDE_ERRORS.get(cause.type or "", DecisionRejected)(cause.message) from exc
+            raise decide_error(cause) from exc
         # Not the workflow's refusal but the server's (e.g. just after a restart, "not processed by worker"):
         # nothing was recorded, and the same update id makes a second click safe.
         raise TaskBusy(task_id) from exc

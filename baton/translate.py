@@ -7,9 +7,11 @@ update rejects with; `tests/unit/test_error_mapping.py` fails when either misses
 
 from __future__ import annotations
 
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from baton.errors import (
+    AlreadyDecided,
     BatonError,
     DecisionRejected,
     TaskAlreadyFinished,
@@ -20,7 +22,7 @@ from baton.errors import (
 )
 from contracts import names
 
-__all__ = ["DECIDE_ERRORS", "RPC_ERRORS", "translate_rpc_error"]
+__all__ = ["DECIDE_ERRORS", "RPC_ERRORS", "decide_error", "translate_rpc_error"]
 
 RPC_ERRORS: dict[RPCStatusCode, type[BatonError]] = {
     RPCStatusCode.CANCELLED: TemporalUnavailable,
@@ -48,6 +50,17 @@ DECIDE_ERRORS: dict[str, type[BatonError]] = {
     names.DECISION_NOT_ALLOWED: DecisionRejected,
 }
 """The `decide` update's rejection type -> Baton's error; the workflow's message (written for people) is kept."""
+
+
+def decide_error(rejection: ApplicationError) -> BatonError:
+    """The `decide` update's rejection as Baton's error, by DECIDE_ERRORS; the workflow's message is kept. A checkpoint
+    someone already decided becomes AlreadyDecided, with the decision and decider the workflow sent as details."""
+    details = rejection.details
+    named = len(details) == 2 and all(isinstance(d, str) for d in details)
+    if rejection.type == names.CHECKPOINT_NOT_PENDING and named:
+        decision, by = details
+        return AlreadyDecided(rejection.message, decision, by)
+    return DECIDE_ERRORS.get(rejection.type or "", DecisionRejected)(rejection.message)
 
 
 def translate_rpc_error(exc: RPCError, task_id: str | None = None) -> BatonError:

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from baton.errors import BatonError, DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
+from baton.errors import AlreadyDecided, BatonError, DecisionRejected, TaskAlreadyFinished, TaskBusy, TaskNotFound
 from baton.gateway import StatusWithoutWorker
 from bot.blocks.checkpoint import DECISION_LABELS
 from bot.blocks.text import escape_keeping_mentions, mrkdwn
@@ -146,9 +146,17 @@ async def _refused(services: BotServices, task_id: str, checkpoint: CheckpointV1
     """What to tell a person whose decision Temporal or the workflow did not take; other errors than these three
     (Temporal unreachable, no worker taking the update) are told in their own words."""
     if isinstance(exc, TaskAlreadyFinished):
-        return "This task has finished; this is no longer pending."
+        # The task ended between the check and the update (a quick agent after the winning click): its final
+        # status still says who decided.
+        try:
+            return no_longer_pending(await services.gateway.live_status(task_id), checkpoint.id)
+        except BatonError:
+            return "This task has finished; this is no longer pending."
     if isinstance(exc, TaskNotFound):
         return f"Task `{task_id}` is gone; this is no longer pending."
+    if isinstance(exc, AlreadyDecided):  # the workflow named who decided: no second round trip needed
+        label = DECISION_LABELS.get(exc.decision, exc.decision)
+        return escape_keeping_mentions(already_decided(f"*{label}*", exc.by), [exc.by])
     if not isinstance(exc, DecisionRejected):
         return str(exc)
     try:

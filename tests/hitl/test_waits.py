@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from baton.errors import DecisionRejected, TaskAlreadyFinished
+from baton.errors import AlreadyDecided, TaskAlreadyFinished
 from baton.gateway import TaskGateway
 from contracts import CancellationV1, DecisionV1, utc_now
 from tests.conftest import WorkerFactory
@@ -37,10 +37,11 @@ async def test_two_checkpoints_in_one_run_are_decided_one_after_the_other(
         assert checkpoint is not None and checkpoint.convention == "hitl_middleware"
         assert checkpoint.proposed_action is not None and checkpoint.proposed_action.args == {"colour": "blue"}
         assert checkpoint.allowed_decisions == ["accept", "reject"]
-        with pytest.raises(DecisionRejected, match="no longer pending: <@U_A> already chose respond"):
+        with pytest.raises(AlreadyDecided, match="no longer pending: <@U_A> already chose respond") as late:
             await gateway.decide(
                 request.task_id, DecisionV1(checkpoint_id=first_id, decision="accept", by="U_B", at=utc_now())
             )
+        assert (late.value.decision, late.value.by) == ("respond", "U_A")
         await gateway.decide(
             request.task_id, DecisionV1(checkpoint_id=checkpoint.id, decision="accept", by="U_B", at=utc_now())
         )

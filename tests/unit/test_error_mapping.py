@@ -20,6 +20,7 @@ import baton.temporal
 from baton.conversations import SAY_ERRORS
 from baton.errors import (
     BatonError,
+    AlreadyDecided,
     DecisionRejected,
     TaskAlreadyFinished,
     TaskBusy,
@@ -162,6 +163,16 @@ async def test_a_rejected_decision_keeps_the_workflows_message(error_type: str) 
     decision = DecisionV1(checkpoint_id="cp-1", decision="accept", by="U2", at=utc_now())
     with pytest.raises(DecisionRejected, match="already chose accept"):
         await gateway.decide("diagnostic-0123456789ab", decision)
+
+
+async def test_a_checkpoint_decided_first_by_someone_else_names_the_decision_and_the_decider() -> None:
+    cause = ApplicationError("This is no longer pending: <@U1> already chose accept.", "accept", "U1",
+                             type=names.CHECKPOINT_NOT_PENDING)
+    gateway = gateway_failing_with(WorkflowUpdateFailedError(cause))
+    decision = DecisionV1(checkpoint_id="cp-1", decision="accept", by="U2", at=utc_now())
+    with pytest.raises(AlreadyDecided) as late:
+        await gateway.decide("diagnostic-0123456789ab", decision)
+    assert (late.value.decision, late.value.by) == ("accept", "U1")
 
 
 async def test_a_decision_no_worker_took_in_time_reads_as_busy() -> None:

@@ -357,7 +357,12 @@ class AgentWorkflow:
         second approval of the same arguments by one person (an edit without arguments approves those shown)."""
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None or checkpoint.id != decision.checkpoint_id or self._decision is not None:
-            raise ApplicationError(self._why_not_pending(decision.checkpoint_id), type=CHECKPOINT_NOT_PENDING)
+            decided = self._decided(decision.checkpoint_id)
+            # The decision and decider go along as details (validator rejections write no history), so the bot can
+            # name the decider as a live mention without asking the workflow again.
+            details = () if decided is None else decided
+            raise ApplicationError(self._why_not_pending(decision.checkpoint_id), *details,
+                                   type=CHECKPOINT_NOT_PENDING)
         edited = None
         if decision.decision == "edit":
             edited = current_args(checkpoint) if decision.edited_args is None else decision.edited_args
@@ -407,12 +412,17 @@ class AgentWorkflow:
 
     def _why_not_pending(self, checkpoint_id: str) -> str:
         """In the bot's words (contracts.approval), so a late click reads the same whoever answers it."""
+        decided = self._decided(checkpoint_id)
+        return NO_LONGER_PENDING if decided is None else already_decided(*decided)
+
+    def _decided(self, checkpoint_id: str) -> tuple[str, str] | None:
+        """(decision, decider) of the checkpoint's deciding decision: recorded, or taken and not yet applied."""
         for record in reversed(self._ledger.decisions):
             if record.checkpoint_id == checkpoint_id:
-                return already_decided(record.decision, record.by)
+                return record.decision, record.by
         if self._decision is not None and self._decision.checkpoint_id == checkpoint_id:
-            return already_decided(self._decision.decision, self._decision.by)
-        return NO_LONGER_PENDING
+            return self._decision.decision, self._decision.by
+        return None
 
 
 def _error_info(exc: ActivityError) -> ErrorInfoV1:
