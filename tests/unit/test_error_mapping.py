@@ -19,8 +19,8 @@ import baton.errors
 import baton.temporal
 from baton.conversations import SAY_ERRORS
 from baton.errors import (
-    BatonError,
     AlreadyDecided,
+    BatonError,
     DecisionRejected,
     TaskAlreadyFinished,
     TaskBusy,
