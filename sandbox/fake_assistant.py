@@ -16,12 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.workspace import Workspace
+from sandbox.workspace import StateChange, Workspace
 
-__all__ = ["MAX_LOADING_MESSAGES", "MAX_SUGGESTED_PROMPTS", "AssistantMethods", "AssistantPane", "SuggestedPrompt"]
+__all__ = [
+    "MAX_LOADING_MESSAGES",
+    "MAX_SUGGESTED_PROMPTS",
+    "PANE_CHANGED",
+    "AssistantMethods",
+    "AssistantPane",
+    "SuggestedPrompt",
+]
 
 MAX_SUGGESTED_PROMPTS = 4
 MAX_LOADING_MESSAGES = 10
+PANE_CHANGED = "assistant_pane_changed"
+"""The StateChange kind announced after each successful call, for live views (the sandbox page)."""
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -105,7 +114,7 @@ class AssistantMethods:
         pane.status, pane.status_ts = str(args["status"]), self.ws.clock.next()
         pane.loading_messages = list(loading or [])
         pane.history.append(("status", pane.status))
-        return {"ok": True}
+        return self._changed(pane)
 
     def set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
         pane = self._pane(args, thread_optional=True)
@@ -126,7 +135,7 @@ class AssistantMethods:
         pane.prompts = parsed
         pane.prompts_title = str(args["title"]) if args.get("title") else None
         pane.history.append(("prompts", json.dumps([p.title for p in parsed])))
-        return {"ok": True}
+        return self._changed(pane)
 
     def set_title(self, args: dict[str, Any]) -> dict[str, Any]:
         pane = self._pane(args)
@@ -135,9 +144,14 @@ class AssistantMethods:
             raise AssistantError("invalid_arguments", ["[ERROR] missing required field: title"])
         pane.title = title
         pane.history.append(("title", title))
-        return {"ok": True}
+        return self._changed(pane)
 
     # helpers -----------------------------------------------------------------------------------------------------
+    def _changed(self, pane: AssistantPane) -> dict[str, Any]:
+        self.ws.announce(StateChange(PANE_CHANGED, {"channel": pane.channel, "thread_ts": pane.thread_ts},
+                                     pane.channel, pane.thread_ts))
+        return {"ok": True}
+
     def _pane(self, args: dict[str, Any], *, thread_optional: bool = False) -> AssistantPane:
         """The thread the call names, after Slack's checks: the channel exists, thread_ts names a message in it.
         Where thread_ts is optional (suggested prompts), the channel's latest message is the thread."""

@@ -261,6 +261,10 @@ class Workspace:
         self._ids = itertools.count(1)
         self._emit = on_change
 
+    def announce(self, change: StateChange) -> None:
+        """Tell live views about a change kept outside this model (the assistant pane's status, prompts, title)."""
+        self._emit(change)
+
     # ids ---------------------------------------------------------------------------------------------------------
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):04d}{secrets.token_hex(3).upper()}"
