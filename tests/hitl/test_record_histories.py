@@ -1,11 +1,11 @@
-"""Records the replay histories in tests/histories/ from real runs with checkpoints. Skipped unless
-BATON_RECORD_HISTORIES=1: a recorded history is a fixture of the replay test, rewritten only on purpose."""
+"""Records the replay histories of the current release (tests/histories/<version>/, see releases.toml) from real runs
+with checkpoints. Skipped unless BATON_RECORD_HISTORIES=1 (`make histories`): a recorded history is a fixture of the
+replay test, and a released set is never rewritten."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from baton.conversations import Conversations
 from baton.gateway import TaskGateway
+from baton.releases import current_release, history_dir
 from contracts import (
     AnswerInputV1,
     AnswerOutputV1,
@@ -48,14 +49,14 @@ from workers.registry import AgentRegistry
 pytestmark = pytest.mark.skipif(
     os.environ.get("BATON_RECORD_HISTORIES") != "1", reason="set BATON_RECORD_HISTORIES=1 to re-record histories"
 )
-HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+HISTORIES = history_dir(current_release())
 REGISTRY = AgentRegistry([diagnostic.SPEC, ops_audit.SPEC, sales_report.SPEC, two_gates.SPEC])
 __all__ = ["result_skipping_time", "stand_ins"]
 
 
 async def save(client: Client, task_id: str, name: str) -> None:
     history = await client.get_workflow_handle(task_id).fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
+    HISTORIES.mkdir(parents=True, exist_ok=True)
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
@@ -179,7 +180,7 @@ async def test_record_continued_as_new_history(temporal_client: Client) -> None:
         await task.gateway.result(task.task_id)
         runs = await task.runs()
     assert len(runs) >= 3, "the second run must be a middle one"
-    CONTINUED_HISTORY.write_text(runs[1].to_json(), encoding="utf-8")
+    (HISTORIES / CONTINUED_HISTORY.name).write_text(runs[1].to_json(), encoding="utf-8")
 
 
 ANSWERED: list[AnswerInputV1] = []
