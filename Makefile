@@ -11,7 +11,7 @@ ARGS   ?=
 CHROMIUM := $(or $(BATON_CHROMIUM),/usr/bin/chromium)
 BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 
-.PHONY: setup run browser test lint typecheck schemas screenshots bench clean
+.PHONY: setup run browser test lint typecheck schemas screenshots bench clean histories
 
 setup: $(STAMP)
 
@@ -58,6 +58,13 @@ schemas: setup
 
 screenshots: setup browser
 	BATON_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_sandbox_end_to_end.py -q
+
+# Records the current release's replay histories into tests/histories/<version>/ (releases.toml's last entry) and
+# pins them in its SHA256SUMS; a released set is never recorded over.
+histories: setup
+	$(PY) -m baton.releases unreleased
+	BATON_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/hitl/test_record_histories.py tests/integration/test_record_foundation_histories.py
+	$(PY) -m baton.releases pin
 
 bench: setup
 	$(PY) -m bench.crash_waste
