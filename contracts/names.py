@@ -46,6 +46,8 @@ CONVERSATION_QUERY: Final = "conversation"
 # TaskFeedbackWorkflow's handlers and memo key.
 FEEDBACK_UPDATE: Final = "feedback"
 """One click on a final message's feedback buttons (contracts.feedback.FeedbackV1), by update-with-start."""
+FEEDBACK_SIGNAL: Final = "feedback_later"
+"""The same click when no worker took the update in time: durable at once; the workflow recognises it by click id."""
 FEEDBACK_QUERY: Final = "task_feedback"
 FEEDBACK_MEMO: Final = "feedback"
 """The TaskFeedbackV1, kept current: readable by `describe()` with no worker running and after the workflow closed."""
@@ -152,6 +154,7 @@ __all__ = [
     "DECISION_NOT_ALLOWED",
     "FEEDBACK_MEMO",
     "FEEDBACK_QUERY",
+    "FEEDBACK_SIGNAL",
     "FEEDBACK_UPDATE",
     "FEEDBACK_WORKFLOW",
     "FEEDBACK_WORKFLOW_ID",
