@@ -1,8 +1,8 @@
-"""Every recorded history under tests/histories/ replays against today's workflows (AgentWorkflow, the catalog,
-ConversationWorkflow) without a non-determinism error, so a workflow change that would break tasks already in
-flight fails here first.
+"""Every recorded history of every release (tests/histories/*.json for 0.1.0, tests/histories/<version>/ after it)
+replays against today's workflows (AgentWorkflow, the catalog, ConversationWorkflow) without a non-determinism
+error, so a workflow change that would break tasks already in flight fails here first.
 
-Record new histories with `BATON_RECORD_HISTORIES=1 pytest tests/hitl/test_record_histories.py`.
+Record the current release's set with `make histories`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 def history_files() -> list[Path]:
-    return sorted(HISTORIES.glob("*.json"))
+    return sorted(HISTORIES.rglob("*.json"))
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -35,7 +35,7 @@ def test_the_recorded_histories_include_runs_with_checkpoints() -> None:
     assert "conversation_answered_refused_and_limited" in names
 
 
-@pytest.mark.parametrize("path", history_files(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", history_files(), ids=lambda p: p.relative_to(HISTORIES).with_suffix("").as_posix())
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
     replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow],
