@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Final, Literal
 
-from pydantic import Field, field_validator
-from pydantic_core import to_json
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import from_json, to_json
 
 from contracts.common import Contract, GrownContract, LongText, ShortText, UserId
 
@@ -20,6 +20,10 @@ a checkpoint's proposed arguments, its raw interrupt and its argument schema, an
 They ride in Temporal payloads (the activity's result and next input, the status query, the final memo), where the
 SDK warns at 512 KiB and the server refuses 2 MB: a few such fields at the bound stay well under the warning, and a
 person reviewing more than 64 KiB of arguments in Slack is not reviewing them."""
+
+
+MAX_ACTIONS: Final = 20
+"""The most actions one checkpoint asks about separately."""
 
 
 def json_bytes(value: Any) -> int:
@@ -59,7 +63,9 @@ class ApprovalV1(Contract):
 class CheckpointV1(GrownContract):
     """A decision the agent is waiting for. Its id is the LangGraph interrupt id, stable across retries."""
 
-    added_fields: ClassVar[tuple[str, ...]] = ("original_action", "edited_by", "approval_log", "args_schema")
+    added_fields: ClassVar[tuple[str, ...]] = (
+        "original_action", "edited_by", "approval_log", "args_schema", "actions", "decision",
+    )
 
     schema_version: Literal[1] = 1
     id: ShortText
@@ -91,14 +97,38 @@ class CheckpointV1(GrownContract):
     against it before sending it. Kept here rather than on `proposed_action`, which the workflow rebuilds as edits
     come in. The workflow never reads it: a JSON Schema validator is no import for its sandbox, and the agent's tool
     validates its arguments again anyway."""
+    actions: list[CheckpointV1] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    """One entry per action when the interrupt asks about several at once (a batched HumanInTheLoopMiddleware
+    turn), each decided on its own (`DecisionV1.action` names it) with its own allowed decisions, argument schema,
+    approvals and quorum; the agent resumes once every one has its `decision`. Entry i's id is
+    `action_ref(checkpoint.id, i)`. Empty for a checkpoint about one thing, which is decided as a whole."""
+    decision: DecisionV1 | None = None
+    """An action's decision once it is made (entries of `actions` only)."""
 
 
-class DecisionV1(Contract):
-    """The input of the `decide` update: one person's answer to one checkpoint."""
+def action_ref(checkpoint_id: str, index: int) -> str:
+    """The id of a checkpoint's `index`th action: what a card's buttons point at."""
+    return f"{checkpoint_id}#{index}"
+
+
+def split_action_ref(ref: str) -> tuple[str, int | None]:
+    """(checkpoint id, action index or None) of a checkpoint id or an `action_ref`."""
+    base, sep, index = ref.rpartition("#")
+    if sep and index.isdigit() and len(index) <= 3:
+        return base, int(index)
+    return ref, None
+
+
+class DecisionV1(GrownContract):
+    """The input of the `decide` update: one person's answer to one checkpoint (or to one of its `actions`)."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("text_is_json", "action")
 
     schema_version: Literal[1] = 1
     checkpoint_id: ShortText
     decision: DecisionKind
+    action: int | None = Field(default=None, ge=0, lt=MAX_ACTIONS)
+    """Which of the checkpoint's `actions` this decides (0-based); None for a checkpoint decided as a whole."""
     edited_args: dict[str, Any] | None = None
     """At most `MAX_ARGS_BYTES` as JSON: a person's edit goes into the workflow's history and the agent's tool call."""
     text: LongText | None = None
@@ -108,6 +138,19 @@ class DecisionV1(Contract):
     by_groups: list[ShortText] = Field(default_factory=list, max_length=50)
     """Slack user groups the decider belongs to, resolved by the bot (the workflow cannot call Slack)."""
     at: datetime
+    text_is_json: bool | None = None
+    """True when the person marked `text` as JSON: an undeclared plain interrupt then gets the parsed value, not the
+    text. None (left out of the payload) otherwise."""
+
+    @model_validator(mode="after")
+    def _json_text_parses(self) -> DecisionV1:
+        """Refused in the update's input, before anything is written, rather than failing the agent on resume."""
+        if self.text_is_json:
+            try:
+                from_json(self.text or "")
+            except ValueError as exc:
+                raise ValueError(f"the answer is marked as JSON and is not JSON: {exc}") from exc
+        return self
 
     @field_validator("edited_args")
     @classmethod
@@ -117,6 +160,9 @@ class DecisionV1(Contract):
         if value is not None and (size := json_bytes(value)) > MAX_ARGS_BYTES:
             raise ValueError(f"edited arguments too large: {too_large('JSON', size)}")
         return value
+
+
+CheckpointV1.model_rebuild()
 
 
 class DecisionOutcomeV1(GrownContract):
