@@ -83,6 +83,32 @@ def already_decided(decision: str, by: str) -> str:
     return f"This is no longer pending: {who} already chose {decision}."
 
 
+def action_under_review(checkpoint: CheckpointV1, action: int | None) -> CheckpointV1 | str:
+    """What a decision naming `action` decides: the checkpoint itself, or one of its `actions` still waiting; else
+    why not (a checkpoint with several actions is decided one action at a time, each once). The workflow's
+    validator, the bot and the CLI all ask this, so a person reads the same refusal wherever they decide."""
+    if not checkpoint.actions:
+        return checkpoint if action is None else f"This checkpoint has no action {action + 1}."
+    if action is None:
+        count = len(checkpoint.actions)
+        return f"This checkpoint asks about {count} actions; decide each one: {list_actions(checkpoint)}."
+    if not 0 <= action < len(checkpoint.actions):
+        return f"This checkpoint has no action {action + 1}; its actions: {list_actions(checkpoint)}."
+    chosen = checkpoint.actions[action]
+    if chosen.decision is not None:
+        return already_decided(chosen.decision.decision, chosen.decision.by)
+    return chosen
+
+
+def list_actions(checkpoint: CheckpointV1) -> str:
+    """'1. write_file (pending), 2. delete_rows (reject)': the actions as the CLI and refusals number them."""
+    return ", ".join(
+        f"{i + 1}. {a.proposed_action.name if a.proposed_action else a.title} "
+        f"({a.decision.decision if a.decision else 'pending'})"
+        for i, a in enumerate(checkpoint.actions)
+    )
+
+
 def may_cancel(policy: ApprovalPolicyV1, requester_id: str, user_id: str) -> bool:
     """The requester and the policy's admins may cancel a task."""
     return user_id == requester_id or user_id in policy.admins

@@ -1,0 +1,118 @@
+"""Per-action decisions for a batched `HumanInTheLoopMiddleware` interrupt: one checkpoint whose `actions` each
+carry their own allowed decisions (the action's `review_configs` entry) and argument schema, and the resume value
+`{"decisions": [...]}` built from each action's own decision, in action order.
+
+    HITLRequest {action_requests: [a0, a1], review_configs: [c0, c1]}
+        -> CheckpointV1(actions=[CheckpointV1(id="<interrupt id>#0", ...a0, c0), CheckpointV1(id="...#1", ...)])
+    every action decided -> {"decisions": [decision of a0, decision of a1]}
+
+A checkpoint about one action stays as it always was (decided as a whole): see `workers.interrupts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
+from contracts.checkpoint import MAX_ACTIONS, action_ref
+from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
+
+__all__ = ["is_batched", "per_action_checkpoint", "per_action_resume"]
+
+_ORDER: tuple[DecisionKind, ...] = ("accept", "edit", "respond", "reject", "ignore")
+_FROM_HITL: dict[str, DecisionKind] = {"approve": "accept", "edit": "edit", "reject": "reject", "respond": "respond"}
+_SAFEST: tuple[DecisionKind, ...] = ("reject", "respond", "accept", "edit")
+"""What an action left undecided resumes with (only an expiry leaves one): the decision's own kind if the action
+allows it, else the first of these it allows (a reject never runs the tool)."""
+
+
+def is_batched(raw: Any) -> bool:
+    """Whether `raw` is a batched HITLRequest asking about more than one action (decided per action)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("action_requests"), list):
+        return False
+    return 1 < len(raw["action_requests"]) <= MAX_ACTIONS and "review_configs" in raw
+
+
+def per_action_checkpoint(interrupt_id: str, raw: dict[str, Any]) -> CheckpointV1:
+    """The checkpoint of a batched request: a summary (title, description, every action's name and arguments, as
+    before per-action decisions) for readers that know nothing of `actions`, and one entry per action to decide by.
+
+    The checkpoint's own `allowed_decisions` are every kind some action allows, less `respond`, so a reply in the
+    thread is never taken as the answer to all the actions at once (it is kept for the agent instead)."""
+    requests: list[dict[str, Any]] = [r for r in raw["action_requests"] if isinstance(r, dict)]
+    configs: list[dict[str, Any]] = [c for c in raw.get("review_configs", []) if isinstance(c, dict)]
+    actions = [_action_checkpoint(interrupt_id, i, r, _config_for(i, r, requests, configs))
+               for i, r in enumerate(requests)]
+    offered = {kind for action in actions for kind in action.allowed_decisions} - {"respond"}
+    names = ", ".join(a.proposed_action.name for a in actions if a.proposed_action)
+    summary = [{"name": a.proposed_action.name, "args": a.proposed_action.args} for a in actions if a.proposed_action]
+    return CheckpointV1(
+        id=interrupt_id,
+        title=f"Approve {len(actions)} actions?",
+        description=_clip("\n\n".join(a.description for a in actions), MAX_LONG_TEXT),
+        proposed_action=ProposedActionV1(name=_clip(names, MAX_SHORT_TEXT), args={"actions": summary}),
+        allowed_decisions=[d for d in _ORDER if d in offered] or ["reject"],
+        convention="hitl_middleware",
+        raw_interrupt=raw,
+        actions=actions,
+    )
+
+
+HitlDecision = Callable[[DecisionV1, str, dict[str, Any]], dict[str, Any]]
+
+
+def per_action_resume(checkpoint: CheckpointV1, fallback: DecisionV1,
+                      hitl_decision: HitlDecision) -> dict[str, list[dict[str, Any]]]:
+    """`{"decisions": [...]}` in action order: each action's own decision, or, for one left undecided (an expiry),
+    `fallback` in the nearest kind that action allows. `hitl_decision(decision, name, args)` is the adapter's
+    mapping of one decision to the middleware's form."""
+    decisions = []
+    for action in checkpoint.actions:
+        decision = action.decision or _fallback_for(action, fallback)
+        name = action.proposed_action.name if action.proposed_action else ""
+        args = dict(action.proposed_action.args) if action.proposed_action else {}
+        decisions.append(hitl_decision(decision, name, args))
+    return {"decisions": decisions}
+
+
+def _config_for(index: int, request: dict[str, Any], requests: list[dict[str, Any]],
+                configs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The action's review config: by position when there is one per action (as the middleware writes them),
+    else by action name."""
+    if len(configs) == len(requests):
+        return configs[index]
+    return next((c for c in configs if c.get("action_name") == request.get("name")), {})
+
+
+def _action_checkpoint(interrupt_id: str, index: int, request: dict[str, Any],
+                       config: dict[str, Any]) -> CheckpointV1:
+    name = str(request.get("name", ""))
+    allowed = {_FROM_HITL[d] for d in config.get("allowed_decisions", []) if d in _FROM_HITL}
+    if not allowed:
+        raise ValueError(f"HITLRequest allows no decision for action {index + 1} ({name})")
+    args = dict(request.get("args") or {})
+    description = str(request.get("description") or f"{name}: {json.dumps(args, default=str, sort_keys=True)}")
+    schema = config.get("args_schema")
+    keep_schema = "edit" in allowed and isinstance(schema, dict) and schema not in ({}, {"type": "object"})
+    return CheckpointV1(
+        id=action_ref(interrupt_id, index),
+        title=_clip(f"Approve {name}?", MAX_SHORT_TEXT),
+        description=_clip(description, MAX_LONG_TEXT),
+        proposed_action=ProposedActionV1(name=_clip(name, MAX_SHORT_TEXT), args=args),
+        allowed_decisions=[d for d in _ORDER if d in allowed],
+        convention="hitl_middleware",
+        **({"args_schema": schema} if keep_schema else {}),
+    )
+
+
+def _fallback_for(action: CheckpointV1, decision: DecisionV1) -> DecisionV1:
+    if decision.decision in action.allowed_decisions:
+        return decision
+    kind = next((k for k in _SAFEST if k in action.allowed_decisions), action.allowed_decisions[0])
+    return decision.model_copy(update={"decision": kind, "edited_args": None})
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
