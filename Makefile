@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m compileall -q contracts workers bot baton sandbox  # bytecode: a new workflow's sandbox imports load it
 	touch $(STAMP)
 
 # `make run ARGS="--port 7300 --ui-port 8300 --state-dir /tmp/baton"`: baton dev's flags (see `baton dev --help`).
