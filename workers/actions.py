@@ -39,13 +39,15 @@ def per_action_checkpoint(interrupt_id: str, raw: dict[str, Any]) -> CheckpointV
     """The checkpoint of a batched request: a summary (title, description, every action's name and arguments, as
     before per-action decisions) for readers that know nothing of `actions`, and one entry per action to decide by.
 
-    The checkpoint's own `allowed_decisions` are every kind some action allows, less `respond`, so a reply in the
-    thread is never taken as the answer to all the actions at once (it is kept for the agent instead)."""
+    The checkpoint's own `allowed_decisions` are what it offered before per-action decisions (the kinds every action
+    allows, less edit), for readers that know nothing of `actions`; never `respond`, so a reply in the thread is not
+    taken as the answer to every action at once (it is kept for the agent instead). Deciders must name an action."""
     requests: list[dict[str, Any]] = [r for r in raw["action_requests"] if isinstance(r, dict)]
     configs: list[dict[str, Any]] = [c for c in raw.get("review_configs", []) if isinstance(c, dict)]
     actions = [_action_checkpoint(interrupt_id, i, r, _config_for(i, r, requests, configs))
                for i, r in enumerate(requests)]
-    offered = {kind for action in actions for kind in action.allowed_decisions} - {"respond"}
+    common = set.intersection(*(set(a.allowed_decisions) for a in actions)) - {"edit", "respond"}
+    offered = common or {kind for action in actions for kind in action.allowed_decisions} - {"respond"}
     names = ", ".join(a.proposed_action.name for a in actions if a.proposed_action)
     summary = [{"name": a.proposed_action.name, "args": a.proposed_action.args} for a in actions if a.proposed_action]
     return CheckpointV1(
