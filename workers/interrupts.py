@@ -41,6 +41,7 @@ from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
 from contracts.checkpoint import MAX_ARGS_BYTES, json_bytes, too_large
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from contracts.names import CHECKPOINT_TOO_LARGE
+from workers.actions import is_batched, per_action_checkpoint, per_action_resume
 from workers.decision_schema import edit_args_schema
 
 __all__ = [
@@ -111,6 +112,10 @@ def checkpoint_from_interrupt(
     """
     convention = detect_convention(value)
     raw = to_jsonable_python(value, fallback=str)
+    if convention == "hitl_middleware" and is_batched(raw):  # several actions: each decided on its own
+        checkpoint = per_action_checkpoint(interrupt_id, raw)
+        _refuse_oversized(checkpoint.proposed_action, raw, None)
+        return checkpoint
     schema = to_jsonable_python(response_schema, fallback=str) if response_schema is not None else None
     if convention == "hitl_middleware":
         title, description, action, allowed = _hitl_view(raw, schema)
@@ -138,6 +143,8 @@ def resume_value(checkpoint: CheckpointV1, decision: DecisionV1) -> Any:
     if checkpoint.convention == "hitl_middleware":
         if isinstance(raw, dict) and raw.get("type") == "tool_approval":
             return _hitl_decision(decision, raw.get("name", ""), raw.get("args") or {})
+        if checkpoint.actions:
+            return per_action_resume(checkpoint, decision, _hitl_decision)
         actions = list(raw.get("action_requests", [])) if isinstance(raw, dict) else []
         return {"decisions": [_hitl_decision(decision, a.get("name", ""), a.get("args") or {}) for a in actions]}
     if checkpoint.convention == "agent_inbox":
