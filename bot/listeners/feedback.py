@@ -5,6 +5,8 @@
          no: "not recorded", privately, and nothing reaches Temporal
       -> the task's TaskFeedbackWorkflow takes the rating (baton.feedback), before the ack (bot.intake)
       -> baton_feedback_total{agent,rating} for a first or changed rating; "Thanks, recorded." privately
+      no worker took the update in time: the click is durable as a signal the workflow applies when a worker runs
+         (baton.feedback); counted as it will apply, and the clicker told the truth: recorded, shown shortly
 
 One rating per person: a second click replaces the first. Slack's `action_ts` names the click, so a redelivery of the
 same click is recognised by the workflow and neither recorded nor counted twice.
@@ -19,6 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.errors import BatonError, TaskNotFound
+from baton.feedback import FeedbackQueued
 from bot.blocks.feedback import decode_feedback
 from bot.blocks.ids import ACTION_FEEDBACK
 from bot.intake import ack_only, before_ack
@@ -29,10 +32,11 @@ from bot.services import BotServices
 from bot.visibility import Reader, visible_status
 from contracts.feedback import FeedbackV1
 
-__all__ = ["NOT_RECORDED", "RECORDED", "record_click", "register"]
+__all__ = ["NOT_RECORDED", "RECORDED", "RECORDED_LATER", "record_click", "register"]
 
 log = logging.getLogger(__name__)
 RECORDED = "Thanks, recorded."
+RECORDED_LATER = "Thanks, recorded. Baton is busy: your rating will show on the task shortly."
 NOT_RECORDED = "Only people who may see this task can rate it; your rating was not recorded."
 NOT_OURS = "These buttons are not Baton's; nothing was recorded."
 _MAX_TS = 64
@@ -55,6 +59,10 @@ async def record_click(services: BotServices, value: object, user: str, click_id
     except Exception:
         log.exception("The feedback click of %s failed", user)
         return SOMETHING_WENT_WRONG
+    if isinstance(outcome, FeedbackQueued):
+        if outcome.expected in ("recorded", "changed"):
+            record_feedback(status.agent, rating)
+        return RECORDED_LATER
     if outcome.outcome in ("recorded", "changed"):
         record_feedback(status.agent, rating)
     return RECORDED

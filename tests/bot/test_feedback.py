@@ -22,7 +22,7 @@ from baton import commands
 from baton.feedback import TaskFeedback
 from baton.gateway import TaskGateway
 from bot.blocks.feedback import decode_feedback, feedback_block, feedback_value
-from bot.listeners.feedback import NOT_RECORDED, RECORDED
+from bot.listeners.feedback import NOT_RECORDED, RECORDED, RECORDED_LATER
 from bot.runtime import BotRuntime
 from contracts import names
 from contracts.feedback import FeedbackRating, FeedbackV1, TaskFeedbackV1
@@ -152,6 +152,32 @@ async def test_a_final_message_carries_feedback_buttons_and_the_requesters_ratin
         shown = await commands.status(gateway, Namespace(task=task_id, json=False))
     assert "Feedback: 1 positive, 1 negative" in shown
     assert f"positive: {CAROL}" in shown and f"negative: {ALICE}" in shown
+
+
+async def test_a_click_while_no_worker_runs_is_told_recorded_and_applied_once_when_a_worker_starts(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, gateway: TaskGateway,
+        agent_worker: WorkerFactory) -> None:
+    async with agent_worker():
+        task_id, final = await finished_task(slack, sender)
+    # Every worker is down: the click is durable by signal-with-start, and Alice is told so, not "busy".
+    click = await sender.send_feedback(user_id=ALICE, channel_id=CHANNEL, message_ts=final.ts,
+                                       action_ts="1700000000.000200")
+    assert click.status == 200
+    await slack.wait_for(lambda: told(slack, ALICE, RECORDED_LATER) == 1, timeout=15)
+    again = await sender.send_feedback(user_id=ALICE, channel_id=CHANNEL, message_ts=final.ts,
+                                       action_ts="1700000000.000200")  # the same click, delivered again
+    assert again.status == 200
+    await slack.wait_for(lambda: told(slack, ALICE, RECORDED_LATER) == 2, timeout=15)
+    waiting = await gateway.feedback.read(task_id)
+    assert waiting is not None and waiting.ratings == [], "in the history, not applied: no worker ran it yet"
+
+    async with agent_worker():
+        recorded = await ratings(gateway, task_id, lambda f: len(f.ratings) == 1)
+        handle = gateway.client.get_workflow_handle(names.feedback_workflow_id(task_id))
+        signals = [e for e in (await handle.fetch_history()).events
+                   if e.HasField("workflow_execution_signaled_event_attributes")]
+    assert [(r.by, r.rating, r.click_id) for r in recorded.ratings] == [(ALICE, "positive", "1700000000.000200")]
+    assert len(signals) == 2, "both deliveries are in the history; the workflow applied the click once"
 
 
 async def test_a_click_from_someone_who_may_not_see_the_task_is_refused_privately_and_not_recorded(

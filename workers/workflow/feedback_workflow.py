@@ -2,6 +2,8 @@
 
     bot --update `feedback` (update-with-start; update id from the person and Slack's action_ts)--> handler:
         a click id seen lately -> duplicate; else the person's rating is set (their earlier one replaced)
+    bot --signal `feedback_later` (signal-with-start, when no worker took the update in time)--> the same handling,
+        applied when a worker next runs the workflow (a click past MAX_RATINGS is dropped: a signal cannot refuse)
         -> memo `feedback` rewritten, so `describe()` reads the ratings with no worker and after the run closed
     query `task_feedback`: the ratings
     no click for IDLE_CLOSE: the run completes with the ratings; a later click starts a new run of the same id,
@@ -28,7 +30,13 @@ with workflow.unsafe.imports_passed_through():
         FeedbackV1,
         TaskFeedbackV1,
     )
-    from contracts.names import FEEDBACK_MEMO, FEEDBACK_QUERY, FEEDBACK_UPDATE, FEEDBACK_WORKFLOW
+    from contracts.names import (
+        FEEDBACK_MEMO,
+        FEEDBACK_QUERY,
+        FEEDBACK_SIGNAL,
+        FEEDBACK_UPDATE,
+        FEEDBACK_WORKFLOW,
+    )
 
 IDLE_CLOSE = timedelta(days=30)
 """A run with no click for this long completes: a task's final message is rated in the days after it, not forever."""
@@ -67,6 +75,17 @@ class TaskFeedbackWorkflow:
 
     @workflow.update(name=FEEDBACK_UPDATE)
     def rate(self, click: FeedbackV1) -> FeedbackOutcomeV1:
+        return self._apply(click)
+
+    @workflow.signal(name=FEEDBACK_SIGNAL)
+    def rate_later(self, click: FeedbackV1) -> None:
+        """A click the bot recorded by signal because no worker took its update in time: applied like the update
+        (the update may still arrive too, and is then a duplicate by click id), or dropped when the update's
+        validator would have refused it."""
+        if click.click_id in self._recent or self._has_room_for(click):
+            self._apply(click)
+
+    def _apply(self, click: FeedbackV1) -> FeedbackOutcomeV1:
         if click.click_id in self._recent:
             return FeedbackOutcomeV1(outcome="duplicate", rating=click.rating)
         self._recent = [*self._recent[-(MAX_RECENT_CLICKS - 1):], click.click_id]
@@ -81,8 +100,11 @@ class TaskFeedbackWorkflow:
     @rate.validator
     def _room_for(self, click: FeedbackV1) -> None:
         """A new person past MAX_RATINGS is refused (nothing written); people already counted may change theirs."""
-        if click.by not in self._ratings and len(self._ratings) >= MAX_RATINGS:
+        if not self._has_room_for(click):
             raise ValueError("This task has all the ratings it can hold.")
+
+    def _has_room_for(self, click: FeedbackV1) -> bool:
+        return click.by in self._ratings or len(self._ratings) < MAX_RATINGS
 
     @workflow.query(name=FEEDBACK_QUERY)
     def feedback(self) -> TaskFeedbackV1:
