@@ -54,10 +54,20 @@ from contracts.status import (
     SlackMessagesV1,
     TaskStatusV1,
 )
-from contracts.task import ApprovalPolicyV1, ExecutionOptionsV1, RequesterV1, TaskRequestV1
+from contracts.task import (
+    DEFAULT_AGENT_VERSION,
+    AnyTaskRequest,
+    ApprovalPolicyV1,
+    ExecutionOptionsV1,
+    RequesterV1,
+    TaskRequestV1,
+    TaskRequestV2,
+    upgrade_task_request,
+)
 from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1, may_reply
 
 __all__ = [
+    "DEFAULT_AGENT_VERSION",
     "MAX_ANSWER_TEXT",
     "MAX_EVENTS_KEPT",
     "MAX_REQUEST_TEXT",
@@ -67,6 +77,7 @@ __all__ = [
     "AgentInfoV1",
     "AnswerInputV1",
     "AnswerOutputV1",
+    "AnyTaskRequest",
     "ApprovalPolicyV1",
     "ApprovalV1",
     "ArtifactV1",
@@ -100,6 +111,7 @@ __all__ = [
     "SlackMessagesV1",
     "TaskContinuationV1",
     "TaskRequestV1",
+    "TaskRequestV2",
     "TaskResultV1",
     "TaskStatusV1",
     "ThreadRepliesV1",
@@ -117,5 +129,6 @@ __all__ = [
     "refusal_reason",
     "slack_idempotency_key",
     "task_id_for",
+    "upgrade_task_request",
     "utc_now",
 ]

@@ -10,7 +10,7 @@ from contracts.checkpoint import CheckpointV1, DecisionV1
 from contracts.common import Contract, ShortText, TaskId, UserId
 from contracts.result import TaskResultV1, UsageV1
 from contracts.status import SlackMessagesV1
-from contracts.task import TaskRequestV1
+from contracts.task import AnyTaskRequest
 
 
 class ResumeV1(Contract):
@@ -23,7 +23,8 @@ class ResumeV1(Contract):
 
 class RunAgentInputV1(Contract):
     schema_version: Literal[1] = 1
-    request: TaskRequestV1
+    request: AnyTaskRequest
+    """V1 or V2 (contracts.task): a task started before V2 existed still runs."""
     resume: ResumeV1 | None = None
 
 

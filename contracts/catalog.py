@@ -4,17 +4,22 @@ namespace on different queues run different agents. `AgentInfoV1` is Baton's one
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from contracts.common import AgentName, Contract, ShortText
+from contracts.common import AgentName, Contract, GrownContract, ShortText
 
 
-class AgentInfoV1(Contract):
+class AgentInfoV1(GrownContract):
+    added_fields: ClassVar[tuple[str, ...]] = ("version",)
+
     schema_version: Literal[1] = 1
     name: AgentName
     description: ShortText = ""
+    version: ShortText | None = None
+    """The agent's declared version (`AgentSpec.version`); None from workers that predate versions. A grown field:
+    a bot that predates it cannot read a catalog that names versions, so bots are upgraded before workers."""
 
 
 class AgentCatalogV1(Contract):
@@ -23,3 +28,7 @@ class AgentCatalogV1(Contract):
 
     def names(self) -> list[str]:
         return [agent.name for agent in self.agents]
+
+    def version_of(self, name: str) -> str | None:
+        """The version the catalog names for agent `name`, or None (unknown agent, or a worker that names none)."""
+        return next((agent.version for agent in self.agents if agent.name == name), None)

@@ -17,14 +17,14 @@ from contracts.activities import ResumeV1
 from contracts.common import Contract
 from contracts.result import UsageV1
 from contracts.status import TaskStatusV1
-from contracts.task import TaskRequestV1
+from contracts.task import AnyTaskRequest
 
 
 class TaskContinuationV1(Contract):
     """AgentWorkflow's input for every run after the first: the request, and the task as it stood at the hand-over."""
 
     schema_version: Literal[1] = 1
-    request: TaskRequestV1
+    request: AnyTaskRequest
     """The request as first submitted, unchanged (the agent, the policy, the execution options)."""
     status: TaskStatusV1
     """The task's ledger as its `status` query showed it at the hand-over: phase, progress, the tail of events, the

@@ -19,11 +19,12 @@ from contracts.conversation import (
 from contracts.feedback import FeedbackOutcomeV1, FeedbackStartV1, FeedbackV1, TaskFeedbackV1
 from contracts.result import TaskResultV1
 from contracts.status import CancellationV1, ProgressEventV1, TaskStatusV1
-from contracts.task import TaskRequestV1
+from contracts.task import TaskRequestV1, TaskRequestV2
 from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1
 
 EXPORTED_MODELS: tuple[type[BaseModel], ...] = (
     TaskRequestV1,
+    TaskRequestV2,
     TaskStatusV1,
     ProgressEventV1,
     CheckpointV1,

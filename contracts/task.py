@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import Field, field_validator
 
@@ -114,3 +114,35 @@ class TaskRequestV1(Contract):
         if len(repr(value)) > 16_000:
             raise ValueError("parameters are too large (16,000 characters at most)")
         return value
+
+
+DEFAULT_AGENT_VERSION = "1"
+"""The version of an agent that declares none, and of every checkpoint and request written before versions existed."""
+
+
+class TaskRequestV2(TaskRequestV1):
+    """A TaskRequestV1 that also names the agent version it was started on (`agent_version`).
+
+    The worked example of Baton's contract evolution rule: a field that old readers must not be sent makes a new
+    version, not a grown V1. It subclasses V1, so every consumer typed against V1 (agents, the ledger) reads a V2
+    unchanged; fields that carry a request accept both (`AnyTaskRequest`), and `upgrade_task_request` turns a V1
+    into a V2 where a V2 is needed. Readers go first: workers and bots read both before any gateway writes a V2."""
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # the one field whose value tells V2 from V1
+    agent_version: ShortText | None = None
+    """The agent's version in the catalog when the task was submitted; None when the catalog named none."""
+
+
+AnyTaskRequest = Annotated[TaskRequestV2 | TaskRequestV1, Field(discriminator="schema_version")]
+"""A request of either version, told apart by `schema_version`: the type of every field and input that carries a
+request while V1 tasks are in flight. V2 comes first so that a V2 is written whole (it is also a V1)."""
+
+
+def upgrade_task_request(request: TaskRequestV1, agent_version: str | None = None) -> TaskRequestV2:
+    """`request` as a V2: a V1 gains `agent_version` (None: not known); a V2 keeps its own unless one is given."""
+    if isinstance(request, TaskRequestV2):
+        if agent_version is None or agent_version == request.agent_version:
+            return request
+        return request.model_copy(update={"agent_version": agent_version})
+    fields = {name: getattr(request, name) for name in TaskRequestV1.model_fields if name != "schema_version"}
+    return TaskRequestV2(**fields, agent_version=agent_version)

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         RunAgentOutputV1,
         TaskContinuationV1,
         TaskRequestV1,
+        TaskRequestV2,
         TaskResultV1,
         TaskStatusV1,
         UsageV1,
@@ -49,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         current_args,
         refusal_reason,
     )
-    from contracts.approval import APPROVING_DECISIONS
+    from contracts.approval import APPROVING_DECISIONS, action_under_review
     from contracts.names import (
         AGENT_FAILED,
         AGENT_WORKFLOW,
@@ -86,13 +87,17 @@ TaskContinuationV1 (runs recorded before it never did; the marker is written onl
 CANCEL_SEEN_AFTER_RUN = "cancel-seen-after-run"
 """Patch id: a cancel that arrived as `run_agent` returned normally ends the task cancelled (it used to be lost, and
 the task waited at its next checkpoint). Written only by runs where that happened."""
+PER_ACTION_DECISIONS = "per-action-decisions"
+"""Patch id: a checkpoint with several actions (`CheckpointV1.actions`) is decided one action at a time, and the
+agent resumes once every action has its decision. Written only by runs that decided such a checkpoint."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
 class AgentWorkflow:
     @workflow.init
-    def __init__(self, start: TaskRequestV1 | TaskContinuationV1) -> None:
-        """`start` is the submitted request for a task's first run, what the run before carried for the others."""
+    def __init__(self, start: TaskRequestV2 | TaskRequestV1 | TaskContinuationV1) -> None:
+        """`start` is the submitted request (V1 or V2) for a task's first run, what the run before carried for the
+        others."""
         request = start.request if isinstance(start, TaskContinuationV1) else start
         carried = start if isinstance(start, TaskContinuationV1) else None
         self._request = request
@@ -112,7 +117,7 @@ class AgentWorkflow:
         self._replies = ReplyBox()
 
     @workflow.run
-    async def run(self, start: TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
+    async def run(self, start: TaskRequestV2 | TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
         notifier_loop = asyncio.create_task(self._notifier.run())
         try:
             result = await self._run_to_completion()
@@ -209,6 +214,8 @@ class AgentWorkflow:
         policy = self._request.approval
         return checkpoint.model_copy(
             update={
+                "actions": [self._stamp(action) for action in checkpoint.actions],  # each its own quorum
+                "decision": None,
                 "created_at": now,
                 "expires_at": now + timedelta(seconds=policy.expires_after_s),
                 "quorum": policy.quorum,
@@ -303,6 +310,8 @@ class AgentWorkflow:
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is None:  # the validator prevents this; never `assert` in workflow code (it retries forever)
             raise ApplicationError("No checkpoint is pending", type=CHECKPOINT_NOT_PENDING)
+        if checkpoint.actions and decision.action is not None and workflow.patched(PER_ACTION_DECISIONS):
+            return self._decide_action(checkpoint, decision)
         if checkpoint.quorum > 1 and decision.decision in APPROVING_DECISIONS and workflow.patched(QUORUM_COUNTS_EDITS):
             return self._count_approval(checkpoint, decision)
         if decision.decision == "accept" and checkpoint.quorum > 1:  # before QUORUM_COUNTS_EDITS: accepts only
@@ -351,6 +360,27 @@ class AgentWorkflow:
             message=f"{decision.decision} by {decision.by}: {count}",
         )
 
+    def _decide_action(self, checkpoint: CheckpointV1, decision: DecisionV1) -> DecisionOutcomeV1:
+        """One action's decision (or an approval toward its quorum): the agent resumes only once every action of
+        the checkpoint has its decision, with all of them."""
+        tally = self._ledger.record_action_decision(checkpoint, decision, workflow.now())
+        updated = self._ledger.pending_checkpoint or checkpoint
+        decided = sum(1 for action in updated.actions if action.decision is not None)
+        if decided == len(updated.actions):
+            self._decision = tally.decision
+        else:
+            self._notifier.changed()
+        count = f"{tally.approvals} of {tally.quorum} approvals"
+        if tally.decision is None:
+            return DecisionOutcomeV1(outcome="approval_recorded", approvals=tally.approvals, quorum=tally.quorum,
+                                     message=count, withdrawn=tally.withdrawn)
+        return DecisionOutcomeV1(
+            outcome="decided",
+            approvals=tally.approvals,
+            quorum=tally.quorum,
+            message=f"{decision.decision} by {decision.by}: {decided} of {len(updated.actions)} actions decided",
+        )
+
     @decide.validator
     def _validate_decision(self, decision: DecisionV1) -> None:
         """Rejects without writing history: stale or already-decided checkpoints, anyone the policy excludes, and a
@@ -363,6 +393,16 @@ class AgentWorkflow:
             details = () if decided is None else decided
             raise ApplicationError(self._why_not_pending(decision.checkpoint_id), *details,
                                    type=CHECKPOINT_NOT_PENDING)
+        if checkpoint.actions or decision.action is not None:  # one action at a time, each decided once
+            index = decision.action
+            chosen = checkpoint.actions[index] if index is not None and 0 <= index < len(checkpoint.actions) else None
+            if chosen is not None and chosen.decision is not None:
+                raise ApplicationError(already_decided(chosen.decision.decision, chosen.decision.by),
+                                       chosen.decision.decision, chosen.decision.by, type=CHECKPOINT_NOT_PENDING)
+            under_review = action_under_review(checkpoint, decision.action)
+            if isinstance(under_review, str):
+                raise ApplicationError(under_review, type=DECISION_NOT_ALLOWED)
+            checkpoint = under_review
         edited = None
         if decision.decision == "edit":
             edited = current_args(checkpoint) if decision.edited_args is None else decision.edited_args
