@@ -118,8 +118,12 @@ CHECKPOINT_TOO_LARGE: Final = "CheckpointTooLarge"
 """The agent interrupted with arguments, an interrupt value or an argument schema over the checkpoint size bound
 (contracts.checkpoint.MAX_ARGS_BYTES). Raised with `non_retryable=True` on the error itself, and deliberately not
 in NON_RETRYABLE_ERROR_TYPES: that list is part of every recorded ScheduleActivityTask command."""
+AGENT_VERSION_MISMATCH: Final = "AgentVersionMismatch"
+"""The task's agent checkpoint was written by a version of its graph this worker does not run, or waits at a node
+the graph no longer has (workers.graph_version). Non-retryable on the error itself, like CHECKPOINT_TOO_LARGE."""
 TASK_FAILURE_TYPES: Final = (
-    AGENT_FAILED, UNKNOWN_AGENT, INVALID_REQUEST, TIMEOUT, CHECKPOINT_TOO_LARGE, *LLM_ERROR_TYPES
+    AGENT_FAILED, UNKNOWN_AGENT, INVALID_REQUEST, TIMEOUT, CHECKPOINT_TOO_LARGE, AGENT_VERSION_MISMATCH,
+    *LLM_ERROR_TYPES,
 )
 NON_RETRYABLE_ERROR_TYPES: Final = (UNKNOWN_AGENT, INVALID_REQUEST, LLM_AUTH_ERROR, LLM_BAD_REQUEST)
 """`run_agent` failures a retry cannot help (AgentFailed is absent: an agent may ask for a retry)."""
@@ -138,6 +142,7 @@ __all__ = [
     "AGENTS_TASK_QUEUE",
     "AGENT_ATTRIBUTE",
     "AGENT_FAILED",
+    "AGENT_VERSION_MISMATCH",
     "AGENT_WORKFLOW",
     "ANSWER_IN_THREAD_ACTIVITY",
     "CANCEL_SIGNAL",
