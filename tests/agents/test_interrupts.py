@@ -9,6 +9,7 @@ import pytest
 
 from contracts import CheckpointV1, DecisionKind, DecisionV1
 from workers.interrupts import checkpoint_from_interrupt, detect_convention, resume_command, resume_value
+from workers.plain_answers import UNDECLARED_NOTE, PlainAnswers
 
 NOW = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 ID = "0123456789abcdef0123456789abcdef"
@@ -53,7 +54,8 @@ def cp(value: Any, **kwargs: Any) -> CheckpointV1:
     return checkpoint_from_interrupt(ID, value, **kwargs)
 
 
-AGENT_FIELDS = {"id", "title", "description", "proposed_action", "allowed_decisions", "convention", "raw_interrupt"}
+AGENT_FIELDS = {"id", "title", "description", "proposed_action", "allowed_decisions", "convention", "raw_interrupt",
+                "actions"}
 
 
 @pytest.mark.parametrize("value", [HITL_ONE, HITL_TWO, PER_CALL, INBOX, "Which region?", {"question": "Proceed?"}])
@@ -206,23 +208,32 @@ def test_inbox_decisions_become_a_one_item_list_of_human_responses(decision: Dec
 # -- plain ----------------------------------------------------------------------------------------------------
 
 
-def test_plain_question_allows_an_answer_or_approve_reject() -> None:
+def test_undeclared_plain_question_offers_respond_alone_and_passes_the_answer_as_typed() -> None:
     checkpoint = cp("Which region should the report cover?\nDefault: all.")
     assert checkpoint.convention == "plain"
     assert checkpoint.title == "Which region should the report cover?"
-    assert checkpoint.description == "Which region should the report cover?\nDefault: all."
-    assert checkpoint.allowed_decisions == ["accept", "respond", "reject"]
+    assert checkpoint.description == f"Which region should the report cover?\nDefault: all.\n\n{UNDECLARED_NOTE}"
+    assert checkpoint.allowed_decisions == ["respond"]
     assert resume_value(checkpoint, decide("respond", text="EMEA")) == "EMEA"
-    assert resume_value(checkpoint, decide("accept")) is True
-    assert resume_value(checkpoint, decide("reject")) is False
-    assert resume_value(checkpoint, decide("ignore")) is False
+    assert resume_value(checkpoint, decide("respond", text='{"region": "EMEA"}', text_is_json=True)) == {
+        "region": "EMEA"
+    }
+
+
+def test_declared_plain_question_offers_and_resumes_with_the_declared_values() -> None:
+    declared = PlainAnswers(approve=True, reject=False)
+    checkpoint = cp("Which region should the report cover?", plain=declared)
+    assert checkpoint.allowed_decisions == ["accept", "respond", "reject"]
+    assert resume_value(checkpoint, decide("respond", text="EMEA"), declared) == "EMEA"
+    assert resume_value(checkpoint, decide("accept"), declared) is True
+    assert resume_value(checkpoint, decide("reject"), declared) is False
+    assert resume_value(checkpoint, decide("ignore"), declared) is False
 
 
 def test_plain_dict_uses_its_question_as_title_and_the_rest_as_description() -> None:
     checkpoint = cp({"question": "Proceed with the migration?", "details": {"tables": 3}})
     assert checkpoint.title == "Proceed with the migration?"
-    assert checkpoint.description == 'details: {"tables": 3}'
-    assert resume_value(checkpoint, decide("accept")) is True
+    assert checkpoint.description == f'details: {{"tables": 3}}\n\n{UNDECLARED_NOTE}'
 
 
 def test_resume_command_is_keyed_by_the_interrupt_id() -> None:
