@@ -32,6 +32,7 @@ from contracts import (
 )
 from contracts.approval import APPROVING_DECISIONS
 from contracts.checkpoint import ApprovingDecision
+from contracts.common import MAX_LONG_TEXT
 
 MAX_APPROVAL_LOG = 50
 
@@ -112,44 +113,26 @@ class TaskLedger:
         self.updated_at = now
 
     def record_approval(self, checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> Tally:
-        """Count an accept or an edit toward `checkpoint`'s quorum (the rules: contracts.approval).
-
-        An edit that changes the arguments puts them in `proposed_action` (the agent's own stay in
-        `original_action`), withdraws every other approval and counts as its author's; an edit back to the agent's
-        arguments ends the edit in force. The validator refuses a second approval by the same person; should one
-        arrive anyway, it is not counted twice."""
-        edited = decision.edited_args if decision.decision == "edit" else None
-        args = current_args(checkpoint) if edited is None else edited
-        digest = args_digest(args)
-        approvals = list(checkpoint.approvals)
-        log = list(checkpoint.approval_log)
-        changes: dict[str, Any] = {}
-        withdrawn: list[str] = []
-        if changes_args(checkpoint, args):
-            withdrawn = [user for user in approvals if user != decision.by]
-            approvals = []
-            log = [r if r.withdrawn_by else r.model_copy(update={"withdrawn_by": decision.by}) for r in log]
-            original = checkpoint.original_action or checkpoint.proposed_action or ProposedActionV1(name="")
-            restored = args_digest(original.args) == digest
-            changes = {
-                "proposed_action": ProposedActionV1(name=original.name, args=dict(args)),
-                "original_action": None if restored else original,
-                "edited_by": None if restored else decision.by,
-            }
-        if decision.by not in approvals:
-            approvals.append(decision.by)
-            kind: ApprovingDecision = "edit" if decision.decision == "edit" else "accept"
-            log.append(ApprovalV1(by=decision.by, decision=kind, args_digest=digest, at=now))
-        checkpoint = checkpoint.model_copy(
-            update={**changes, "approvals": approvals, "approval_log": log[-MAX_APPROVAL_LOG:]}
-        )
+        """Count an accept or an edit toward `checkpoint`'s quorum (the rules: contracts.approval, `count_approval`)."""
+        checkpoint, tally = count_approval(checkpoint, decision, now)
         self.update_checkpoint(checkpoint, now)
-        if len(approvals) < checkpoint.quorum:
-            return Tally(len(approvals), checkpoint.quorum, withdrawn, None)
-        final = decision
-        if checkpoint.original_action is not None:
-            final = decision.model_copy(update={"decision": "edit", "edited_args": current_args(checkpoint)})
-        return Tally(len(approvals), checkpoint.quorum, withdrawn, final)
+        return tally
+
+    def record_action_decision(self, checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> Tally:
+        """A decision on one of `checkpoint`'s actions (`decision.action`, which the validator checked): an approval
+        toward that action's quorum, or its decision. The tally's `decision` is the action's, once it has one."""
+        index = decision.action if decision.action is not None else 0
+        action = checkpoint.actions[index]
+        if action.quorum > 1 and decision.decision in APPROVING_DECISIONS:
+            action, tally = count_approval(action, decision, now)
+        else:
+            tally = Tally(len(action.approvals), action.quorum, [], decision)
+        if tally.decision is not None:
+            action = action.model_copy(update={"decision": tally.decision, "state": "decided"})
+        actions = list(checkpoint.actions)
+        actions[index] = action
+        self.update_checkpoint(checkpoint.model_copy(update={"actions": actions}), now)
+        return tally
 
     def record_decision(self, checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> None:
         approvals: list[ApprovalV1] = []
@@ -161,7 +144,7 @@ class TaskLedger:
                 checkpoint_title=checkpoint.title,
                 decision=decision.decision,
                 by=decision.by,
-                text=decision.text,
+                text=_actions_summary(checkpoint, decision) if checkpoint.actions else decision.text,
                 at=decision.at,
                 approvals=approvals[-10:],
             )
@@ -200,3 +183,55 @@ class TaskLedger:
             finished_at=self.finished_at,
             slack=self.slack,
         )
+
+
+def count_approval(checkpoint: CheckpointV1, decision: DecisionV1, now: datetime) -> tuple[CheckpointV1, Tally]:
+    """`checkpoint` with an accept or an edit counted toward its quorum (the rules: contracts.approval).
+
+    An edit that changes the arguments puts them in `proposed_action` (the agent's own stay in
+    `original_action`), withdraws every other approval and counts as its author's; an edit back to the agent's
+    arguments ends the edit in force. The validator refuses a second approval by the same person; should one
+    arrive anyway, it is not counted twice."""
+    edited = decision.edited_args if decision.decision == "edit" else None
+    args = current_args(checkpoint) if edited is None else edited
+    digest = args_digest(args)
+    approvals = list(checkpoint.approvals)
+    log = list(checkpoint.approval_log)
+    changes: dict[str, Any] = {}
+    withdrawn: list[str] = []
+    if changes_args(checkpoint, args):
+        withdrawn = [user for user in approvals if user != decision.by]
+        approvals = []
+        log = [r if r.withdrawn_by else r.model_copy(update={"withdrawn_by": decision.by}) for r in log]
+        original = checkpoint.original_action or checkpoint.proposed_action or ProposedActionV1(name="")
+        restored = args_digest(original.args) == digest
+        changes = {
+            "proposed_action": ProposedActionV1(name=original.name, args=dict(args)),
+            "original_action": None if restored else original,
+            "edited_by": None if restored else decision.by,
+        }
+    if decision.by not in approvals:
+        approvals.append(decision.by)
+        kind: ApprovingDecision = "edit" if decision.decision == "edit" else "accept"
+        log.append(ApprovalV1(by=decision.by, decision=kind, args_digest=digest, at=now))
+    checkpoint = checkpoint.model_copy(
+        update={**changes, "approvals": approvals, "approval_log": log[-MAX_APPROVAL_LOG:]}
+    )
+    if len(approvals) < checkpoint.quorum:
+        return checkpoint, Tally(len(approvals), checkpoint.quorum, withdrawn, None)
+    final = decision
+    if checkpoint.original_action is not None:
+        final = decision.model_copy(update={"decision": "edit", "edited_args": current_args(checkpoint)})
+    return checkpoint, Tally(len(approvals), checkpoint.quorum, withdrawn, final)
+
+
+def _actions_summary(checkpoint: CheckpointV1, last: DecisionV1) -> str:
+    """What each action got, one line each: the record of a checkpoint decided per action names one decision
+    (`last`, the one that completed it, or the expiry's) and keeps the others here."""
+    lines = []
+    for index, action in enumerate(checkpoint.actions, start=1):
+        name = action.proposed_action.name if action.proposed_action else action.title
+        decision = action.decision or last
+        line = f"{index}. {name}: {decision.decision} by {decision.by}"
+        lines.append(line + (f" ({decision.text})" if decision.text else ""))
+    return "\n".join(lines)[:MAX_LONG_TEXT]
