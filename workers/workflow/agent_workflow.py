@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         RunAgentOutputV1,
         TaskContinuationV1,
         TaskRequestV1,
+        TaskRequestV2,
         TaskResultV1,
         TaskStatusV1,
         UsageV1,
@@ -94,8 +95,9 @@ agent resumes once every action has its decision. Written only by runs that deci
 @workflow.defn(name=AGENT_WORKFLOW)
 class AgentWorkflow:
     @workflow.init
-    def __init__(self, start: TaskRequestV1 | TaskContinuationV1) -> None:
-        """`start` is the submitted request for a task's first run, what the run before carried for the others."""
+    def __init__(self, start: TaskRequestV2 | TaskRequestV1 | TaskContinuationV1) -> None:
+        """`start` is the submitted request (V1 or V2) for a task's first run, what the run before carried for the
+        others."""
         request = start.request if isinstance(start, TaskContinuationV1) else start
         carried = start if isinstance(start, TaskContinuationV1) else None
         self._request = request
@@ -115,7 +117,7 @@ class AgentWorkflow:
         self._replies = ReplyBox()
 
     @workflow.run
-    async def run(self, start: TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
+    async def run(self, start: TaskRequestV2 | TaskRequestV1 | TaskContinuationV1) -> TaskResultV1:
         notifier_loop = asyncio.create_task(self._notifier.run())
         try:
             result = await self._run_to_completion()
