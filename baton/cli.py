@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
-from baton import commands
+from baton import commands, worker_pool
 from baton.audit import parse_since
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=7233, help="Temporal gRPC port")
     dev.add_argument("--ui-port", type=int, default=8233, help="Temporal Web UI port")
     dev.add_argument("--state-dir", default=".baton", help="where tasks and checkpoints persist across restarts")
-    sub.add_parser("worker", help="run a worker (python -m workers)")
+    worker = sub.add_parser("worker", help="run a worker (python -m workers), one process a core by default")
+    worker.add_argument("--processes", type=int, choices=range(1, 257), metavar="N",
+                        help="worker processes under one supervisor (default: the cores this process may use)")
     sub.add_parser("bot", help="run the Slack bot (python -m bot)")
     sub.add_parser("notifier", help="the bot's notify worker alone, no Slack listener (python -m bot.notifier_main)")
 
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     install(Redactor.from_variables(os.environ))
     args = build_parser().parse_args(argv)
+    if args.command == "worker" and (args.processes or worker_pool.default_processes()) > 1:
+        return worker_pool.main(args.processes)
     if args.command in PROCESSES:
         os.execv(sys.executable, [sys.executable, "-m", PROCESSES[args.command]])
     if args.command == "dev":
