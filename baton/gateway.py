@@ -72,7 +72,8 @@ def decide_update_id(decision: DecisionV1, approving: Mapping[str, Any] | None =
     approval sends a different update, which the workflow's validator then judges."""
     # The id is history metadata, which payload encryption does not cover: name the person by a digest, not their id.
     person = hashlib.sha256(decision.by.encode()).hexdigest()[:16]
-    base = f"decide-{decision.checkpoint_id}-{person}-{decision.decision}"
+    action = "" if decision.action is None else f"#{decision.action}"  # each action of a checkpoint is its own
+    base = f"decide-{decision.checkpoint_id}{action}-{person}-{decision.decision}"
     if decision.decision == "edit" and decision.edited_args is not None:
         return f"{base}-{args_digest(decision.edited_args)}"
     if decision.decision in ("accept", "edit") and approving is not None:
