@@ -29,7 +29,8 @@ from contracts import (
     already_decided,
     utc_now,
 )
-from contracts.approval import current_args, refusal_reason
+from contracts.approval import action_under_review, current_args, refusal_reason
+from contracts.checkpoint import split_action_ref
 
 __all__ = ["BUSY", "Answer", "Check", "check_decision", "decide", "no_longer_pending", "ready_answer",
            "send_decision"]
@@ -48,10 +49,14 @@ class Check:
     groups: tuple[str, ...] = ()
     outcome: DecisionOutcome = "refused"
     """What a refusal counts as (bot.metrics): refused, not_pending or busy."""
+    action: int | None = None
+    """Which of the pending checkpoint's actions the click decides (`checkpoint` is then that action's entry)."""
 
 
 async def check_decision(services: BotServices, task_id: str, checkpoint_id: str | None, decision: DecisionKind,
                          user_id: str) -> Check:
+    """`checkpoint_id` is a card's: a checkpoint's id, or one of its actions' (`contracts.checkpoint.action_ref`)."""
+    checkpoint_id, action = split_action_ref(checkpoint_id) if checkpoint_id else (checkpoint_id, None)
     try:
         status = await services.gateway.live_status(task_id)
     except (TaskNotFound, TaskAlreadyFinished):
@@ -65,11 +70,19 @@ async def check_decision(services: BotServices, task_id: str, checkpoint_id: str
     checkpoint = status.pending_checkpoint
     if status.is_terminal or checkpoint is None or checkpoint.id != checkpoint_id:
         return Check(no_longer_pending(status, checkpoint_id), status, outcome="not_pending")
+    under_review = action_under_review(checkpoint, action)
+    if isinstance(under_review, str):
+        done = checkpoint.actions[action].decision if action is not None and action < len(checkpoint.actions) else None
+        if done is not None:  # this action was decided: say by whom, as for a whole checkpoint
+            label = f"*{DECISION_LABELS[done.decision]}*"
+            return Check(escape_keeping_mentions(already_decided(label, done.by), [done.by]), status,
+                         outcome="not_pending")
+        return Check(escape_keeping_mentions(f"You cannot decide this: {under_review}", [user_id]), status)
     groups = await services.directory.groups_of(user_id, status.approval.approver_groups)
-    reason = refusal_reason(status.approval, status.requester.user_id, checkpoint, decision, user_id, groups)
+    reason = refusal_reason(status.approval, status.requester.user_id, under_review, decision, user_id, groups)
     if reason is not None:
         return Check(escape_keeping_mentions(f"You cannot decide this: {reason}", [user_id]), status)
-    return Check(None, status, checkpoint, tuple(groups))
+    return Check(None, status, under_review, tuple(groups), action=action)
 
 
 Answer = Callable[[], Awaitable[str]]
@@ -94,8 +107,8 @@ async def send_decision(services: BotServices, task_id: str, check: Check, decis
     checkpoint = check.checkpoint
     try:
         sent = await services.gateway.start_decide(task_id, DecisionV1(
-            checkpoint_id=checkpoint.id, decision=decision, edited_args=edited_args, text=text or None,
-            by=user_id, by_groups=list(check.groups), at=utc_now(),
+            checkpoint_id=split_action_ref(checkpoint.id)[0], decision=decision, edited_args=edited_args,
+            text=text or None, by=user_id, by_groups=list(check.groups), at=utc_now(), action=check.action,
         ), approving=current_args(checkpoint))
     except BatonError as exc:
         record_decision(_failure_outcome(exc))
@@ -149,7 +162,7 @@ async def _refused(services: BotServices, task_id: str, checkpoint: CheckpointV1
         # The task ended between the check and the update (a quick agent after the winning click): its final
         # status still says who decided.
         try:
-            return no_longer_pending(await services.gateway.live_status(task_id), checkpoint.id)
+            return no_longer_pending(await services.gateway.live_status(task_id), split_action_ref(checkpoint.id)[0])
         except BatonError:
             return "This task has finished; this is no longer pending."
     if isinstance(exc, TaskNotFound):
@@ -163,8 +176,9 @@ async def _refused(services: BotServices, task_id: str, checkpoint: CheckpointV1
         status = await services.gateway.live_status(task_id)
     except BatonError:  # gone, finished, busy or unreachable: the workflow's own words are all there is
         return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
-    if status.pending_checkpoint is None or status.pending_checkpoint.id != checkpoint.id:
-        return no_longer_pending(status, checkpoint.id)
+    checkpoint_id = split_action_ref(checkpoint.id)[0]
+    if status.pending_checkpoint is None or status.pending_checkpoint.id != checkpoint_id:
+        return no_longer_pending(status, checkpoint_id)
     return escape_keeping_mentions(f"Your decision was not applied: {exc}", [user_id])
 
 
