@@ -1,6 +1,8 @@
 """The checkpoint card: what the agent wants to do, and one button per decision a person may make.
 
 While pending it carries the buttons; once decided or expired it shows who decided what and when, without buttons.
+A checkpoint with several actions (`CheckpointV1.actions`) lists them, each with its own buttons (those its own
+review config allows, pointing at that action) until it is decided, then who decided it.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def checkpoint_card(task_id: str, checkpoint: CheckpointV1, *, approvers: list[s
     """A pending (or reminded / escalated) checkpoint with its buttons; `approvers` are named on the card."""
     blocks = _body(checkpoint)
     notes: list[str] = []
-    if checkpoint.quorum > 1:
+    if checkpoint.quorum > 1 and not checkpoint.actions:  # each action counts its own
         notes.append(f"*{len(checkpoint.approvals)} of {checkpoint.quorum} approvals*")
         if checkpoint.approvals:
             notes.append(mrkdwn("approved by {}", Mrkdwn(", ").join(mention(u) for u in checkpoint.approvals)))
@@ -59,12 +61,16 @@ def checkpoint_card(task_id: str, checkpoint: CheckpointV1, *, approvers: list[s
         notes.append(":rotating_light: *escalated*")
     if notes:
         blocks.append(context(Mrkdwn(" · ").join(notes)))
-    value = ButtonRef(task_id, checkpoint.id).encode()
-    blocks.append({
-        "type": "actions",
-        "block_id": "baton_checkpoint_actions",
-        "elements": [_button(kind, value) for kind in checkpoint.allowed_decisions],
-    })
+    if checkpoint.actions:
+        blocks[1:1] = [block for i, action in enumerate(checkpoint.actions)
+                       for block in _action_blocks(task_id, i, len(checkpoint.actions), action)]
+    else:
+        value = ButtonRef(task_id, checkpoint.id).encode()
+        blocks.append({
+            "type": "actions",
+            "block_id": "baton_checkpoint_actions",
+            "elements": [_button(kind, value) for kind in checkpoint.allowed_decisions],
+        })
     text = fallback_text(f"Decision needed: {checkpoint.title}")
     return Rendered(text=text, blocks=fit_blocks(blocks))
 
@@ -77,6 +83,9 @@ def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | Non
     """
     heading = title or (checkpoint.title if checkpoint else "") or (record.checkpoint_title if record else "")
     blocks = _body(checkpoint) if checkpoint is not None else [_header(heading or "Checkpoint")]
+    if checkpoint is not None and checkpoint.actions:
+        blocks += [block for i, action in enumerate(checkpoint.actions)
+                   for block in _action_blocks(None, i, len(checkpoint.actions), action)]
     if record is None:
         outcome = Mrkdwn(":lock: Closed")
     elif record.by == "expiry":
@@ -101,6 +110,8 @@ def _header(title: str) -> dict[str, Any]:
 
 def _body(checkpoint: CheckpointV1) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [_header(checkpoint.title)]
+    if checkpoint.actions:  # each action shows its own arguments (checkpoint_card, _decided_actions)
+        return blocks
     if checkpoint.description:
         blocks.append(section(escape(truncate(checkpoint.description, _DESCRIPTION_LIMIT))))
     action = checkpoint.proposed_action
@@ -130,6 +141,37 @@ def _approvals_note(approvals: list[ApprovalV1]) -> Mrkdwn:
     """Who made up the quorum (the record's `by` is only the last of them), edits marked."""
     people = Mrkdwn(", ").join(mention(a.by) + (" (edit)" if a.decision == "edit" else "") for a in approvals)
     return mrkdwn("Approvals: {}", people)
+
+
+def _action_blocks(task_id: str | None, index: int, count: int, action: CheckpointV1) -> list[dict[str, Any]]:
+    """One action of several: what it is, then its own buttons while it waits (with a `task_id`), or who decided
+    it. Its arguments, description and name are the agent's: escaped like the rest of the card."""
+    proposed = action.proposed_action
+    text = mrkdwn("*Action {} of {}:* `{}`", index + 1, count, proposed.name if proposed else action.title)
+    if action.description:
+        text += "\n" + escape(truncate(action.description, _DESCRIPTION_LIMIT // count))
+    if proposed is not None and proposed.args:
+        text += "\n" + code_block(format_args(proposed.args), max(300, _ARGS_LIMIT // count))
+    blocks: list[dict[str, Any]] = [section(text)]
+    if proposed is not None and action.original_action is not None:
+        blocks.append(section(_edit_note(action.edited_by, action.original_action.args, proposed.args)))
+    done = action.decision
+    if done is not None:
+        outcome = mrkdwn("{} by {} {}", _DONE_LABELS[done.decision], mention(done.by), slack_date(done.at))
+        if done.text:
+            outcome += mrkdwn(": {}", truncate(done.text, 300))
+        blocks.append(context(outcome))
+        return blocks
+    if action.quorum > 1:
+        blocks.append(context(mrkdwn("*{} of {} approvals*", len(action.approvals), action.quorum)))
+    if task_id is not None:
+        value = ButtonRef(task_id, action.id).encode()
+        blocks.append({
+            "type": "actions",
+            "block_id": f"baton_checkpoint_actions_{index}",
+            "elements": [_button(kind, value) for kind in action.allowed_decisions],
+        })
+    return blocks
 
 
 def _button(kind: DecisionKind, value: str) -> dict[str, Any]:

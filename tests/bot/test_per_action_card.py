@@ -1,0 +1,65 @@
+"""A checkpoint with several actions is one card listing each action with its own buttons (issue #15 item 1)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.blocks import ButtonRef, checkpoint_card, decided_card
+from bot.blocks.ids import decision_from_action_id
+from contracts import DecisionRecordV1, DecisionV1
+from workers.interrupts import checkpoint_from_interrupt
+
+T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+HOSTILE = "<!channel> <@U09EVIL> <https://evil.example|bank.com>"
+BATCH = {
+    "action_requests": [
+        {"name": "write_file", "args": {"path": "/srv/notes.txt", "body": HOSTILE}, "description": "Write " + HOSTILE},
+        {"name": "delete_rows", "args": {"table": "orders"}},
+    ],
+    "review_configs": [
+        {"action_name": "write_file", "allowed_decisions": ["approve", "edit", "reject", "respond"]},
+        {"action_name": "delete_rows", "allowed_decisions": ["approve", "reject"]},
+    ],
+}
+
+
+def action_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [b for b in blocks if b["type"] == "actions"]
+
+
+def texts(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks)
+
+
+def test_a_card_with_two_actions_gives_each_its_own_buttons_as_its_review_config_allows() -> None:
+    checkpoint = checkpoint_from_interrupt("cp-1", BATCH)
+    rendered = checkpoint_card("t-1", checkpoint)
+    [first, second] = action_blocks(rendered.blocks)
+    kinds = [[decision_from_action_id(e["action_id"]) for e in block["elements"]] for block in (first, second)]
+    assert kinds == [["accept", "edit", "respond", "reject"], ["accept", "reject"]]
+    refs = {ButtonRef.decode(e["value"]).checkpoint_id for e in first["elements"]}
+    assert refs == {"cp-1#0"}
+    assert {ButtonRef.decode(e["value"]).checkpoint_id for e in second["elements"]} == {"cp-1#1"}
+    text = texts(rendered.blocks)
+    assert "Action 1 of 2" in text and "Action 2 of 2" in text and "delete_rows" in text
+    for forbidden in ("<!channel>", "<@U09EVIL>", "<https://evil.example|bank.com>"):
+        assert forbidden not in text, "the agent's arguments and description are escaped"
+
+
+def test_a_decided_action_loses_its_buttons_and_names_who_decided_while_the_other_keeps_them() -> None:
+    checkpoint = checkpoint_from_interrupt("cp-1", BATCH)
+    rejected = DecisionV1(checkpoint_id="cp-1", action=1, decision="reject", text="keep " + HOSTILE, by="U01ALICE",
+                          at=T0)
+    actions = [checkpoint.actions[0], checkpoint.actions[1].model_copy(update={"decision": rejected})]
+    checkpoint = checkpoint.model_copy(update={"actions": actions})
+    blocks = checkpoint_card("t-1", checkpoint).blocks
+    [only] = action_blocks(blocks)
+    assert ButtonRef.decode(only["elements"][0]["value"]).checkpoint_id == "cp-1#0"
+    text = texts(blocks)
+    assert "Rejected by <@U01ALICE>" in text and "<@U09EVIL>" not in text
+
+    record = DecisionRecordV1(checkpoint_id="cp-1", decision="reject", by="U01ALICE", at=T0)
+    closed = decided_card(checkpoint, record).blocks
+    assert action_blocks(closed) == [] and "Action 2 of 2" in texts(closed)
