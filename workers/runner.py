@@ -33,8 +33,10 @@ from langgraph.types import Command, StateSnapshot
 
 from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
 from contracts.thread_reply import ThreadReplyV1
+from workers.graph_version import check_resumable, version_metadata
 from workers.human_messages import HUMAN_MESSAGES, new_messages
 from workers.interrupts import checkpoint_from_interrupt, resume_value
+from workers.plain_answers import PlainAnswers
 from workers.plan import plan_of
 from workers.registry import AgentSpec
 
@@ -61,6 +63,7 @@ class AgentRun:
         self._attempt = attempt
         self._config: RunnableConfig = {
             "configurable": {"thread_id": request.task_id},
+            "metadata": version_metadata(spec),
             "callbacks": callbacks or [],
             "recursion_limit": 200,
         }
@@ -72,6 +75,7 @@ class AgentRun:
 
     async def run(self, resume: ResumeV1 | None) -> RunAgentOutputV1:
         state = await self._graph.aget_state(self._config)
+        check_resumable(self._spec, self._graph, state, self._request)  # a checkpoint of another graph version
         self._step = _saved_step(state)
         graph_input = self._input_for(state, resume)
         if graph_input is _REPORT_AGAIN:
@@ -106,7 +110,7 @@ class AgentRun:
             if resume is None:
                 return _REPORT_AGAIN
             values = {
-                i.id: resume_value(resume.checkpoint, resume.decision)
+                i.id: resume_value(resume.checkpoint, resume.decision, self._plain_for(state, i.id))
                 for i in state.interrupts
                 if i.id == resume.checkpoint.id
             }
@@ -160,9 +164,16 @@ class AgentRun:
             # response schema (per-call HITL) names the decisions LangGraph will accept and the tool's argument
             # schema. Raises CheckpointTooLarge (non-retryable) for a question no payload should carry.
             schema = getattr(first, "response_schema", None)
-            checkpoint = checkpoint_from_interrupt(first.id, first.value, response_schema=schema)
+            checkpoint = checkpoint_from_interrupt(first.id, first.value, response_schema=schema,
+                                                   plain=self._plain_for(state, first.id))
             return RunAgentOutputV1(kind="interrupted", checkpoint=checkpoint)
         return RunAgentOutputV1(kind="completed", result=self._spec.result_from_state(dict(state.values)))
+
+
+    def _plain_for(self, state: StateSnapshot, interrupt_id: str) -> PlainAnswers | None:
+        """The spec's declaration for the node that raised the interrupt (its top-level node, for a subgraph's)."""
+        node = next((t.name for t in state.tasks if any(i.id == interrupt_id for i in t.interrupts)), None)
+        return self._spec.plain_answers.get(node) if node is not None else None
 
 
 def _saved_step(state: StateSnapshot) -> int:
