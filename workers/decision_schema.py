@@ -11,7 +11,41 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["edit_args_schema", "referenced_defs"]
+__all__ = ["decision_types", "edit_args_schema", "referenced_defs"]
+
+
+def decision_types(response_schema: Any) -> set[str]:
+    """The decision types (`approve`, `edit`, ...) a per-call schema accepts: the `type` constant of each top-level
+    branch, or of the root when the tool allows one decision (LangChain then sends that decision's object schema).
+    Only the branches are read: a `type` field inside the tool's own arguments names no decision."""
+    if not isinstance(response_schema, dict):
+        return set()
+    defs = _defs(response_schema)
+    found: set[str] = set()
+    branches = [_resolve(b, defs) for key in ("oneOf", "anyOf") for b in response_schema.get(key) or []]
+    for branch in branches or [response_schema]:
+        kind = _prop(branch, "type", defs)
+        found.update(v for v in [kind.get("const"), *kind.get("enum", [])] if isinstance(v, str))
+    return found
+
+
+def _defs(schema: dict[str, Any]) -> dict[str, Any]:
+    found = schema.get("$defs")
+    return found if isinstance(found, dict) else {}
+
+
+def _resolve(node: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    for _ in range(10):  # a chain of $refs; a loop of them resolves to nothing
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
+            break
+        node = defs.get(ref.removeprefix("#/$defs/"))
+    return node if isinstance(node, dict) else {}
+
+
+def _prop(node: dict[str, Any], name: str, defs: dict[str, Any]) -> dict[str, Any]:
+    properties = node.get("properties")
+    return _resolve(properties.get(name), defs) if isinstance(properties, dict) else {}
 
 
 def edit_args_schema(response_schema: Any) -> Any:

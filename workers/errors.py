@@ -2,6 +2,8 @@
 
     AgentError (raised by an agent's node)   -> ApplicationError type "AgentFailed", non-retryable unless asked
     UnknownAgent (registry)                   -> ApplicationError type "UnknownAgent", non-retryable
+    a resume the agent refuses                -> ApplicationError type "AgentFailed", non-retryable: LangGraph's
+      (invalid for the interrupt's response_schema, or PlainAnswerRefused)   check gives the same answer every time
     LLM provider errors                        -> workers.llm.translate_llm_error (429/5xx retried, 401/400 not)
     anything else                              -> retryable ApplicationError named after the exception type
 
@@ -10,10 +12,13 @@
 
 from __future__ import annotations
 
+from langgraph.errors import is_invalid_resume
+from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from contracts.names import AGENT_FAILED, UNKNOWN_AGENT
 from workers.llm import translate_llm_error
+from workers.plain_answers import PlainAnswerRefused
 
 
 class AgentError(Exception):
@@ -36,7 +41,19 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return ApplicationError(str(exc), type=AGENT_FAILED, non_retryable=not exc.retryable)
     if isinstance(exc, UnknownAgent):
         return ApplicationError(str(exc), type=UNKNOWN_AGENT, non_retryable=True)
+    if isinstance(exc, PlainAnswerRefused) or is_invalid_resume(exc):
+        return ApplicationError(f"The agent refused the answer: {_readable(exc)}", type=AGENT_FAILED,
+                                non_retryable=True)
     llm_error = translate_llm_error(exc)
     if llm_error is not None:
         return llm_error
     return ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
+
+
+def _readable(exc: BaseException) -> str:
+    """One line naming the field, rather than pydantic's multi-line report."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        problem = exc.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"]) or "the answer"
+        return f"{field}: {problem['msg']}"
+    return str(exc)

@@ -7,12 +7,13 @@ under Baton.
     hitl_middleware   HITLRequest {action_requests, review_configs}      {"decisions": [{"type": "approve"}, ...]}
                       (per_call) {"type": "tool_approval", name, args}   {"type": "approve"}  (one decision)
     agent_inbox       [HumanInterrupt {action_request, config, ...}]     [{"type": "accept", "args": None}]
-    plain             "question" or any other dict                       "answer text" | True | False
+    plain             "question" or any other dict                       as the spec declares (workers.plain_answers);
+                                                                         undeclared: the answer as typed (text or JSON)
 
 Decision names:  Baton  accept   edit   reject   respond     ignore
                  HITL   approve  edit   reject   respond     (reject)
                  Inbox  accept   edit   (ignore) response    ignore   (reject's text is dropped)
-                 plain  True     (args) False    "text"      False
+                 plain  declared approve / edit / reject / respond (reject's value for ignore); undeclared: respond
 
 `resume_value` maps every decision kind to its nearest equivalent, so an expiry default (reject or ignore)
 applies even where the checkpoint did not offer it; people are held to `allowed_decisions` by the workflow.
@@ -42,7 +43,8 @@ from contracts.checkpoint import MAX_ARGS_BYTES, json_bytes, too_large
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
 from contracts.names import CHECKPOINT_TOO_LARGE
 from workers.actions import is_batched, per_action_checkpoint, per_action_resume
-from workers.decision_schema import edit_args_schema
+from workers.decision_schema import decision_types, edit_args_schema
+from workers.plain_answers import UNDECLARED_NOTE, PlainAnswerRefused, PlainAnswers, parsed_json
 
 __all__ = [
     "CheckpointTooLarge",
@@ -98,6 +100,7 @@ def checkpoint_from_interrupt(
     value: Any,
     *,
     response_schema: Any = None,
+    plain: PlainAnswers | None = None,
 ) -> CheckpointV1:
     """What the agent asked, as a checkpoint. Its id is the interrupt's id (stable across retries).
 
@@ -106,7 +109,8 @@ def checkpoint_from_interrupt(
     copy of the policy taken here would only be overwritten). No convention read here names its own deciders.
 
     `response_schema` is the interrupt's schema when LangGraph surfaced one (per-call HITL): it narrows the allowed
-    decisions and carries the tool's argument schema.
+    decisions and carries the tool's argument schema. `plain` is the spec's declaration for the node that asked,
+    read only for a plain interrupt.
 
     Raises CheckpointTooLarge when the arguments, the interrupt value or the argument schema is over the bound.
     """
@@ -122,8 +126,8 @@ def checkpoint_from_interrupt(
     elif convention == "agent_inbox":
         title, description, action, allowed = _inbox_view(raw)
     else:
-        title, description, action, allowed = _plain_view(raw)
-    args_schema = _args_schema(convention, raw, schema) if "edit" in allowed else None
+        title, description, action, allowed = _plain_view(raw, plain)
+    args_schema = _args_schema(convention, raw, schema, plain) if "edit" in allowed else None
     _refuse_oversized(action, raw, args_schema)
     return CheckpointV1(
         id=interrupt_id,
@@ -137,8 +141,10 @@ def checkpoint_from_interrupt(
     )
 
 
-def resume_value(checkpoint: CheckpointV1, decision: DecisionV1) -> Any:
-    """The value `interrupt()` returns in the agent once `decision` is applied to `checkpoint`."""
+def resume_value(checkpoint: CheckpointV1, decision: DecisionV1, plain: PlainAnswers | None = None) -> Any:
+    """The value `interrupt()` returns in the agent once `decision` is applied to `checkpoint` (`plain`: the spec's
+    declaration for the node that asked, if any). Raises PlainAnswerRefused when a decision cannot become the
+    declared value (an edit the schema rejects, JSON that does not parse)."""
     raw = checkpoint.raw_interrupt
     if checkpoint.convention == "hitl_middleware":
         if isinstance(raw, dict) and raw.get("type") == "tool_approval":
@@ -150,12 +156,12 @@ def resume_value(checkpoint: CheckpointV1, decision: DecisionV1) -> Any:
     if checkpoint.convention == "agent_inbox":
         request = _first_inbox(raw)
         return [_inbox_response(decision, request)]
-    return _plain_answer(decision)
+    return _plain_answer(checkpoint, decision, plain)
 
 
-def resume_command(checkpoint: CheckpointV1, decision: DecisionV1) -> Command[Any]:
+def resume_command(checkpoint: CheckpointV1, decision: DecisionV1, plain: PlainAnswers | None = None) -> Command[Any]:
     """`Command(resume=...)` keyed by the interrupt id, so it is unambiguous when several interrupts are pending."""
-    return Command(resume={checkpoint.id: resume_value(checkpoint, decision)})
+    return Command(resume={checkpoint.id: resume_value(checkpoint, decision, plain)})
 
 
 # -- HumanInTheLoopMiddleware ----------------------------------------------------------------------------------
@@ -164,7 +170,8 @@ def resume_command(checkpoint: CheckpointV1, decision: DecisionV1) -> Command[An
 def _hitl_view(raw: dict[str, Any], response_schema: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
     if raw.get("type") == "tool_approval":
         name, args = str(raw.get("name", "")), dict(raw.get("args") or {})
-        allowed = _allowed_from_schema(response_schema) or {"accept", "edit", "reject", "respond"}
+        allowed: set[str] = {_FROM_HITL[t] for t in decision_types(response_schema) if t in _FROM_HITL}
+        allowed = allowed or {"accept", "edit", "reject", "respond"}
         return f"Approve {name}?", str(raw.get("description") or ""), _action(name, args), allowed
     actions: list[dict[str, Any]] = list(raw.get("action_requests", []))
     configs: list[dict[str, Any]] = list(raw.get("review_configs", []))
@@ -200,26 +207,6 @@ def _hitl_decision(decision: DecisionV1, name: str, args: dict[str, Any]) -> dic
         return {"type": "respond", "message": decision.text or ""}
     reason = decision.text or ("No decision was made in time." if kind == "ignore" else None)
     return {"type": "reject", "message": reason} if reason else {"type": "reject"}
-
-
-def _allowed_from_schema(schema: Any) -> set[str]:
-    """Decision types named by `const`/`enum` of a `type` property anywhere in a JSON schema."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            type_prop = (node.get("properties") or {}).get("type") if isinstance(node.get("properties"), dict) else None
-            if isinstance(type_prop, dict):
-                values = [type_prop["const"]] if "const" in type_prop else list(type_prop.get("enum", []))
-                found.update(_FROM_HITL[v] for v in values if v in _FROM_HITL)
-            for child in node.values():
-                walk(child)
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(schema)
-    return found
 
 
 # -- Agent Inbox -----------------------------------------------------------------------------------------------
@@ -264,30 +251,50 @@ def _inbox_response(decision: DecisionV1, request: dict[str, Any]) -> dict[str, 
 # -- plain -----------------------------------------------------------------------------------------------------
 
 
-def _plain_view(raw: Any) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
-    allowed = {"respond", "accept", "reject"}
+def _plain_view(raw: Any, plain: PlainAnswers | None) -> tuple[str, str, ProposedActionV1 | None, set[str]]:
+    """Offers what the spec declared for the node; undeclared, Respond alone, and the card says how it is passed."""
     if isinstance(raw, dict):
         title_key = next((k for k in _PLAIN_TITLE_KEYS if isinstance(raw.get(k), str)), None)
-        title = raw[title_key] if title_key else "The agent needs your input"
+        title = _first_line(raw[title_key]) if title_key else "The agent needs your input"
         rest = {k: v for k, v in raw.items() if k != title_key}
         description = "\n".join(f"{k}: {v if isinstance(v, str) else _compact(v)}" for k, v in rest.items())
-        return _first_line(title), description, None, allowed
-    question = raw if isinstance(raw, str) else _compact(raw)
-    return _first_line(question) or "The agent needs your input", question, None, allowed
+    else:
+        question = raw if isinstance(raw, str) else _compact(raw)
+        title, description = _first_line(question) or "The agent needs your input", question
+    if plain is None:
+        return title, "\n\n".join(part for part in (description, UNDECLARED_NOTE) if part), None, {"respond"}
+    action = None
+    if plain.edit_schema is not None:  # the Edit form starts from what Approve would send
+        start = plain.approved(raw) if "accept" in plain.offered() else raw
+        action = _action("answer", dict(start) if isinstance(start, dict) else {})
+    return title, description, action, plain.offered()
 
 
-def _plain_answer(decision: DecisionV1) -> Any:
-    if decision.decision == "respond":
-        return decision.text or ""
-    if decision.decision == "edit":
-        return decision.edited_args if decision.edited_args is not None else (decision.text or "")
-    return decision.decision == "accept"
+def _plain_answer(checkpoint: CheckpointV1, decision: DecisionV1, plain: PlainAnswers | None) -> Any:
+    kind, raw = decision.decision, checkpoint.raw_interrupt
+    if plain is not None:
+        if kind == "accept" and "accept" in plain.offered():
+            return plain.approved(raw)
+        if kind in ("reject", "ignore") and "reject" in plain.offered():
+            return plain.rejected(raw)
+        if kind == "edit" and "edit" in plain.offered():
+            return plain.edited(decision.edited_args if decision.edited_args is not None else {})
+        if kind == "respond" and "respond" in plain.offered():
+            return plain.responded(decision.text or "", bool(decision.text_is_json))
+        raise PlainAnswerRefused(f"The agent declares no answer for '{kind}' at this question.")
+    if kind == "respond" or "accept" not in checkpoint.allowed_decisions:
+        return parsed_json(decision.text or "") if decision.text_is_json else decision.text or ""
+    # A checkpoint made before declarations offered accept and reject on every plain interrupt: a decision it
+    # offered resumes as it was promised then.
+    return kind == "accept"
 
 
 # -- argument schema and size ----------------------------------------------------------------------------------
 
 
-def _args_schema(convention: Convention, raw: Any, response_schema: Any) -> dict[str, Any] | None:
+def _args_schema(
+    convention: Convention, raw: Any, response_schema: Any, plain: PlainAnswers | None = None
+) -> dict[str, Any] | None:
     """The tool's argument schema where the interrupt carries one (see the table above); None when it says
     nothing more than "an object"."""
     found: Any = None
@@ -303,6 +310,8 @@ def _args_schema(convention: Convention, raw: Any, response_schema: Any) -> dict
                 found = config.get("args_schema")
     elif convention == "agent_inbox":
         found = _first_inbox(raw)["action_request"].get("args_schema")
+    elif plain is not None:
+        found = plain.json_schema()
     if not isinstance(found, dict) or found in ({}, {"type": "object"}):
         return None
     return found

@@ -15,8 +15,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import StateGraph
 
-from contracts import TaskRequestV1, TaskResultV1
+from contracts import DEFAULT_AGENT_VERSION, TaskRequestV1, TaskResultV1
 from workers.errors import UnknownAgent
+from workers.plain_answers import PlainAnswers
 
 BUILTIN_AGENTS: Mapping[str, str] = {
     "diagnostic": "workers.agents.diagnostic:SPEC",
@@ -48,9 +49,21 @@ class AgentSpec:
     total_steps: int | Callable[[TaskRequestV1], int] | None = None
     """Nodes on the happy path (or a function of the request), so progress can show a percentage."""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    version: str = DEFAULT_AGENT_VERSION
+    """The graph's version, written into every checkpoint it saves: change it whenever a change to the graph would
+    strand a task waiting at a checkpoint of the old one (a node renamed or removed, the state reshaped). The worker
+    refuses to resume a checkpoint of a version it does not run (workers.graph_version, docs/agent-authors.md)."""
+    compatible_versions: tuple[str, ...] = ()
+    """Older versions whose checkpoints this graph resumes (a node added, a prompt changed): the author's promise,
+    still checked against the graph's nodes."""
     step_labels: Mapping[str, str] | None = None
     """The plan a person sees, node -> label, in order (workers.plan); None: every node of the graph, named after
     itself."""
+    plain_answers: Mapping[str, PlainAnswers] = field(default_factory=dict)
+    """node -> how its plain `interrupt()` is answered (workers.plain_answers); undeclared: Respond, as typed."""
+    store: bool | str = False
+    """LangGraph's long-term store for this agent (workers.store): True for a namespace of its own (its name), or a
+    namespace name that agents sharing it declare alike; False: compiled without a store."""
 
 
 class AgentRegistry:

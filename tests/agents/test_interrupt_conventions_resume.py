@@ -20,6 +20,7 @@ from langgraph.types import interrupt
 from contracts import CheckpointV1, DecisionKind, DecisionV1
 from sandbox.openai_server import FakeOpenAI, tool_call
 from workers.interrupts import checkpoint_from_interrupt, resume_command
+from workers.plain_answers import PlainAnswers
 
 NOW = datetime(2025, 1, 6, tzinfo=UTC)
 
@@ -53,16 +54,18 @@ async def ask_plain(state: QState) -> QState:
     ("kind", "extra", "expected"),
     [("respond", {"text": "EMEA"}, "EMEA"), ("accept", {}, True), ("reject", {}, False)],
 )
-async def test_plain_interrupt_resumes_with_the_answer(
+async def test_declared_plain_interrupt_resumes_with_the_declared_value(
     kind: DecisionKind, extra: dict[str, Any], expected: Any
 ) -> None:
+    declared = PlainAnswers(approve=True, reject=False)
     graph = StateGraph(QState).add_node("ask", ask_plain).add_edge(START, "ask").add_edge("ask", END)
     app = graph.compile(checkpointer=InMemorySaver())
     cfg = config()
     await app.ainvoke({}, cfg)
-    checkpoint = await pending_checkpoint(app, cfg)
+    pending = (await app.aget_state(cfg)).interrupts[0]
+    checkpoint = checkpoint_from_interrupt(pending.id, pending.value, plain=declared)
     assert checkpoint.convention == "plain"
-    final = await app.ainvoke(resume_command(checkpoint, decision(checkpoint, kind, **extra)), cfg)
+    final = await app.ainvoke(resume_command(checkpoint, decision(checkpoint, kind, **extra), declared), cfg)
     assert final["answer"] == expected
 
 

@@ -32,6 +32,7 @@ from sandbox.openai_server import FakeOpenAI
 from tests.conftest import WorkerFactory
 from tests.support import status_when
 from workers.errors import AgentError
+from workers.plain_answers import PlainAnswers
 from workers.registry import AgentContext, AgentRegistry, AgentSpec
 
 CHANNEL = "C02OPS"
@@ -124,7 +125,8 @@ def result_from_state(state: dict[str, Any]) -> TaskResultV1:
 
 
 HOSTILE_AGENT = AgentSpec(name="hostile", description=DESCRIPTION, build=make_hostile_graph,
-                          initial_state=initial_state, result_from_state=result_from_state, total_steps=3)
+                          initial_state=initial_state, result_from_state=result_from_state, total_steps=3,
+                          plain_answers={"second_gate": PlainAnswers(approve=True, reject=False)})
 
 
 # -- reading what Slack received ------------------------------------------------------------------------------

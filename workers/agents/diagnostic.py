@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import TaskRequestV1, TaskResultV1
 from workers.errors import AgentError
+from workers.plain_answers import PlainAnswers
 from workers.registry import AgentContext, AgentSpec
 
 
@@ -108,4 +109,6 @@ SPEC = AgentSpec(
     initial_state=initial_state,
     result_from_state=result_from_state,
     total_steps=total_steps,
+    # The question's answer is recorded as given: Approve and Reject as yes/no, Respond as the text.
+    plain_answers={"ask": PlainAnswers(approve=True, reject=False)},
 )
