@@ -1,6 +1,6 @@
 """The `run_agent` activity: one attempt at running an agent's graph, with heartbeats, progress and cancellation.
 
-Clients (Temporal, for progress signals), the checkpointer and the chat model factory come in through the
+Clients (Temporal, for progress signals), the checkpointer, the store and the chat model factory come in through the
 constructor, so tests hand in real ones pointed at local servers.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.store.base import BaseStore
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
@@ -21,12 +22,13 @@ from temporalio.exceptions import ApplicationError
 from baton.graph_tracing import graph_callbacks
 from baton.redaction import scrub
 from contracts import RunAgentInputV1, RunAgentOutputV1, names
-from workers.errors import to_application_error
+from workers.errors import AgentError, to_application_error
 from workers.llm import UsageCounter
 from workers.progress import ProgressReporter
-from workers.registry import AgentContext, AgentRegistry
+from workers.registry import AgentContext, AgentRegistry, AgentSpec
 from workers.reply_source import WorkflowReplies
 from workers.runner import AgentRun
+from workers.store import AgentStore, store_namespace
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,14 @@ class AgentActivities:
         checkpointer: BaseCheckpointSaver[Any],
         chat_model: Callable[[], BaseChatModel],
         progress_interval_s: float = 1.0,
+        store: BaseStore | None = None,
     ) -> None:
         self._client = client
         self._registry = registry
         self._checkpointer = checkpointer
         self._chat_model = chat_model
         self._progress_interval_s = progress_interval_s
+        self._store = store
 
     @activity.defn(name=names.RUN_AGENT_ACTIVITY)
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
@@ -56,7 +60,7 @@ class AgentActivities:
         try:
             spec = self._registry.get(request.agent)
             context = AgentContext(request=request, chat_model=self._chat_model, attempt=info.attempt)
-            graph = spec.build(context).compile(checkpointer=self._checkpointer)
+            graph = spec.build(context).compile(checkpointer=self._checkpointer, store=self._store_for(spec))
             run = AgentRun(spec, graph, request, reporter, callbacks=[usage, *graph_callbacks()],
                            attempt=info.attempt, replies=WorkflowReplies(workflow))
             async with _heartbeating(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else None):
@@ -71,6 +75,16 @@ class AgentActivities:
         finally:
             await reporter.close()
         return output.model_copy(update={"usage": usage.usage})
+
+
+    def _store_for(self, spec: AgentSpec) -> BaseStore | None:
+        """The agent's own view of the store (workers.store), when its spec asks for one."""
+        namespace = store_namespace(spec.name, spec.store)
+        if namespace is None:
+            return None
+        if self._store is None:
+            raise AgentError(f"The agent '{spec.name}' needs a store and this worker opened none.")
+        return AgentStore(self._store, namespace)
 
 
 def scrubbed(error: ApplicationError) -> ApplicationError:
