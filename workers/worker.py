@@ -25,6 +25,7 @@ from workers.health import serving_worker_ops
 from workers.llm import make_chat_model
 from workers.metrics import WorkerMetrics
 from workers.registry import AgentRegistry
+from workers.store import open_store
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 from workers.workflow.conversation_workflow import ConversationWorkflow
@@ -65,9 +66,11 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker for as long as the context lasts; leaving it drains in-flight activities first."""
     registry = registry or AgentRegistry.from_references(settings.agents)
-    async with open_checkpointer(settings.checkpointer) as saver:
+    wants_store = any(spec.store is not False for spec in registry.specs())
+    async with (open_checkpointer(settings.checkpointer) as saver,
+                open_store(settings.checkpointer, wants_store) as store):
         activities = AgentActivities(
-            client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s
+            client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s, store
         )
         worker = Worker(
             client,
@@ -91,7 +94,7 @@ async def running_worker(
 async def publish_catalog(client: Client, task_queue: str, registry: AgentRegistry) -> None:
     """Tell the task queue's catalog which agents this worker runs (started on first use)."""
     catalog = AgentCatalogV1(
-        agents=[AgentInfoV1(name=s.name, description=s.description[:500]) for s in registry.specs()]
+        agents=[AgentInfoV1(name=s.name, description=s.description[:500], version=s.version) for s in registry.specs()]
     )
     await client.start_workflow(
         AgentCatalogWorkflow.run,
