@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("--text", help="the answer (respond) or the reason (reject)")
     decide.add_argument("--args", help="edited arguments as a JSON object (edit)")
     decide.add_argument("--as", dest="as_user", help="decide as this user id")
+    decide.add_argument("--action", metavar="NAME|INDEX",
+                        help="which action of a checkpoint with several: its tool name or its number (from 1)")
     decide.set_defaults(handler=commands.decide)
 
     listing = sub.add_parser("list", help="list open tasks")
