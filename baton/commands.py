@@ -24,7 +24,7 @@ from contracts import (
     TaskRequestV1,
     utc_now,
 )
-from contracts.approval import current_args
+from contracts.approval import action_under_review, current_args, list_actions
 from contracts.feedback import FeedbackRating, TaskFeedbackV1
 
 
@@ -101,18 +101,39 @@ async def decide(gateway: TaskGateway, args: Namespace) -> str:
     checkpoint = current.pending_checkpoint
     if checkpoint is None:
         return f"Task {args.task} is not waiting for a decision (phase: {current.phase})."
+    action = which_action(checkpoint, getattr(args, "action", None))
+    target = action_under_review(checkpoint, action)  # a checkpoint with several actions: refused without --action
+    if isinstance(target, str):
+        raise ValueError(target)
     kind = {"approve": "accept", "respond": "respond"}.get(args.decision, args.decision)
-    edited = edited_args(args.args, checkpoint) if args.args else None
+    edited = edited_args(args.args, target) if args.args else None
     decision = DecisionV1(
         checkpoint_id=checkpoint.id,
+        action=action,
         decision=kind,
         edited_args=edited,
         text=args.text,
         by=args.as_user or operator(),
         at=utc_now(),
     )
-    outcome = await gateway.decide(args.task, decision, approving=current_args(checkpoint))
-    return f"{checkpoint.title}: {outcome.message or outcome.outcome}"
+    outcome = await gateway.decide(args.task, decision, approving=current_args(target))
+    return f"{target.title}: {outcome.message or outcome.outcome}"
+
+
+def which_action(checkpoint: CheckpointV1, named: str | None) -> int | None:
+    """`--action` as an index into the checkpoint's actions: its number as listed (from 1) or its tool name, which
+    must name exactly one; None when not given. A ValueError names the actions to choose from."""
+    if named is None:
+        return None
+    if named.isdigit():
+        if int(named) < 1:
+            raise ValueError(f"--action: actions are numbered from 1; the actions: {list_actions(checkpoint)}")
+        return int(named) - 1
+    found = [i for i, a in enumerate(checkpoint.actions) if a.proposed_action and a.proposed_action.name == named]
+    if len(found) != 1:
+        problem = "several actions are" if found else "no action is"
+        raise ValueError(f"--action: {problem} named {named!r}; the actions: {list_actions(checkpoint) or 'none'}")
+    return found[0]
 
 
 def edited_args(text: str, checkpoint: CheckpointV1) -> dict[str, Any]:
