@@ -4,7 +4,8 @@
         a click id seen lately -> duplicate; else the person's rating is set (their earlier one replaced)
     bot --signal `feedback_later` (signal-with-start, when no worker took the update in time)--> the same handling,
         applied when a worker next runs the workflow (a click past MAX_RATINGS is dropped: a signal cannot refuse)
-        -> memo `feedback` rewritten, so `describe()` reads the ratings with no worker and after the run closed
+    the run loop, once the handlers ran: memo `feedback` rewritten, so `describe()` reads the ratings with no worker
+        and after the run closed
     query `task_feedback`: the ratings
     no click for IDLE_CLOSE: the run completes with the ratings; a later click starts a new run of the same id,
         which the gateway seeds with what the closed run's memo holds
@@ -13,6 +14,11 @@
 Why its own workflow: a task has usually ended when its final message is rated, and an ended workflow takes no
 signal or update; a separate workflow also leaves AgentWorkflow and its recorded histories untouched. No I/O and no
 clocks here: the time of a rating is `workflow.now()`.
+
+Why the handlers write no memo themselves (since MEMO_AFTER_HANDLERS): the same click can reach one workflow task
+twice, as the signal and as the update the server still held, and a replay may hand the two to the handlers in the
+other order than the live run did. Handlers that issue no command make either order replay the same commands; the
+loop's one memo write comes after both.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ with workflow.unsafe.imports_passed_through():
 IDLE_CLOSE = timedelta(days=30)
 """A run with no click for this long completes: a task's final message is rated in the days after it, not forever."""
 CLICKS_PER_RUN = 500
+MEMO_AFTER_HANDLERS = "feedback-memo-after-handlers"
+"""Patch: the memo is written by the run loop, not inside the update handler (runs begun before it keep theirs)."""
 
 
 @workflow.defn(name=FEEDBACK_WORKFLOW)
@@ -54,16 +62,21 @@ class TaskFeedbackWorkflow:
         self._clicks = 0
         self._seen = 0
         """Clicks when the run last began waiting: a click since then restarts the idle clock."""
+        self._unwritten = False
+        """A rating changed since the memo was last written."""
+        self._memo_in_loop = workflow.patched(MEMO_AFTER_HANDLERS)
 
     @workflow.run
     async def run(self, start: FeedbackStartV1) -> TaskFeedbackV1:
         while True:
+            self._write_memo()
             self._seen = self._clicks
             try:
                 await workflow.wait_condition(lambda: self._clicks != self._seen or self._time_to_continue(),
                                               timeout=IDLE_CLOSE)
             except TimeoutError:
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                self._write_memo()
                 return self.feedback()
             if self._time_to_continue():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -94,8 +107,15 @@ class TaskFeedbackWorkflow:
         if earlier is not None and earlier.rating == click.rating:
             return FeedbackOutcomeV1(outcome="unchanged", rating=click.rating)
         self._ratings[click.by] = click.model_copy(update={"at": workflow.now()})
-        workflow.upsert_memo({FEEDBACK_MEMO: self.feedback()})
+        self._unwritten = True
+        if not self._memo_in_loop:
+            self._write_memo()
         return FeedbackOutcomeV1(outcome="recorded" if earlier is None else "changed", rating=click.rating)
+
+    def _write_memo(self) -> None:
+        if self._unwritten:
+            self._unwritten = False
+            workflow.upsert_memo({FEEDBACK_MEMO: self.feedback()})
 
     @rate.validator
     def _room_for(self, click: FeedbackV1) -> None:
