@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 from workers.workflow.conversation_workflow import ConversationWorkflow
+from workers.workflow.feedback_workflow import TaskFeedbackWorkflow
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
@@ -33,12 +34,13 @@ def test_the_recorded_histories_include_runs_with_checkpoints() -> None:
     names = {path.stem for path in history_files()}
     assert {"ops_audit_approved", "sales_report_edited", "two_checkpoints", "expired_after_escalation"} <= names
     assert "conversation_answered_refused_and_limited" in names
+    assert "feedback_rated_then_idle_closed" in names
 
 
 @pytest.mark.parametrize("path", history_files(), ids=lambda p: p.relative_to(HISTORIES).with_suffix("").as_posix())
 async def test_a_recorded_history_replays_without_nondeterminism(path: Path) -> None:
     history = load(path)
-    replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow],
+    replayer = Replayer(workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow, TaskFeedbackWorkflow],
                         data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, f"{path.name} no longer replays: {result.replay_failure!r}"
