@@ -64,7 +64,8 @@ screenshots: setup browser
 # pins them in its SHA256SUMS; a released set is never recorded over.
 histories: setup
 	$(PY) -m baton.releases unreleased
-	BATON_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/hitl/test_record_histories.py tests/integration/test_record_foundation_histories.py
+	BATON_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/hitl/test_record_histories.py tests/integration/test_record_foundation_histories.py \
+		tests/bot/test_record_feedback_history.py
 	$(PY) -m baton.releases pin
 
 bench: setup
