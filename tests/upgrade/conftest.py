@@ -1,0 +1,20 @@
+"""The upgrade tests' fixtures: the previous release's tree, and the bot's own fixtures (the current bot serves the
+Slack side of a task the old release started)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from baton.releases import previous_release
+from tests.bot.conftest import bot, bot_settings
+from tests.upgrade.old_release import check_out
+
+__all__ = ["bot", "bot_settings"]
+
+
+@pytest.fixture(scope="session")
+def old_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The previous release's packages, checked out once for the session."""
+    return check_out(previous_release(), tmp_path_factory.mktemp("previous-release"))
