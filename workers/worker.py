@@ -26,6 +26,7 @@ from workers.llm import make_chat_model
 from workers.metrics import WorkerMetrics
 from workers.registry import AgentRegistry
 from workers.store import open_store
+from workers.versioning import VersioningSettings, deployment_config, make_current
 from workers.workflow.agent_workflow import AgentWorkflow
 from workers.workflow.catalog_workflow import AgentCatalogWorkflow
 from workers.workflow.conversation_workflow import ConversationWorkflow
@@ -63,9 +64,13 @@ async def running_worker(
     settings: WorkerSettings,
     registry: AgentRegistry | None = None,
     chat_model: Callable[[], BaseChatModel] | None = None,
+    versioning: VersioningSettings | None = None,
 ) -> AsyncIterator[Worker]:
-    """A started worker for as long as the context lasts; leaving it drains in-flight activities first."""
+    """A started worker for as long as the context lasts; leaving it drains in-flight activities first. It is the
+    Worker Deployment Version `versioning` names (default: from the environment, workers.versioning)."""
     registry = registry or AgentRegistry.from_references(settings.agents)
+    versioning = versioning or VersioningSettings()
+    workflows = [AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow, TaskFeedbackWorkflow]
     wants_store = any(spec.store is not False for spec in registry.specs())
     async with (open_checkpointer(settings.checkpointer) as saver,
                 open_store(settings.checkpointer, wants_store) as store):
@@ -75,7 +80,8 @@ async def running_worker(
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[AgentWorkflow, AgentCatalogWorkflow, ConversationWorkflow, TaskFeedbackWorkflow],
+            workflows=workflows,
+            deployment_config=deployment_config(versioning, workflows),
             workflow_runner=WORKFLOW_RUNNER,
             activities=[activities.run_agent],
             max_concurrent_activities=settings.max_concurrent_activities,
@@ -86,6 +92,7 @@ async def running_worker(
             interceptors=[WorkerMetrics(registry.names())],
         )
         async with worker:
+            await make_current(client, versioning)
             await publish_catalog(client, settings.task_queue, registry)
             log.info("Worker on task queue '%s' runs agents: %s", settings.task_queue, ", ".join(registry.names()))
             yield worker
