@@ -79,6 +79,8 @@ async def _run(args: argparse.Namespace) -> int:
             TEMPORAL_ADDRESS=server.address,
             TEMPORAL_UI_URL=server.ui_url or "",
             BATON_CHECKPOINTER=os.environ.get("BATON_CHECKPOINTER", str(state / "checkpoints.sqlite")),
+            # Whatever build the worker is (a version bump, BATON_BUILD_ID), it is the one `make run` should use.
+            BATON_MAKE_CURRENT=os.environ.get("BATON_MAKE_CURRENT", "always"),
         )
         extra_lines, slack_children = _slack_side(env)
         stop = asyncio.Event()
