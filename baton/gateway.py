@@ -49,6 +49,8 @@ from contracts import (
     TaskResultV1,
     TaskStatusV1,
     names,
+    read_task_request,
+    upgrade_task_request,
 )
 from contracts.approval import args_digest, refusal_reason
 
@@ -127,11 +129,15 @@ class TaskGateway:
         Temporal holds it until a worker starts, which is the point of a durable queue."""
         if validate_agent:
             try:
-                known = (await self.agents()).names()
+                catalog = await self.agents()
             except NoWorkers:
-                known = []
+                catalog = AgentCatalogV1()
+            known = catalog.names()
             if known and request.agent not in known:
                 raise UnknownAgent(request.agent, known)
+            if (version := catalog.version_of(request.agent)) is not None:
+                # Only workers that read TaskRequestV2 publish versions: the edge upgrades the request for them.
+                request = upgrade_task_request(request, version)
         attributes = [SearchAttributePair(AGENT_KEY, request.agent), SearchAttributePair(PHASE_KEY, "queued")]
         attributes.append(SearchAttributePair(REQUESTER_KEY, request.requester.user_id))
         if request.requester.channel_id:
@@ -353,7 +359,8 @@ def _no_worker_answered(exc: RPCError) -> bool:
 
 
 async def _status_without_worker(description: WorkflowExecutionDescription) -> StatusWithoutWorker:
-    request = await description.memo_value(names.REQUEST_MEMO, None, type_hint=TaskRequestV1)
+    memo = await description.memo_value(names.REQUEST_MEMO, None)
+    request = read_task_request(memo) if memo is not None else None  # V1 or V2
     if request is None:
         raise NoWorkers("No Baton worker is answering for this task right now.")
     recorded = description.typed_search_attributes.get(PHASE_KEY)

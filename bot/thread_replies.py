@@ -29,7 +29,7 @@ from baton.translate import translate_rpc_error
 from bot.blocks.text import Mrkdwn, mrkdwn
 from bot.notifier import METADATA_EVENT
 from bot.services import BotServices
-from contracts import MAX_REQUEST_TEXT, TaskRequestV1, names
+from contracts import MAX_REQUEST_TEXT, names, read_task_request
 from contracts.thread_reply import ThreadReplyOutcomeV1, ThreadReplyV1
 
 __all__ = ["REPLY_REFUSALS", "Passed", "pass_on", "task_of_thread", "thread_reply"]
@@ -113,7 +113,8 @@ async def pass_on(services: BotServices, task_id: str, reply: ThreadReplyV1) -> 
         description = await handle.describe()
         if description.status != WorkflowExecutionStatus.RUNNING:
             return _finished(task_id)
-        request = await description.memo_value(names.REQUEST_MEMO, None, type_hint=TaskRequestV1)
+        memo = await description.memo_value(names.REQUEST_MEMO, None)
+        request = read_task_request(memo) if memo is not None else None  # V1 or V2
         groups = await services.directory.groups_of(reply.user_id, request.approval.approver_groups if request else [])
         reply = reply.model_copy(update={"user_groups": groups})
         outcome = await handle.execute_update(

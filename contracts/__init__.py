@@ -62,6 +62,7 @@ from contracts.task import (
     RequesterV1,
     TaskRequestV1,
     TaskRequestV2,
+    read_task_request,
     upgrade_task_request,
 )
 from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1, may_reply
@@ -126,6 +127,7 @@ __all__ = [
     "may_cancel",
     "may_reply",
     "names",
+    "read_task_request",
     "refusal_reason",
     "slack_idempotency_key",
     "task_id_for",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 
 from contracts.common import (
     MAX_SHORT_TEXT,
@@ -146,3 +146,11 @@ def upgrade_task_request(request: TaskRequestV1, agent_version: str | None = Non
         return request.model_copy(update={"agent_version": agent_version})
     fields = {name: getattr(request, name) for name in TaskRequestV1.model_fields if name != "schema_version"}
     return TaskRequestV2(**fields, agent_version=agent_version)
+
+
+_ANY_TASK_REQUEST: TypeAdapter[TaskRequestV2 | TaskRequestV1] = TypeAdapter(AnyTaskRequest)
+
+
+def read_task_request(data: Any) -> TaskRequestV1:
+    """A request of either version from JSON-shaped data read without a type (the task's `request` memo)."""
+    return _ANY_TASK_REQUEST.validate_python(data)

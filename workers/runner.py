@@ -74,8 +74,8 @@ class AgentRun:
         self._replies = replies if replies is not None and HUMAN_MESSAGES in graph.channels else None
 
     async def run(self, resume: ResumeV1 | None) -> RunAgentOutputV1:
+        await check_resumable(self._spec, self._graph, self._config, self._request)  # another graph version's?
         state = await self._graph.aget_state(self._config)
-        check_resumable(self._spec, self._graph, state, self._request)  # a checkpoint of another graph version
         self._step = _saved_step(state)
         graph_input = self._input_for(state, resume)
         if graph_input is _REPORT_AGAIN:
