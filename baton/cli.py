@@ -6,6 +6,7 @@
     baton submit AGENT TEXT        prints the task id;  status TASK;  cancel TASK;  decide TASK DECISION
     baton list | agents
     baton audit [TASK] [--since 7d] [--json]   every decision: who, what, when, the quorum, what an edit changed
+    baton deploy status | set-current [BUILD_ID]   the workers' deployment versions and each task's build
 
 Every error prints one line and exits non-zero; no stack traces for bad input or a missing server.
 """
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
-from baton import commands, worker_pool
+from baton import commands, deploy, worker_pool
 from baton.audit import parse_since
 from baton.errors import BatonError
 from baton.gateway import TaskGateway
@@ -91,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--since", help="only decisions this recent: 30m, 12h, 7d (default without TASK: 7d)")
     audit.add_argument("--json", action="store_true", help="print JSON lines, one decision each")
     audit.set_defaults(handler=commands.audit)
+
+    deploying = sub.add_parser("deploy", help="the workers' Worker Deployment: versions, and the build of each task")
+    deploy_sub = deploying.add_subparsers(dest="deploy_command", required=True)
+    deploy_sub.add_parser("status", help="current and ramping versions; the build each running workflow is on"
+                          ).set_defaults(handler=deploy.status)
+    set_current = deploy_sub.add_parser("set-current", help="send new tasks and AUTO_UPGRADE workflows to a build")
+    set_current.add_argument("build_id", nargs="?", help="default: BATON_BUILD_ID, else the installed version")
+    set_current.add_argument("--force", action="store_true", help="even if its workers are not polling every queue")
+    set_current.set_defaults(handler=deploy.set_current)
     return parser
 
 

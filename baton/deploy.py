@@ -1,0 +1,171 @@
+"""`baton deploy status | set-current`: the workers' Worker Deployment, over Temporal's deployment API.
+
+`status` shows the deployment's current and ramping versions, every version the server knows with its state
+(current, ramping, draining, drained, inactive), and the build each running workflow of the task queue is on, so the
+stragglers on an old build can be seen before its workers stop. `set-current` moves new tasks, and every AUTO_UPGRADE
+workflow at its next step, to a build (docs/upgrading.md).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from argparse import Namespace
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.deployment.v1 import WorkerDeploymentInfo
+from temporalio.api.enums.v1 import VersioningBehavior, WorkerDeploymentVersionStatus
+from temporalio.api.workflow.v1 import WorkflowExecutionVersioningInfo
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkerDeploymentRequest,
+    SetWorkerDeploymentCurrentVersionRequest,
+)
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from baton.errors import BatonError
+from baton.gateway import TaskGateway
+from baton.translate import translate_rpc_error
+
+__all__ = ["DeployError", "RunningWorkflow", "deployment_name", "set_current", "status"]
+
+MAX_LISTED = 200
+"""Running workflows shown one per line; past this, the per-build counts still cover them all."""
+
+
+class DeployError(BatonError):
+    """The deployment cannot be shown or changed as asked; str() is one line saying why."""
+
+
+def deployment_name() -> str:
+    """The deployment the workers join: BATON_DEPLOYMENT_NAME, as the worker reads it (workers.versioning)."""
+    return os.environ.get("BATON_DEPLOYMENT_NAME") or "baton"
+
+
+def local_build_id() -> str:
+    """The build this installation's workers would be: BATON_BUILD_ID, else the package version."""
+    if build := os.environ.get("BATON_BUILD_ID"):
+        return build
+    try:
+        return importlib.metadata.version("baton")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
+
+
+@dataclass(frozen=True)
+class RunningWorkflow:
+    workflow_id: str
+    workflow_type: str
+    build_id: str
+    """The build that completed its latest workflow task ("" before its first one, or on an unversioned worker)."""
+    moving_to: str
+    """The build it moves to at its next workflow task ("" when it stays)."""
+    behavior: str
+
+
+async def describe(client: Client, name: str) -> WorkerDeploymentInfo:
+    try:
+        response = await client.workflow_service.describe_worker_deployment(
+            DescribeWorkerDeploymentRequest(namespace=client.namespace, deployment_name=name)
+        )
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise DeployError(f"deployment '{name}' does not exist yet: no versioned worker has polled it") from None
+        raise translate_rpc_error(exc) from exc
+    return response.worker_deployment_info
+
+
+async def running_workflows(client: Client, task_queue: str) -> list[RunningWorkflow]:
+    """Every running workflow of the task queue, with the build it is on (Temporal's describe: visibility may lag)."""
+    found: list[RunningWorkflow] = []
+    query = f'TaskQueue = "{task_queue}" AND ExecutionStatus = "Running"'
+    try:
+        async for execution in client.list_workflows(query):
+            description = await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()
+            info = description.raw_description.workflow_execution_info.versioning_info
+            found.append(_running(execution.id, execution.workflow_type, info))
+    except RPCError as exc:
+        raise translate_rpc_error(exc) from exc
+    return found
+
+
+def _running(workflow_id: str, workflow_type: str, info: WorkflowExecutionVersioningInfo) -> RunningWorkflow:
+    behavior = VersioningBehavior.Name(info.behavior).removeprefix("VERSIONING_BEHAVIOR_").lower()
+    return RunningWorkflow(
+        workflow_id=workflow_id,
+        workflow_type=workflow_type,
+        build_id=info.deployment_version.build_id,
+        moving_to=info.version_transition.deployment_version.build_id,
+        behavior="unversioned" if behavior == "unspecified" else behavior.replace("_", "-"),
+    )
+
+
+async def status(gateway: TaskGateway, args: Namespace) -> str:
+    """`baton deploy status`: the deployment's versions, then the build of every running workflow."""
+    name = deployment_name()
+    info = await describe(gateway.client, name)
+    workflows = await running_workflows(gateway.client, gateway.task_queue)
+    return "\n".join([*_versions(name, info), "", *_workflows(gateway.task_queue, workflows)])
+
+
+def _versions(name: str, info: WorkerDeploymentInfo) -> list[str]:
+    routing = info.routing_config
+    current = routing.current_deployment_version.build_id
+    ramping = routing.ramping_deployment_version.build_id
+    lines = [f"Deployment {name}",
+             f"  current  {current or '(none: unversioned workers)'}"
+             + (f"  since {_when(routing.current_version_changed_time)}" if current else "")]
+    if ramping or routing.ramping_version_percentage:
+        lines.append(f"  ramping  {ramping or '(unversioned workers)'} at {routing.ramping_version_percentage:g}%")
+    lines.append("  versions")
+    for summary in sorted(info.version_summaries, key=lambda s: s.create_time.ToDatetime(), reverse=True):
+        state = WorkerDeploymentVersionStatus.Name(summary.status).removeprefix("WORKER_DEPLOYMENT_VERSION_STATUS_")
+        lines.append(f"    {summary.deployment_version.build_id:24} {state.lower():10} "
+                     f"created {_when(summary.create_time)}")
+    return lines
+
+
+def _workflows(task_queue: str, workflows: list[RunningWorkflow]) -> list[str]:
+    if not workflows:
+        return [f"No running workflows on task queue {task_queue}."]
+    per_build = Counter(w.build_id or "(none)" for w in workflows)
+    counts = ", ".join(f"{n} on {build}" for build, n in sorted(per_build.items()))
+    lines = [f"Running workflows on task queue {task_queue}: {len(workflows)} ({counts})",
+             f"  {'BUILD':24} {'BEHAVIOR':13} {'TYPE':22} ID"]
+    for w in sorted(workflows, key=lambda w: (w.build_id, w.workflow_type, w.workflow_id))[:MAX_LISTED]:
+        build = f"{w.build_id or '(none)'} -> {w.moving_to}" if w.moving_to else (w.build_id or "(none)")
+        lines.append(f"  {build:24} {w.behavior:13} {w.workflow_type:22} {w.workflow_id}")
+    if len(workflows) > MAX_LISTED:
+        lines.append(f"  ... and {len(workflows) - MAX_LISTED} more")
+    return lines
+
+
+def _when(stamp: Timestamp) -> str:
+    return stamp.ToDatetime(tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if stamp.seconds else "-"
+
+
+async def set_current(gateway: TaskGateway, args: Namespace) -> str:
+    """`baton deploy set-current [BUILD_ID] [--force]`: new tasks, and every AUTO_UPGRADE workflow at its next
+    workflow task, go to BUILD_ID (default: this installation's build)."""
+    name, build = deployment_name(), args.build_id or local_build_id()
+    client = gateway.client
+    request = SetWorkerDeploymentCurrentVersionRequest(
+        namespace=client.namespace, deployment_name=name, build_id=build, identity=client.identity,
+        ignore_missing_task_queues=args.force, allow_no_pollers=args.force,
+    )
+    try:
+        response = await client.workflow_service.set_worker_deployment_current_version(request)
+    except RPCError as exc:
+        if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION,
+                          RPCStatusCode.INVALID_ARGUMENT):
+            raise DeployError(f"cannot make build '{build}' current in deployment '{name}': {exc.message[:300]}"
+                              " (are its workers running? --force skips the check)") from None
+        raise translate_rpc_error(exc) from exc
+    previous = response.previous_deployment_version.build_id or "(none)"
+    if previous == build:
+        return f"Build {build} is already the current version of deployment {name}."
+    return (f"Build {build} is now the current version of deployment {name} (was {previous}). "
+            f"Workflows on {previous} move at their next step; see `baton deploy status` for stragglers.")
