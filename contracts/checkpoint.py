@@ -64,7 +64,7 @@ class CheckpointV1(GrownContract):
     """A decision the agent is waiting for. Its id is the LangGraph interrupt id, stable across retries."""
 
     added_fields: ClassVar[tuple[str, ...]] = (
-        "original_action", "edited_by", "approval_log", "args_schema", "actions", "decision",
+        "original_action", "edited_by", "approval_log", "args_schema", "actions", "decision", "interrupt_ids",
     )
 
     schema_version: Literal[1] = 1
@@ -104,6 +104,10 @@ class CheckpointV1(GrownContract):
     `action_ref(checkpoint.id, i)`. Empty for a checkpoint about one thing, which is decided as a whole."""
     decision: DecisionV1 | None = None
     """An action's decision once it is made (entries of `actions` only)."""
+    interrupt_ids: list[ShortText] = Field(default_factory=list, max_length=MAX_ACTIONS)
+    """Set when the agent paused on several interrupts at once (parallel nodes, subagents): entry i of `actions`
+    is the question interrupt `interrupt_ids[i]` asked, decided like an action, and the agent resumes with every
+    answer by interrupt id once all are given. Empty otherwise."""
 
 
 def action_ref(checkpoint_id: str, index: int) -> str:
