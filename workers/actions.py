@@ -7,6 +7,17 @@ carry their own allowed decisions (the action's `review_configs` entry) and argu
     every action decided -> {"decisions": [decision of a0, decision of a1]}
 
 A checkpoint about one action stays as it always was (decided as a whole): see `workers.interrupts`.
+
+Several interrupts pending at once (parallel nodes, subagents) use the same machinery: one checkpoint whose entries
+are the questions, each the checkpoint its interrupt alone would have been, with `interrupt_ids` naming the interrupt
+each answers; the resume value is `{interrupt id: that question's answer, ...}` once every one is answered.
+
+    state.interrupts [i0, i1]  -> CheckpointV1(id=i0.id, interrupt_ids=[i0.id, i1.id],
+                                               actions=[checkpoint of i0 as "<i0.id>#0", of i1 as "<i0.id>#1"])
+    every question answered    -> Command(resume={i0.id: answer 0, i1.id: answer 1})
+
+A group is made only of questions decided as a whole: when one of the interrupts is itself a batched request with
+several actions, the agent is asked about the first interrupt alone, as before.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
 from contracts.checkpoint import MAX_ACTIONS, action_ref
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
 
-__all__ = ["is_batched", "per_action_checkpoint", "per_action_resume"]
+__all__ = ["group_checkpoint", "group_resume", "is_batched", "per_action_checkpoint", "per_action_resume"]
 
 _ORDER: tuple[DecisionKind, ...] = ("accept", "edit", "respond", "reject", "ignore")
 _FROM_HITL: dict[str, DecisionKind] = {"approve": "accept", "edit": "edit", "reject": "reject", "respond": "respond"}
@@ -77,6 +88,43 @@ def per_action_resume(checkpoint: CheckpointV1, fallback: DecisionV1,
         args = dict(action.proposed_action.args) if action.proposed_action else {}
         decisions.append(hitl_decision(decision, name, args))
     return {"decisions": decisions}
+
+
+def group_checkpoint(questions: list[CheckpointV1]) -> CheckpointV1:
+    """One checkpoint for the interrupts pending at once (`questions`, each built from its interrupt and carrying
+    the interrupt's id), or the first question itself when there is one, more than MAX_ACTIONS, or one that has
+    actions of its own."""
+    first = questions[0]
+    if len(questions) == 1 or len(questions) > MAX_ACTIONS or any(q.actions for q in questions):
+        return first
+    count = len(questions)
+    entries = [
+        q.model_copy(update={"id": action_ref(first.id, i), "title": _clip(f"Question {i + 1} of {count}: {q.title}",
+                                                                            MAX_SHORT_TEXT)})
+        for i, q in enumerate(questions)
+    ]
+    common = set.intersection(*(set(q.allowed_decisions) for q in questions)) - {"edit", "respond"}
+    return CheckpointV1(
+        id=first.id,
+        title=f"{count} questions are waiting",
+        description=_clip("\n".join(entry.title for entry in entries), MAX_LONG_TEXT),
+        allowed_decisions=[d for d in _ORDER if d in common] or ["reject"],
+        actions=entries,
+        interrupt_ids=[q.id for q in questions],
+    )
+
+
+AnswerOf = Callable[[str, CheckpointV1, DecisionV1], Any]
+"""The adapter's resume value for one question: (interrupt id, question, decision) -> value."""
+
+
+def group_resume(checkpoint: CheckpointV1, fallback: DecisionV1, answer: AnswerOf) -> dict[str, Any]:
+    """`{interrupt id: answer}` for every question of a group: its own decision, or `fallback` (an expiry) in the
+    nearest kind the question allows."""
+    return {
+        interrupt_id: answer(interrupt_id, question, question.decision or _fallback_for(question, fallback))
+        for interrupt_id, question in zip(checkpoint.interrupt_ids, checkpoint.actions, strict=False)
+    }
 
 
 def _config_for(index: int, request: dict[str, Any], requests: list[dict[str, Any]],

@@ -33,6 +33,7 @@ from langgraph.types import Command, StateSnapshot
 
 from contracts import ProgressEventV1, ResumeV1, RunAgentOutputV1, TaskRequestV1
 from contracts.thread_reply import ThreadReplyV1
+from workers.actions import group_checkpoint, group_resume
 from workers.graph_version import check_resumable, version_metadata
 from workers.human_messages import HUMAN_MESSAGES, new_messages
 from workers.interrupts import checkpoint_from_interrupt, resume_value
@@ -114,6 +115,10 @@ class AgentRun:
                 for i in state.interrupts
                 if i.id == resume.checkpoint.id
             }
+            if resume.checkpoint.interrupt_ids:  # several interrupts asked at once: every answer, by interrupt id
+                answers = group_resume(resume.checkpoint, resume.decision,
+                                       lambda iid, question, d: resume_value(question, d, self._plain_for(state, iid)))
+                values = {iid: value for iid, value in answers.items() if iid in {i.id for i in state.interrupts}}
             if not values:
                 return _REPORT_AGAIN  # a decision for an interrupt the graph has moved past: ask about the new one
             return Command(resume=values)
@@ -159,14 +164,16 @@ class AgentRun:
 
     def _outcome(self, state: StateSnapshot) -> RunAgentOutputV1:
         if state.interrupts:
-            first = state.interrupts[0]
             # What the agent asked, unstamped: the workflow alone sets who may decide and when it expires. The
             # response schema (per-call HITL) names the decisions LangGraph will accept and the tool's argument
-            # schema. Raises CheckpointTooLarge (non-retryable) for a question no payload should carry.
-            schema = getattr(first, "response_schema", None)
-            checkpoint = checkpoint_from_interrupt(first.id, first.value, response_schema=schema,
-                                                   plain=self._plain_for(state, first.id))
-            return RunAgentOutputV1(kind="interrupted", checkpoint=checkpoint)
+            # schema. Raises CheckpointTooLarge (non-retryable) for a question no payload should carry. Several
+            # interrupts at once become one group, each question answered on its own (workers.actions).
+            questions = [
+                checkpoint_from_interrupt(i.id, i.value, response_schema=getattr(i, "response_schema", None),
+                                          plain=self._plain_for(state, i.id))
+                for i in state.interrupts
+            ]
+            return RunAgentOutputV1(kind="interrupted", checkpoint=group_checkpoint(questions))
         return RunAgentOutputV1(kind="completed", result=self._spec.result_from_state(dict(state.values)))
 
 
