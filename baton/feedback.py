@@ -64,6 +64,26 @@ def expected_outcome(earlier: TaskFeedbackV1 | None, click: FeedbackV1) -> Outco
     return "unchanged" if mine.rating == click.rating else "changed"
 
 
+_settling: set[asyncio.Task[object]] = set()
+
+
+def _settle(operation: WithStartWorkflowOperation[object, object]) -> None:
+    """Reads the start's outcome of an update-with-start that failed or was cut short: temporalio leaves it in a
+    future nobody awaits, and asyncio would log its exception as never retrieved on every fallback to the signal."""
+
+    async def outcome() -> object:
+        return await asyncio.wait_for(operation.workflow_handle(), timeout=30)
+
+    def forget(done: asyncio.Task[object]) -> None:
+        _settling.discard(done)
+        if not done.cancelled():
+            done.exception()
+
+    task: asyncio.Task[object] = asyncio.get_running_loop().create_task(outcome())
+    _settling.add(task)
+    task.add_done_callback(forget)
+
+
 class FeedbackRefused(BatonError):
     """The feedback workflow refused a rating (it holds all the ratings it can)."""
 
@@ -114,14 +134,18 @@ class TaskFeedback:
     async def _update_with_start(self, task_id: str, start: FeedbackStartV1, click: FeedbackV1) -> FeedbackOutcomeV1:
         operation: WithStartWorkflowOperation[object, object] = WithStartWorkflowOperation(
             names.FEEDBACK_WORKFLOW, start, **self._start_options(task_id, start))
-        outcome: FeedbackOutcomeV1 = await self._client.execute_update_with_start_workflow(
-            names.FEEDBACK_UPDATE,
-            click,
-            start_workflow_operation=operation,
-            id=feedback_update_id(click),
-            result_type=FeedbackOutcomeV1,
-            rpc_timeout=self._rpc_timeout,
-        )
+        try:
+            outcome: FeedbackOutcomeV1 = await self._client.execute_update_with_start_workflow(
+                names.FEEDBACK_UPDATE,
+                click,
+                start_workflow_operation=operation,
+                id=feedback_update_id(click),
+                result_type=FeedbackOutcomeV1,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except BaseException:
+            _settle(operation)
+            raise
         return outcome
 
     def _start_options(self, task_id: str, start: FeedbackStartV1) -> dict[str, Any]:
