@@ -38,6 +38,7 @@ from bot.blocks.plan import plan_status_message
 from bot.blocks.text import Mrkdwn, mention, mrkdwn, safe_blocks, slack_text
 from bot.heartbeats import attempt, heartbeating
 from contracts import CheckpointV1, NotifyInputV1, NotifyResultV1, SlackMessagesV1, TaskStatusV1, names, utc_now
+from contracts.checkpoint import split_action_ref
 
 __all__ = ["METADATA_EVENT", "SlackNotifier"]
 
@@ -134,14 +135,17 @@ class SlackNotifier:
         await self.sessions.mirror(status, channel, thread.root_ts)
         cards = dict(known.checkpoint_ts)
         pending = status.pending_checkpoint
+        # Several questions asked at once have a card each ("question 1 of 2"); anything else, one card.
+        shown = [] if pending is None else list(pending.actions) if pending.interrupt_ids else [pending]
         for checkpoint_id, ts in cards.items():
-            if pending is None or checkpoint_id != pending.id:
+            if checkpoint_id not in {card.id for card in shown}:
                 await thread.put(f"checkpoint:{checkpoint_id}", ts, self._closed_card(status, checkpoint_id))
         if pending is not None and not status.is_terminal:
-            self._memory.put(("checkpoint", status.task_id, pending.id), pending)
             approvers = list(dict.fromkeys([*status.approval.approvers, *pending.allowed_users]))
-            card = checkpoint_card(status.task_id, pending, approvers=approvers)
-            cards[pending.id] = await thread.put(f"checkpoint:{pending.id}", cards.get(pending.id), card)
+            for question in shown:
+                self._memory.put(("checkpoint", status.task_id, question.id), question)
+                card = checkpoint_card(status.task_id, question, approvers=approvers)
+                cards[question.id] = await thread.put(f"checkpoint:{question.id}", cards.get(question.id), card)
             if note.kind in ("reminder", "escalation") and note.checkpoint_id == pending.id and note.mention:
                 await self._mention(thread, note, pending)
         final_ts = known.final_ts
@@ -164,7 +168,8 @@ class SlackNotifier:
         )
 
     def _closed_card(self, status: TaskStatusV1, checkpoint_id: str) -> Rendered:
-        record = next((d for d in reversed(status.decisions) if d.checkpoint_id == checkpoint_id), None)
+        ids = {checkpoint_id, split_action_ref(checkpoint_id)[0]}  # a group's question: its group's record
+        record = next((d for d in reversed(status.decisions) if d.checkpoint_id in ids), None)
         checkpoint: CheckpointV1 | None = self._memory.get(("checkpoint", status.task_id, checkpoint_id))
         return decided_card(checkpoint, record)
 
