@@ -44,7 +44,10 @@ def format_args(args: dict[str, Any]) -> str:
 
 
 def checkpoint_card(task_id: str, checkpoint: CheckpointV1, *, approvers: list[str] | None = None) -> Rendered:
-    """A pending (or reminded / escalated) checkpoint with its buttons; `approvers` are named on the card."""
+    """A pending (or reminded / escalated) checkpoint with its buttons; `approvers` are named on the card. One
+    question of several asked at once has a card of its own, which shows its answer once it has one."""
+    if checkpoint.decision is not None:
+        return decided_card(checkpoint, None)
     blocks = _body(checkpoint)
     notes: list[str] = []
     if checkpoint.quorum > 1 and not checkpoint.actions:  # each action counts its own
@@ -82,6 +85,10 @@ def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | Non
     whose checkpoint is no longer pending.
     """
     heading = title or (checkpoint.title if checkpoint else "") or (record.checkpoint_title if record else "")
+    if checkpoint is not None and checkpoint.decision is not None:  # one question of a group: its own answer
+        done = checkpoint.decision
+        record = DecisionRecordV1(checkpoint_id=checkpoint.id, checkpoint_title=checkpoint.title,
+                                  decision=done.decision, by=done.by, text=done.text, at=done.at)
     blocks = _body(checkpoint) if checkpoint is not None else [_header(heading or "Checkpoint")]
     if checkpoint is not None and checkpoint.actions:
         blocks += [block for i, action in enumerate(checkpoint.actions)
