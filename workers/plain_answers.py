@@ -43,13 +43,13 @@ class PlainAnswers:
     `approve` / `reject`: the value `interrupt()` returns for Approve / Reject (and for the expiry's ignore), or a
     function of the interrupt's value that makes it (so Approve can hand back the draft under review unchanged).
     `edit_schema`: a pydantic model or a JSON Schema; Edit is offered, its form starts from what Approve would send,
-    and `interrupt()` returns the edited object (a dict). `respond`: "text" (as typed), "json" (parsed), or None
-    (Respond not offered)."""
+    and `interrupt()` returns the edited object (a dict). `respond`: "text" (as typed) or "json" (parsed);
+    None, the default, offers no Respond, so an agent that tests its answer for truth never takes a "No" for a yes."""
 
     approve: Any = NOT_OFFERED
     reject: Any = NOT_OFFERED
     edit_schema: type[BaseModel] | dict[str, Any] | None = None
-    respond: Literal["text", "json"] | None = "text"
+    respond: Literal["text", "json"] | None = None
 
     def __post_init__(self) -> None:
         if not self.offered():

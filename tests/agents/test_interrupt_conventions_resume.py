@@ -57,7 +57,7 @@ async def ask_plain(state: QState) -> QState:
 async def test_declared_plain_interrupt_resumes_with_the_declared_value(
     kind: DecisionKind, extra: dict[str, Any], expected: Any
 ) -> None:
-    declared = PlainAnswers(approve=True, reject=False)
+    declared = PlainAnswers(approve=True, reject=False, respond="text")
     graph = StateGraph(QState).add_node("ask", ask_plain).add_edge(START, "ask").add_edge("ask", END)
     app = graph.compile(checkpointer=InMemorySaver())
     cfg = config()

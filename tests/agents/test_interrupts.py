@@ -221,7 +221,7 @@ def test_undeclared_plain_question_offers_respond_alone_and_passes_the_answer_as
 
 
 def test_declared_plain_question_offers_and_resumes_with_the_declared_values() -> None:
-    declared = PlainAnswers(approve=True, reject=False)
+    declared = PlainAnswers(approve=True, reject=False, respond="text")
     checkpoint = cp("Which region should the report cover?", plain=declared)
     assert checkpoint.allowed_decisions == ["accept", "respond", "reject"]
     assert resume_value(checkpoint, decide("respond", text="EMEA"), declared) == "EMEA"

@@ -126,7 +126,7 @@ def result_from_state(state: dict[str, Any]) -> TaskResultV1:
 
 HOSTILE_AGENT = AgentSpec(name="hostile", description=DESCRIPTION, build=make_hostile_graph,
                           initial_state=initial_state, result_from_state=result_from_state, total_steps=3,
-                          plain_answers={"second_gate": PlainAnswers(approve=True, reject=False)})
+                          plain_answers={"second_gate": PlainAnswers(approve=True, reject=False, respond="text")})
 
 
 # -- reading what Slack received ------------------------------------------------------------------------------

@@ -110,5 +110,5 @@ SPEC = AgentSpec(
     result_from_state=result_from_state,
     total_steps=total_steps,
     # The question's answer is recorded as given: Approve and Reject as yes/no, Respond as the text.
-    plain_answers={"ask": PlainAnswers(approve=True, reject=False)},
+    plain_answers={"ask": PlainAnswers(approve=True, reject=False, respond="text")},
 )
