@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.workspace import Message, Workspace
+from sandbox.workspace import Message, StateChange, Workspace
 
-__all__ = ["MAX_MARKDOWN_TEXT", "RATE_TIERS", "STREAM_LIFETIME_S", "FakeStreams"]
+__all__ = ["MAX_MARKDOWN_TEXT", "RATE_TIERS", "STREAM_CHANGED", "STREAM_LIFETIME_S", "FakeStreams"]
 
 MAX_MARKDOWN_TEXT = 12_000
 """Slack's limit on `markdown_text` in each stream call."""
@@ -28,6 +28,9 @@ STREAM_LIFETIME_S = 300.0
 """How long Slack keeps a message streaming (observed: about 5 minutes from the start, appends do not extend it)."""
 RATE_TIERS: dict[str, int] = {"chat.startStream": 2, "chat.appendStream": 4, "chat.stopStream": 2}
 """The documented rate tier of each method: tier 2 is 20+ calls a minute, tier 4 100+."""
+STREAM_CHANGED = "stream_changed"
+"""The StateChange kind announced when a message starts or stops streaming ({"streaming": bool}), for live views (the
+sandbox page's typing caret): announced after startStream's post, and before stopStream's last update."""
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 Fail = Callable[[str, list[str] | None, int | None], Exception]
@@ -76,13 +79,15 @@ class FakeStreams:
     def expire(self, channel: str | None = None, ts: str | None = None) -> None:
         """End streams now, as Slack does when one outlives its lifetime: later appends and stops are refused."""
         for (c, t), stream in self._streams.items():
-            if (channel is None or c == channel) and (ts is None or t == ts):
+            if (channel is None or c == channel) and (ts is None or t == ts) and stream.open:
                 stream.open = False
+                self._announce(stream)
 
     def stop_by_user(self, channel: str, ts: str) -> None:
         """The person pressed the stream's stop control: later appends and stops answer `stopped_by_user`."""
         stream = self._streams[(channel, ts)]
         stream.open, stream.stopped_by_user = False, True
+        self._announce(stream)
 
     def streaming(self, channel: str, ts: str) -> bool:
         stream = self._streams.get((channel, ts))
@@ -105,7 +110,8 @@ class FakeStreams:
         mode, text = self._content(args, required=False)
         m = self.ws.post(Message(channel=channel, ts=self.ws.clock.next(), text=text, user=self.ws.bot_user.id,
                                  thread_ts=thread_ts, bot_id=self.ws.bot_id))
-        self._streams[(channel, m.ts)] = _Stream(channel, m.ts, self._clock(), mode or "markdown_text")
+        self._streams[(channel, m.ts)] = stream = _Stream(channel, m.ts, self._clock(), mode or "markdown_text")
+        self._announce(stream)
         return {"ok": True, "channel": channel, "ts": m.ts}
 
     def append(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -128,10 +134,14 @@ class FakeStreams:
             m.metadata = metadata
         blocks = _json(args.get("blocks"))
         stream.open = False
+        self._announce(stream)
         self.ws.update(m, text=m.text + text, blocks=blocks if isinstance(blocks, list) else None, attachments=None)
         return {"ok": True, "channel": m.channel, "ts": m.ts, "message": m.to_slack(self.ws.team_id, self.ws.app_id)}
 
     # helpers -------------------------------------------------------------------------------------------------------
+    def _announce(self, stream: _Stream) -> None:
+        self.ws.announce(StateChange(STREAM_CHANGED, {"streaming": stream.open}, stream.channel, stream.ts))
+
     def _alive(self, stream: _Stream) -> bool:
         return stream.open and self._clock() - stream.started < self.lifetime_s
 
