@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     decide.add_argument("decision", choices=["approve", "accept", "edit", "reject", "respond", "ignore"])
     decide.add_argument("--text", help="the answer (respond) or the reason (reject)")
     decide.add_argument("--args", help="edited arguments as a JSON object (edit)")
+    decide.add_argument("--json", dest="text_is_json", action="store_true",
+                        help="--text is JSON: a question the agent declares no answer for gets its parsed value")
     decide.add_argument("--as", dest="as_user", help="decide as this user id")
     decide.add_argument("--action", metavar="NAME|INDEX",
                         help="which action of a checkpoint with several: its tool name or its number (from 1)")
