@@ -107,17 +107,29 @@ async def decide(gateway: TaskGateway, args: Namespace) -> str:
         raise ValueError(target)
     kind = {"approve": "accept", "respond": "respond"}.get(args.decision, args.decision)
     edited = edited_args(args.args, target) if args.args else None
+    marked_json = bool(getattr(args, "text_is_json", False))
+    if marked_json:
+        json_text(args.text)
     decision = DecisionV1(
         checkpoint_id=checkpoint.id,
         action=action,
         decision=kind,
         edited_args=edited,
         text=args.text,
+        text_is_json=marked_json or None,
         by=args.as_user or operator(),
         at=utc_now(),
     )
     outcome = await gateway.decide(args.task, decision, approving=current_args(target))
     return f"{target.title}: {outcome.message or outcome.outcome}"
+
+
+def json_text(text: str | None) -> None:
+    """`--text` marked `--json` must be JSON: refused here, in one line, rather than by the workflow's update."""
+    try:
+        json.loads(text or "")
+    except ValueError as exc:
+        raise ValueError(f"--json: --text is not JSON ({exc})") from None
 
 
 def which_action(checkpoint: CheckpointV1, named: str | None) -> int | None:
