@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from baton import commands
+from baton.cli import build_parser
 from baton.errors import DecisionRejected
 from baton.gateway import TaskGateway
 from contracts import TaskStatusV1
@@ -173,3 +175,15 @@ async def test_interrupt_inside_a_tool_gets_the_dict_its_spec_declares(
     await finished(task_id)
     assert RECEIVED[task_id] == [{"type": "edit", "args": {"hotel_name": "Savoy"}}]
     assert tool_messages(fake_model) == ["Booked a stay at Savoy."]
+
+
+async def test_baton_decide_json_sends_the_parsed_answer_and_refuses_text_that_is_not_json(
+    start: Start, finished: Finished, conventions_gateway: TaskGateway
+) -> None:
+    task_id, _ = await start("free_question", "report")
+    bad = build_parser().parse_args(["decide", task_id, "respond", "--text", "EMEA", "--json"])
+    with pytest.raises(ValueError, match="--json: --text is not JSON"):
+        await commands.decide(conventions_gateway, bad)
+    good = build_parser().parse_args(["decide", task_id, "respond", "--text", '["EMEA", "APAC"]', "--json"])
+    await commands.decide(conventions_gateway, good)
+    assert state_of(await finished(task_id))["answer"] == ["EMEA", "APAC"]
