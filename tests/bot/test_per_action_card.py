@@ -6,11 +6,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from baton.gateway import TaskGateway
 from bot.blocks import ButtonRef, checkpoint_card, decided_card
 from bot.blocks.ids import decision_from_action_id
+from bot.runtime import BotRuntime
 from contracts import DecisionRecordV1, DecisionV1
+from sandbox import FakeSlackApi, SlackDelivery
+from sandbox.openai_server import FakeOpenAI, tool_calls
+from tests.conftest import WorkerFactory
+from tests.hitl import test_per_action_decisions as batch
 from workers.interrupts import checkpoint_from_interrupt
 
+CHANNEL = "C02OPS"
 T0 = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 HOSTILE = "<!channel> <@U09EVIL> <https://evil.example|bank.com>"
 BATCH = {
@@ -63,3 +70,27 @@ def test_a_decided_action_loses_its_buttons_and_names_who_decided_while_the_othe
     record = DecisionRecordV1(checkpoint_id="cp-1", decision="reject", by="U01ALICE", at=T0)
     closed = decided_card(checkpoint, record).blocks
     assert action_blocks(closed) == [] and "Action 2 of 2" in texts(closed)
+
+
+async def test_clicking_approve_on_each_actions_own_buttons_in_slack_decides_them_one_at_a_time(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, agent_worker: WorkerFactory,
+        gateway: TaskGateway) -> None:
+    """Through the real bot: each click decides the action whose buttons it was on; the agent runs once both are."""
+    batch.done.clear()
+    async with FakeOpenAI() as llm, agent_worker(registry=batch.REGISTRY, chat_model=lambda: batch.chat_model(llm)):
+        llm.script(tool_calls(("write_file", {"path": "/a"}), ("delete_rows", {"table": "orders"})), "Done.")
+        await sender.send_slash_command("run batch tidy up", "U02BOB", CHANNEL)
+        card = await slack.wait_for(lambda: next((m for m in slack.messages_in(CHANNEL)
+                                                  if len(action_blocks(m.blocks)) == 2), None), timeout=60)
+        second = action_blocks(card.blocks)[1]
+        await sender.send_block_actions(user_id="U02BOB", action_id="baton.decide.accept", channel_id=CHANNEL,
+                                        message_ts=card.ts, block_id=second["block_id"],
+                                        value=second["elements"][0]["value"])
+        await slack.wait_for(lambda: "Approved by <@U02BOB>" in texts(slack.message(CHANNEL, card.ts).blocks)
+                             and len(action_blocks(slack.message(CHANNEL, card.ts).blocks)) == 1, timeout=30)
+        assert batch.done == [] and llm.call_count == 1, "nothing runs before every action is decided"
+        await sender.send_block_actions(user_id="U02BOB", action_id="baton.decide.accept", channel_id=CHANNEL,
+                                        message_ts=card.ts)
+        task_id = ButtonRef.decode(second["elements"][0]["value"]).task_id
+        assert (await gateway.result(task_id)).summary == "Done."
+    assert batch.done == ["write /a", "delete orders"]
