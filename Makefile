@@ -58,7 +58,7 @@ schemas: setup
 	$(PY) -m contracts export
 
 screenshots: setup browser
-	BATON_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_sandbox_end_to_end.py -q
+	BATON_SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_sandbox_end_to_end.py tests/browser/test_sandbox_assistant.py -q
 
 # Records the current release's replay histories into tests/histories/<version>/ (releases.toml's last entry) and
 # pins them in its SHA256SUMS; a released set is never recorded over.
