@@ -73,8 +73,8 @@ def chat_model(llm: FakeOpenAI) -> ChatOpenAI:
                       timeout=5.0)
 
 
-async def waiting(gateway: TaskGateway) -> TaskRequestV1:
-    request = make_request("batch", "tidy up", approval=ApprovalPolicyV1(approvers=[LEAD]))
+async def waiting(gateway: TaskGateway, policy: ApprovalPolicyV1 | None = None) -> TaskRequestV1:
+    request = make_request("batch", "tidy up", approval=policy or ApprovalPolicyV1(approvers=[LEAD]))
     await gateway.submit(request)
     await status_when(gateway, request.task_id, lambda s: s.phase == "waiting_for_human")
     return request
@@ -154,3 +154,20 @@ async def test_the_cli_refuses_without_action_then_edits_one_action_by_name_and_
     edited_result, deleted = tool_results(model)
     assert deleted == "deleted orders"
     assert 'write_file with arguments {"path": "/b"}' in edited_result and edited_result.endswith("wrote /b")
+
+
+async def test_a_quorum_counts_for_each_action_on_its_own(
+        gateway: TaskGateway, agent_worker: WorkerFactory, model: FakeOpenAI) -> None:
+    done.clear()
+    async with agent_worker(registry=REGISTRY, chat_model=lambda: chat_model(model)):
+        request = await waiting(gateway, ApprovalPolicyV1(approvers=["U_A", "U_B"], quorum=2))
+        status = await gateway.status(request.task_id)
+        outcomes = [await gateway.decide(request.task_id, decision(status, action, "accept", by=by))
+                    for action, by in ((0, "U_A"), (1, "U_A"), (0, "U_B"))]
+        assert [(o.outcome, o.approvals) for o in outcomes] == [("approval_recorded", 1), ("approval_recorded", 1),
+                                                                ("decided", 2)]
+        assert model.call_count == 1, "action 2 still needs its second approval"
+        last = await gateway.decide(request.task_id, decision(status, 1, "accept", by="U_B"))
+        assert last.outcome == "decided" and "2 of 2 actions decided" in last.message
+        await gateway.result(request.task_id)
+    assert done == ["write /a", "delete orders"]
