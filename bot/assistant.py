@@ -1,5 +1,6 @@
 """Baton in Slack's assistant pane (bolt's AsyncAssistant): suggested prompts from the live agent catalog when a thread
-opens, the channel the person is looking at kept with the thread, a status and a title while a message is handled.
+opens, the channel the person is looking at kept with the thread, a status and a title while a message is handled
+(and "is starting <agent>…" once the front agent starts a task: bot.assistant_status, from the delegation tool).
 
 A person's message in an assistant thread is the same durable conversation as a mention or a DM: the listener
 middleware `conversation_intake` (bot.listeners.events) makes it durable in the thread's ConversationWorkflow before
@@ -35,6 +36,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.assistant_status import set_thread_status, starting_status
 from bot.blocks import safe_blocks, slack_text
 from bot.blocks.text import Mrkdwn, inert_label
 from bot.listeners.events import conversation_intake
@@ -103,27 +105,6 @@ def thread_title(text: str) -> str:
     """The thread's title: the first line of the person's first message, cut at a word, made inert."""
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "") or "New request"
     return inert_label(_cut_at_word(first_line, MAX_THREAD_TITLE), MAX_THREAD_TITLE)
-
-
-def starting_status(agent: str) -> str:
-    """The pane's status while the conversation's answer starts `agent` (for the answer path to show)."""
-    return inert_label(f"is starting {agent}…", 100)
-
-
-async def set_thread_status(client: AsyncWebClient, channel_id: str, thread_ts: str, status: str) -> bool:
-    """Show `status` ("" clears it) under the assistant thread; False when Slack refused or could not be reached.
-    Never raises: a status is a courtesy, and the answer must go on without it (a thread that is no assistant
-    thread, an app without the assistant feature)."""
-    try:
-        await client.assistant_threads_setStatus(channel_id=channel_id, thread_ts=thread_ts,
-                                                 status=inert_label(status, 100))
-    except SlackApiError as exc:
-        log.info("No assistant status in %s: Slack answered %s", channel_id, exc.response.get("error"))
-        return False
-    except (SlackClientError, OSError, TimeoutError) as exc:
-        log.info("No assistant status in %s: %s", channel_id, type(exc).__name__)
-        return False
-    return True
 
 
 def register(app: AsyncApp, services: BotServices) -> None:

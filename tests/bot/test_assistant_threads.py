@@ -25,6 +25,8 @@ from bot.assistant import (
     suggested_prompts,
     thread_title,
 )
+from bot.assistant_status import in_assistant_thread, starting_status
+from bot.origin import SlackOrigin
 from bot.runtime import BotRuntime
 from contracts import AgentInfoV1, ConversationStateV1, conversation_id, names
 from sandbox import DeliveryResult, FakeSlackApi, SlackDelivery
@@ -113,6 +115,28 @@ async def test_a_message_in_the_pane_shows_a_status_names_the_thread_and_is_answ
     await sender.say(BOB, DM, "and what else?", thread_ts=thread.thread_ts)
     await answered(temporal_client, slack, thread, turns=4)
     assert [kind for kind, _ in pane(slack, thread).history].count("title") == 1  # named after the first only
+
+
+async def test_a_message_that_starts_a_task_says_which_agent_is_starting_until_baton_answers(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None, temporal_client: Client) -> None:
+    thread = await open_assistant_thread(sender, BOB, DM)
+    await slack.wait_for(lambda: greeting(slack, thread))
+    await sender.say(BOB, DM, "run diagnostic smoke check", thread_ts=thread.thread_ts)
+    await answered(temporal_client, slack, thread, turns=2)
+    statuses = [value for kind, value in pane(slack, thread).history if kind == "status"]
+    assert statuses == [CHECKING_STATUS, "is starting diagnostic…"]  # the agent the front agent chose, then no more
+    assert slack.methods.assistant.status_shown(DM, thread.thread_ts) == ""  # Baton's messages cleared it
+
+
+def test_only_a_reply_in_a_dm_thread_can_be_in_an_assistant_pane() -> None:
+    def origin(channel: str, ts: str, thread_ts: str | None) -> SlackOrigin:
+        return SlackOrigin(team_id="T1", channel_id=channel, user_id=BOB, identity_ts=ts, thread_ts=thread_ts)
+
+    assert in_assistant_thread(origin(DM, "2.0", "1.0"))
+    assert not in_assistant_thread(origin(DM, "1.0", "1.0"))  # a DM's top level: no pane
+    assert not in_assistant_thread(origin(OPS, "2.0", "1.0"))  # a channel thread
+    assert not in_assistant_thread(origin(DM, "trigger", None))  # a slash command
+    assert "<" not in starting_status("<!channel>") and starting_status("diagnostic") == "is starting diagnostic…"
 
 
 async def test_a_context_change_is_kept_with_the_thread_and_reaches_the_next_message(
