@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from bot.assistant_status import assistant_delegation_tools
 from bot.conversation_activity import ConversationAnswers
 from bot.front_agent import FrontAgent
 from bot.notifier import SlackNotifier
@@ -53,7 +54,7 @@ class NotifyWorker:
         self.notifier = SlackNotifier(slack, services.gateway, services.links, status_style=settings.baton_status_style,
                                       agent_sessions=settings.baton_agent_sessions)
         front_agent = FrontAgent(services, chat_model if chat_model is not None else chat_model_factory(settings),
-                                 tools)
+                                 tools if tools is not None else assistant_delegation_tools(slack))
         self.answers = ConversationAnswers(slack, front_agent, services.members)
         self.task_queue = settings.baton_notify_task_queue
         self._temporal = temporal
