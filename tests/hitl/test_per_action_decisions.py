@@ -25,6 +25,7 @@ from contracts import ApprovalPolicyV1, DecisionKind, DecisionV1, TaskRequestV1,
 from sandbox.openai_server import FakeOpenAI, tool_calls
 from tests.conftest import WorkerFactory
 from tests.support import make_request, status_when
+from workers.interrupts import checkpoint_from_interrupt, resume_value
 from workers.registry import AgentContext, AgentRegistry, AgentSpec
 
 LEAD = "U_LEAD"
@@ -171,3 +172,21 @@ async def test_a_quorum_counts_for_each_action_on_its_own(
         assert last.outcome == "decided" and "2 of 2 actions decided" in last.message
         await gateway.result(request.task_id)
     assert done == ["write /a", "delete orders"]
+
+
+def test_an_expiry_leaves_each_undecided_action_the_nearest_decision_its_policy_allows() -> None:
+    """Only an expiry resumes with actions undecided: the decided ones keep their decision, the others get the
+    policy's default where their review config allows it, else the safest decision it does."""
+    checkpoint = checkpoint_from_interrupt("cp", {
+        "action_requests": [{"name": "write_file", "args": {"path": "/a"}}, {"name": "ask", "args": {}}],
+        "review_configs": [{"action_name": "write_file", "allowed_decisions": ["approve", "reject"]},
+                           {"action_name": "ask", "allowed_decisions": ["respond"]}],
+    })
+    now = utc_now()
+    approved = DecisionV1(checkpoint_id="cp", action=0, decision="accept", by=LEAD, at=now)
+    expiry = DecisionV1(checkpoint_id="cp", decision="reject", text="expired", by="expiry", at=now)
+    assert resume_value(checkpoint, expiry) == {"decisions": [{"type": "reject", "message": "expired"},
+                                                              {"type": "respond", "message": "expired"}]}
+    partly = checkpoint.model_copy(update={"actions": [checkpoint.actions[0].model_copy(update={"decision": approved}),
+                                                       checkpoint.actions[1]]})
+    assert resume_value(partly, expiry)["decisions"][0] == {"type": "approve"}
