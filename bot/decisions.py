@@ -97,7 +97,8 @@ async def decide(services: BotServices, task_id: str, check: Check, decision: De
 
 
 async def send_decision(services: BotServices, task_id: str, check: Check, decision: DecisionKind, user_id: str, *,
-                        edited_args: dict[str, Any] | None = None, text: str | None = None) -> Answer:
+                        edited_args: dict[str, Any] | None = None, text: str | None = None,
+                        text_is_json: bool | None = None) -> Answer:
     """Send the decision and return once the workflow has accepted it (it is in the task's history: a bot that dies
     now loses nothing but the answer) or refused it. The returned Answer reads the outcome and never raises a Baton
     error: each becomes what to tell the person."""
@@ -108,7 +109,8 @@ async def send_decision(services: BotServices, task_id: str, check: Check, decis
     try:
         sent = await services.gateway.start_decide(task_id, DecisionV1(
             checkpoint_id=split_action_ref(checkpoint.id)[0], decision=decision, edited_args=edited_args,
-            text=text or None, by=user_id, by_groups=list(check.groups), at=utc_now(), action=check.action,
+            text=text or None, text_is_json=text_is_json, by=user_id, by_groups=list(check.groups), at=utc_now(),
+            action=check.action,
         ), approving=current_args(checkpoint))
     except BatonError as exc:
         record_decision(_failure_outcome(exc))

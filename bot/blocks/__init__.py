@@ -7,7 +7,7 @@ from bot.blocks.common import FileUpload, Rendered, TaskLinks, format_duration
 from bot.blocks.final import final_message, format_usage
 from bot.blocks.home import home_view
 from bot.blocks.ids import ButtonRef
-from bot.blocks.modals import edit_modal, parse_edit, reject_modal, respond_modal, submitted_text
+from bot.blocks.modals import edit_modal, parse_edit, reject_modal, respond_modal, submitted_json, submitted_text
 from bot.blocks.status import status_message
 from bot.blocks.text import Mrkdwn, escape, mrkdwn, safe_blocks, slack_text, truncate
 
@@ -35,6 +35,7 @@ __all__ = [
     "safe_blocks",
     "slack_text",
     "status_message",
+    "submitted_json",
     "submitted_text",
     "truncate",
 ]

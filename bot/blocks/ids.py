@@ -36,6 +36,9 @@ VIEW_RESPOND = "baton.view.respond"
 
 INPUT_BLOCK = "baton_input"
 INPUT_ACTION = "value"
+JSON_BLOCK = "baton_json"
+"""The Respond modal's "my answer is JSON" checkbox (a plain question: the agent then gets the parsed value)."""
+JSON_ACTION = "is_json"
 
 TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,199}")
 """A task id as the `/baton` grammar accepts one (use fullmatch): never empty, so never a Temporal call without one."""

@@ -10,13 +10,22 @@ from typing import Any
 from baton.edits import edit_problem
 from bot.blocks.checkpoint import format_args
 from bot.blocks.common import section
-from bot.blocks.ids import INPUT_ACTION, INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND, ButtonRef
+from bot.blocks.ids import (
+    INPUT_ACTION,
+    INPUT_BLOCK,
+    JSON_ACTION,
+    JSON_BLOCK,
+    VIEW_EDIT,
+    VIEW_REJECT,
+    VIEW_RESPOND,
+    ButtonRef,
+)
 from bot.blocks.text import MAX_INPUT_CHARS, MAX_PRIVATE_METADATA, mrkdwn, plain, truncate
 from bot.wellformed import too_deep
 from contracts import CheckpointV1
 
-__all__ = ["MAX_ARGS_DEPTH", "edit_modal", "parse_edit", "reject_modal", "respond_modal", "submitted_text",
-           "unreadable_modal"]
+__all__ = ["MAX_ARGS_DEPTH", "edit_modal", "parse_edit", "reject_modal", "respond_modal", "submitted_json",
+           "submitted_text", "unreadable_modal"]
 
 _TITLE = 24  # Slack's limit on a modal title
 MAX_ARGS_DEPTH = 16
@@ -57,11 +66,26 @@ def reject_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
 
 
 def respond_modal(ref: ButtonRef, checkpoint: CheckpointV1) -> dict[str, Any]:
+    """A plain question (the agent's own `interrupt()`) also offers to send the answer as JSON: the agent then gets
+    the parsed value rather than the text."""
     element = {"type": "plain_text_input", "action_id": INPUT_ACTION, "multiline": True, "max_length": 2000}
-    return _modal(VIEW_RESPOND, ref, "Respond", [
-        _intro(checkpoint),
-        _input("Your answer", element),
-    ], submit="Send")
+    blocks = [_intro(checkpoint), _input("Your answer", element)]
+    if checkpoint.convention == "plain":
+        option = {"text": {"type": "plain_text", "text": "My answer is JSON"}, "value": "json",
+                  "description": {"type": "plain_text", "text": "The agent gets its value instead of the text."}}
+        blocks.append({"type": "input", "block_id": JSON_BLOCK, "optional": True,
+                       "label": {"type": "plain_text", "text": "Format"},
+                       "element": {"type": "checkboxes", "action_id": JSON_ACTION, "options": [option]}})
+    return _modal(VIEW_RESPOND, ref, "Respond", blocks, submit="Send")
+
+
+def submitted_json(view: object) -> bool:
+    """Whether the person ticked "My answer is JSON" in the Respond modal (False for any other shape: this runs
+    before the ack)."""
+    value: object = view
+    for key in ("state", "values", JSON_BLOCK, JSON_ACTION, "selected_options"):
+        value = value.get(key) if isinstance(value, dict) else None
+    return isinstance(value, list) and any(isinstance(o, dict) and o.get("value") == "json" for o in value)
 
 
 def submitted_text(view: object) -> str:

@@ -13,6 +13,7 @@ nothing escapes (bolt would drop the ack)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -20,7 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from baton.errors import BatonError
-from bot.blocks import ButtonRef, parse_edit, submitted_text
+from bot.blocks import ButtonRef, parse_edit, submitted_json, submitted_text
 from bot.blocks.ids import INPUT_BLOCK, VIEW_EDIT, VIEW_REJECT, VIEW_RESPOND
 from bot.blocks.modals import unreadable_modal
 from bot.blocks.text import MAX_INPUT_CHARS
@@ -68,6 +69,8 @@ def register(app: AsyncApp, services: BotServices) -> None:
                     edited, error = parse_edit(text, check.checkpoint)
         elif kind == "respond" and not text:
             error = "Write an answer for the agent."
+        elif kind == "respond" and submitted_json(view):
+            error = _not_json(text)
         if error is not None:
             # Keeps the modal open with the error under the field: nothing is sent until the input is valid.
             await ack(response_action="errors", errors={INPUT_BLOCK: error})
@@ -77,11 +80,13 @@ def register(app: AsyncApp, services: BotServices) -> None:
             said = await answer_or_apology(answer(), f"The {kind} decision on {ref.task_id}")
             await tell(client, ref.channel_id, user, said, ref.message_ts)
 
-        await before_ack(services.intakes, deadline - loop.time(), send(kind, ref, user, text, edited, check),
+        marked_json = kind == "respond" and submitted_json(view)
+        await before_ack(services.intakes, deadline - loop.time(), send(kind, ref, user, text, edited, check,
+                                                                        marked_json),
                          ack=ack_only(ack), answer=told, name=f"The {kind} submission of {user}")
 
     async def send(kind: DecisionKind, ref: ButtonRef, user: str, text: str, edited: dict[str, Any] | None,
-                   check: Check | None) -> Answer:
+                   check: Check | None, marked_json: bool = False) -> Answer:
         """Check the decision (unless that was done before) and send it; returns once Temporal has accepted it (or
         it was refused)."""
         try:
@@ -93,7 +98,7 @@ def register(app: AsyncApp, services: BotServices) -> None:
                         return ready_answer(f"Your edit was not applied: {error}")
             return await send_decision(services, ref.task_id, check, kind, user,
                                        edited_args=edited if kind == "edit" else None,
-                                       text=text if kind != "edit" else None)
+                                       text=text if kind != "edit" else None, text_is_json=marked_json or None)
         except BatonError as exc:
             return ready_answer(str(exc))
         except Exception:
@@ -102,6 +107,15 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
     for callback_id in _KINDS:
         app.view_submission(callback_id)(submit)
+
+
+def _not_json(text: str) -> str | None:
+    """Why an answer marked as JSON is not JSON, or None when it is."""
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        return f"That is not valid JSON: {exc}. Untick \"My answer is JSON\" to send it as text."
+    return None
 
 
 async def _check_within_budget(services: BotServices, ref: ButtonRef, user: str, budget_s: float) -> Check | None:
