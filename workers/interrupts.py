@@ -264,9 +264,8 @@ def _plain_view(raw: Any, plain: PlainAnswers | None) -> tuple[str, str, Propose
     if plain is None:
         return title, "\n\n".join(part for part in (description, UNDECLARED_NOTE) if part), None, {"respond"}
     action = None
-    if plain.edit_schema is not None:  # the Edit form starts from what Approve would send
-        start = plain.approved(raw) if "accept" in plain.offered() else raw
-        action = _action("answer", dict(start) if isinstance(start, dict) else {})
+    if plain.edit_schema is not None:
+        action = _action("answer", plain.edit_start(raw))
     return title, description, action, plain.offered()
 
 

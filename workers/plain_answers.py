@@ -42,8 +42,8 @@ class PlainAnswers:
 
     `approve` / `reject`: the value `interrupt()` returns for Approve / Reject (and for the expiry's ignore), or a
     function of the interrupt's value that makes it (so Approve can hand back the draft under review unchanged).
-    `edit_schema`: a pydantic model or a JSON Schema; Edit is offered, its form starts from what Approve would send,
-    and `interrupt()` returns the edited object (a dict). `respond`: "text" (as typed) or "json" (parsed);
+    `edit_schema`: a pydantic model or a JSON Schema; Edit is offered, its form starts from `edit_start`, and
+    `interrupt()` returns the edited object (a dict). `respond`: "text" (as typed) or "json" (parsed);
     None, the default, offers no Respond, so an agent that tests its answer for truth never takes a "No" for a yes."""
 
     approve: Any = NOT_OFFERED
@@ -72,6 +72,19 @@ class PlainAnswers:
         if isinstance(self.edit_schema, dict):
             return self.edit_schema
         return self.edit_schema.model_json_schema()
+
+    def edit_start(self, value: Any) -> dict[str, Any]:
+        """What the Edit form starts from: what Approve would send, when it is an object the edit schema accepts
+        (the draft under review); else an empty object (an interrupt inside a tool asks with a sentence)."""
+        start = self.approved(value) if self.approve is not NOT_OFFERED else value
+        if not isinstance(start, dict):
+            return {}
+        if isinstance(self.edit_schema, type) and issubclass(self.edit_schema, BaseModel):
+            try:
+                self.edit_schema.model_validate(start)
+            except ValidationError:
+                return {}
+        return dict(start)
 
     def approved(self, value: Any) -> Any:
         return _made(self.approve, value)

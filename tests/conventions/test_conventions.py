@@ -171,6 +171,8 @@ async def test_interrupt_inside_a_tool_gets_the_dict_its_spec_declares(
     task_id, checkpoint = await start("hotel", "book me a hotel")
     assert checkpoint.convention == "plain"
     assert checkpoint.allowed_decisions == ["accept", "edit", "reject"]
+    assert checkpoint.proposed_action is not None
+    assert checkpoint.proposed_action.args == {}  # Approve's {"type": "accept"} is no edit to start from
     await decide(task_id, checkpoint, "edit", edited_args={"type": "edit", "args": {"hotel_name": "Savoy"}})
     await finished(task_id)
     assert RECEIVED[task_id] == [{"type": "edit", "args": {"hotel_name": "Savoy"}}]
