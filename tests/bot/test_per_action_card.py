@@ -14,6 +14,7 @@ from contracts import DecisionRecordV1, DecisionV1
 from sandbox import FakeSlackApi, SlackDelivery
 from sandbox.openai_server import FakeOpenAI, tool_calls
 from tests.conftest import WorkerFactory
+from tests.hitl import test_parallel_interrupts as questions
 from tests.hitl import test_per_action_decisions as batch
 from workers.interrupts import checkpoint_from_interrupt
 
@@ -94,3 +95,30 @@ async def test_clicking_approve_on_each_actions_own_buttons_in_slack_decides_the
         task_id = ButtonRef.decode(second["elements"][0]["value"]).task_id
         assert (await gateway.result(task_id)).summary == "Done."
     assert batch.done == ["write /a", "delete orders"]
+
+
+async def test_two_questions_asked_at_once_get_a_card_each_and_are_answered_in_any_order_from_slack(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, agent_worker: WorkerFactory,
+        gateway: TaskGateway) -> None:
+    async with agent_worker(registry=questions.REGISTRY):
+        await sender.send_slash_command("run two_questions plan the report", "U02BOB", CHANNEL)
+
+        def cards() -> list[Any]:
+            found = [m for m in slack.messages_in(CHANNEL)
+                     if "Question " in texts(m.blocks) and action_blocks(m.blocks)]
+            return found if len(found) == 2 else []
+
+        first, second = sorted(await slack.wait_for(cards, timeout=60), key=lambda m: texts(m.blocks))
+        assert "Question 1 of 2" in texts(first.blocks) and "Question 2 of 2" in texts(second.blocks)
+        task_id = ButtonRef.decode(action_blocks(first.blocks)[0]["elements"][0]["value"]).task_id
+        for card in (second, first):  # the second question first
+            answer = "EUR 5k" if questions.BUDGET in texts(card.blocks) else "EMEA"
+            await sender.send_block_actions(user_id="U02BOB", action_id="baton.decide.respond", channel_id=CHANNEL,
+                                            message_ts=card.ts)
+            [modal] = await slack.wait_for(lambda: slack.views(user="U02BOB", open_only=True))
+            await sender.send_view_submission(user_id="U02BOB", view_id=modal.id,
+                                              values={"baton_input": {"value": answer}})
+            await slack.wait_for(lambda c=card: not action_blocks(slack.message(CHANNEL, c.ts).blocks), timeout=30)
+        result = await gateway.result(task_id)
+    assert result.summary == "['budget=EUR 5k', 'region=EMEA'] after 1 report run"
+    assert "Answered by <@U02BOB>" in texts(slack.message(CHANNEL, first.ts).blocks)
