@@ -180,4 +180,5 @@ async def audit(gateway: TaskGateway, args: Namespace) -> str:
 
 async def agents(gateway: TaskGateway, args: Namespace) -> str:
     catalog = await gateway.agents()
-    return "\n".join(f"{agent.name:16} {agent.description}" for agent in catalog.agents) or "No agents."
+    return "\n".join(f"{agent.name:16} {agent.description}" + (f" (version {agent.version})" if agent.version else "")
+                     for agent in catalog.agents) or "No agents."
