@@ -9,6 +9,9 @@ that, once its listener ran, does not pass the event on: the DM listener never s
 A reply under a task's status message in a DM is the task's, as anywhere else: the assistant steps aside for it and
 listeners/thread_replies.py takes it.
 
+A thread is greeted once, however often Slack delivers its assistant_thread_started (it redelivers an event it did
+not see acked in time): the thread is the record, read before greeting and again after (`_greeted_first`).
+
 The thread's channel context lives in the metadata of Baton's greeting in the thread (bolt's default store, so any
 replica reads it: no state in the bot). A message sent while the person looks at a channel reaches the front agent
 with one line saying which.
@@ -112,13 +115,25 @@ def register(app: AsyncApp, services: BotServices) -> None:
     hand_over = AsyncCustomMiddleware(app_name=app.name, func=conversation_intake(services), base_logger=log)
 
     @assistant.thread_started
-    async def on_thread_started(say: AsyncSay, set_suggested_prompts: AsyncSetSuggestedPrompts,
+    async def on_thread_started(body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext,
+                                say: AsyncSay, set_suggested_prompts: AsyncSetSuggestedPrompts,
                                 get_thread_context: AsyncGetThreadContext) -> None:
-        """Greets (the greeting carries the thread's context: bolt's store) and offers the catalog's agents."""
+        """Greets (the greeting carries the thread's context: bolt's store) and offers the catalog's agents, once
+        per thread: see `_greeted_first`."""
+        thread = (body.get("event") or {}).get("assistant_thread") or {}
+        channel, thread_ts = thread.get("channel_id"), thread.get("thread_ts")
+        if not isinstance(channel, str) or not isinstance(thread_ts, str):
+            log.warning("Ignored assistant_thread_started %s: no channel or thread", body.get("event_id"))
+            return
+        if await _greetings(client, channel, thread_ts, context.bot_user_id):
+            log.info("assistant_thread_started %s again: the thread has its greeting", body.get("event_id"))
+            return
         thread_context = await get_thread_context()
-        await say(text=slack_text(GREETING), blocks=safe_blocks([{"type": "section", "text": {
+        posted = await say(text=slack_text(GREETING), blocks=safe_blocks([{"type": "section", "text": {
             "type": "mrkdwn", "text": GREETING}}]),
             metadata={"event_type": CONTEXT_EVENT, "event_payload": dict(thread_context or {})})
+        if not await _greeted_first(client, channel, thread_ts, context.bot_user_id, str(posted.get("ts"))):
+            return
         prompts = suggested_prompts((await services.offered.get()).agents)
         if prompts:
             await set_suggested_prompts(prompts=[p.to_slack() for p in prompts], title=PROMPTS_TITLE)
@@ -169,6 +184,39 @@ def register(app: AsyncApp, services: BotServices) -> None:
                          exc.response.get("error"))
 
     app.assistant(assistant)
+
+
+async def _greetings(client: AsyncWebClient, channel: str, thread_ts: str, bot_user_id: str | None) -> list[str]:
+    """The ts of Baton's greetings in the thread, oldest first; none when Slack cannot say (greeting twice beats
+    never)."""
+    try:
+        answer = await client.conversations_replies(channel=channel, ts=thread_ts, limit=20, include_all_metadata=True)
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        log.info("Cannot read the assistant thread in %s: %s", channel, type(exc).__name__)
+        return []
+    return sorted((str(m["ts"]) for m in answer.get("messages") or [] if isinstance(m, dict)
+                   and m.get("user") == bot_user_id and m.get("ts") != thread_ts
+                   and (m.get("metadata") or {}).get("event_type") == CONTEXT_EVENT), key=float)
+
+
+async def _greeted_first(client: AsyncWebClient, channel: str, thread_ts: str, bot_user_id: str | None,
+                         posted_ts: str) -> bool:
+    """Whether the greeting just posted is the thread's only one, or its first; a later one is deleted.
+
+    Slack delivers assistant_thread_started again when its first delivery was not acked in time, so a redelivery
+    often meets the first still at work, on this replica or another: both read an empty thread and both greet. The
+    thread itself is the record (durable, shared by every replica, nothing kept in the bot): after greeting, each
+    reads it again, and every greeting but the oldest is withdrawn by the delivery that posted it. Only the oldest
+    one's delivery goes on to suggest the prompts."""
+    greetings = await _greetings(client, channel, thread_ts, bot_user_id)
+    if not greetings or greetings[0] == posted_ts:
+        return True
+    log.info("Withdrew a second greeting in %s: assistant_thread_started was delivered twice", channel)
+    try:
+        await client.chat_delete(channel=channel, ts=posted_ts)
+    except (SlackClientError, OSError, TimeoutError) as exc:
+        log.info("Cannot withdraw the second greeting in %s: %s", channel, type(exc).__name__)
+    return False
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ deliveries, the fake Slack's assistant methods."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -30,7 +31,12 @@ from bot.origin import SlackOrigin
 from bot.runtime import BotRuntime
 from contracts import AgentInfoV1, ConversationStateV1, conversation_id, names
 from sandbox import DeliveryResult, FakeSlackApi, SlackDelivery
-from sandbox.assistant_delivery import AssistantThread, change_assistant_context, open_assistant_thread
+from sandbox.assistant_delivery import (
+    AssistantThread,
+    assistant_thread_event,
+    change_assistant_context,
+    open_assistant_thread,
+)
 from sandbox.fake_assistant import AssistantPane
 from sandbox.workspace import Message
 from tests.conftest import WorkerFactory
@@ -89,6 +95,46 @@ async def test_opening_the_pane_greets_and_suggests_at_most_four_short_prompts_f
     assert long_one.message.startswith("run fleet_watch_0 watch every certificate") and long_one.message.endswith("…")
     hello = await slack.wait_for(lambda: greeting(slack, thread))
     assert (hello.metadata or {})["event_payload"]["channel_id"] == OPS  # the thread's context, kept by Slack
+
+
+def greeting_work(slack: FakeSlackApi, thread_ts: str) -> tuple[int, int, int]:
+    """(thread reads, greetings posted, messages deleted) in one thread: each delivery of assistant_thread_started
+    reads it once, and twice if it greeted; a greeting that came second is deleted."""
+    reads = sum(1 for c in slack.calls_to("conversations.replies") if c.args.get("ts") == thread_ts)
+    posts = sum(1 for c in slack.calls_to("chat.postMessage", ok=True) if c.args.get("thread_ts") == thread_ts
+                and (c.args.get("metadata") or {}).get("event_type") == CONTEXT_EVENT)
+    deletes = len(slack.calls_to("chat.delete", ok=True))
+    return reads, posts, deletes
+
+
+async def test_a_thread_start_slack_delivers_again_greets_and_suggests_once_even_when_both_run_at_once(
+        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None) -> None:
+    thread = await open_assistant_thread(sender, BOB, DM, context_channel=OPS, event_id="Ev0START01")
+    await slack.wait_for(lambda: pane(slack, thread).prompts and greeting_work(slack, thread.thread_ts)[0] == 2)
+    event = assistant_thread_event("assistant_thread_started", BOB, DM, thread.thread_ts, OPS, sender.app.team_id)
+    again = await sender.send_event(event, event_id="Ev0START01", retry_num=1, retry_reason="http_timeout")
+    assert again.status == 200
+    await slack.wait_for(lambda: greeting_work(slack, thread.thread_ts)[0] == 3)  # read the thread, found it greeted
+    assert greeting_work(slack, thread.thread_ts)[1] == 1
+    assert [kind for kind, _ in pane(slack, thread).history] == ["prompts"]
+
+    # The first delivery still at work when the second arrives: both may greet; the later greeting is withdrawn.
+    root = slack.post_user_message(DM, BOB, "New chat")
+    event = assistant_thread_event("assistant_thread_started", BOB, DM, root.ts, OPS, sender.app.team_id)
+    both = await asyncio.gather(sender.send_event(event, event_id="Ev0START02"),
+                                sender.send_event(event, event_id="Ev0START02", retry_num=1))
+    assert [b.status for b in both] == [200, 200]
+
+    def settled() -> bool:
+        reads, posts, deletes = greeting_work(slack, root.ts)
+        return posts >= 1 and reads == posts + 2 and deletes == posts - 1
+
+    await slack.wait_for(settled)
+    shown = AssistantThread(BOB, DM, root.ts, both[0])
+    greetings = [m for m in slack.messages_in(DM, root.ts) if (m.metadata or {}).get("event_type") == CONTEXT_EVENT]
+    assert len(greetings) == 1
+    await slack.wait_for(lambda: pane(slack, shown).prompts)
+    assert [kind for kind, _ in pane(slack, shown).history] == ["prompts"]
 
 
 async def test_a_message_in_the_pane_shows_a_status_names_the_thread_and_is_answered_once_in_it(
