@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import sys
@@ -64,7 +65,8 @@ async def test_two_worker_processes_both_poll_and_one_sigterm_drains_both_in_fli
         requests = [make_request(parameters={"steps": 1, "step_seconds": STEP_SECONDS}) for _ in range(2)]
         for request in requests:
             await gateway.submit(request)
-        running = {await eventually(lambda r=r: running_on(temporal_client, r.task_id), timeout=60) for r in requests}
+        running = {await eventually(functools.partial(running_on, temporal_client, r.task_id), timeout=60)
+                   for r in requests}
         assert running == pids, "each process runs one of the two"
     finally:
         pool.send_signal(signal.SIGTERM)
