@@ -108,7 +108,8 @@ async def status(gateway: TaskGateway, args: Namespace) -> str:
     name = deployment_name()
     info = await describe(gateway.client, name)
     workflows = await running_workflows(gateway.client, gateway.task_queue)
-    return "\n".join([*_versions(name, info), "", *_workflows(gateway.task_queue, workflows)])
+    current = info.routing_config.current_deployment_version.build_id
+    return "\n".join([*_versions(name, info), "", *_workflows(gateway.task_queue, workflows, current)])
 
 
 def _versions(name: str, info: WorkerDeploymentInfo) -> list[str]:
@@ -128,12 +129,14 @@ def _versions(name: str, info: WorkerDeploymentInfo) -> list[str]:
     return lines
 
 
-def _workflows(task_queue: str, workflows: list[RunningWorkflow]) -> list[str]:
+def _workflows(task_queue: str, workflows: list[RunningWorkflow], current: str) -> list[str]:
     if not workflows:
         return [f"No running workflows on task queue {task_queue}."]
     per_build = Counter(w.build_id or "(none)" for w in workflows)
     counts = ", ".join(f"{n} on {build}" for build, n in sorted(per_build.items()))
-    lines = [f"Running workflows on task queue {task_queue}: {len(workflows)} ({counts})",
+    stragglers = sum(1 for w in workflows if w.build_id != current)
+    lines = [f"Running workflows on task queue {task_queue}: {len(workflows)} ({counts}; "
+             f"{stragglers} not on the current build)",
              f"  {'BUILD':24} {'BEHAVIOR':13} {'TYPE':22} ID"]
     for w in sorted(workflows, key=lambda w: (w.build_id, w.workflow_type, w.workflow_id))[:MAX_LISTED]:
         build = f"{w.build_id or '(none)'} -> {w.moving_to}" if w.moving_to else (w.build_id or "(none)")
