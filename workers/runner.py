@@ -110,15 +110,16 @@ class AgentRun:
         if state.interrupts:
             if resume is None:
                 return _REPORT_AGAIN
-            values = {
-                i.id: resume_value(resume.checkpoint, resume.decision, self._plain_for(state, i.id))
-                for i in state.interrupts
-                if i.id == resume.checkpoint.id
-            }
             if resume.checkpoint.interrupt_ids:  # several interrupts asked at once: every answer, by interrupt id
                 answers = group_resume(resume.checkpoint, resume.decision,
                                        lambda iid, question, d: resume_value(question, d, self._plain_for(state, iid)))
                 values = {iid: value for iid, value in answers.items() if iid in {i.id for i in state.interrupts}}
+            else:
+                values = {
+                    i.id: resume_value(resume.checkpoint, resume.decision, self._plain_for(state, i.id))
+                    for i in state.interrupts
+                    if i.id == resume.checkpoint.id
+                }
             if not values:
                 return _REPORT_AGAIN  # a decision for an interrupt the graph has moved past: ask about the new one
             return Command(resume=values)
