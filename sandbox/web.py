@@ -9,10 +9,14 @@ a WebSocket, filtered per viewer (ephemerals and modals only for their person).
     GET  /sandbox/api/state?user=  snapshot of what that user sees (the WebSocket sends the same first)
     GET  /sandbox/ws?user=         snapshot, then every visible change
     POST /sandbox/api/compose      {user, channel, text, thread_ts?}: a message, a mention or a slash command
-    POST /sandbox/api/action       {user, action_id, channel + message_ts | view_id, block_id?}: a click
+    POST /sandbox/api/action       {user, action_id, channel + message_ts | view_id, block_id?, rating?}: a click
+                                   (with `rating`, "positive" or "negative": a feedback button's thumbs up or down)
     POST /sandbox/api/submit       {user, view_id, values: {block_id: {action_id: value}}}: a modal submission
     POST /sandbox/api/close        {user, view_id}: the person closed a modal
     POST /sandbox/api/home         {user}: the person opened the bot's Home tab (an `app_home_opened` event)
+    POST /sandbox/api/assistant    {user, context_channel?}: the person opened the app's assistant pane (a new
+                                   thread in their DM and `assistant_thread_started`); answers its thread_ts
+    POST /sandbox/api/assistant/context  {user, thread_ts, context_channel}: pane open, they moved to a channel
 
 The bot's DM with each person is the D… conversation `dm_channel(user)`: the composer posts to it like to a channel,
 and SlackDelivery sends those as `message` events with channel_type "im". Only its person sees it.
@@ -33,6 +37,7 @@ from aiohttp import web
 from sandbox.delivery import DeliveryResult, SlackDelivery
 from sandbox.fake_slack import FakeSlackApi
 from sandbox.payloads import new_ts
+from sandbox.web_assistant import PaneRequests
 from sandbox.web_compose import SlashCommand, compose
 from sandbox.web_state import dm_channel, snapshot, viewer_event
 from sandbox.workspace import Ephemeral, Message
@@ -55,6 +60,7 @@ class SandboxWeb:
         self.slack = slack
         self.delivery = delivery
         self._sockets: set[web.WebSocketResponse] = set()
+        self._panes = PaneRequests(slack, delivery, BadRequest)
         app = slack.app
         app.router.add_get("/", self._index)
         app.router.add_static("/static/", STATIC_DIR, append_version=True)
@@ -65,6 +71,8 @@ class SandboxWeb:
         app.router.add_post("/sandbox/api/submit", self._submit)
         app.router.add_post("/sandbox/api/close", self._close)
         app.router.add_post("/sandbox/api/home", self._home)
+        app.router.add_post("/sandbox/api/assistant", self._assistant)
+        app.router.add_post("/sandbox/api/assistant/context", self._assistant_context)
         app.on_shutdown.append(self._close_sockets)
 
     @property
@@ -85,7 +93,7 @@ class SandboxWeb:
             viewer = self._viewer(request.query.get("user"))
         except BadRequest as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
-        return web.json_response(snapshot(self.slack.workspace, viewer), headers=_NO_CACHE)
+        return web.json_response(snapshot(self.slack.workspace, viewer, self.slack.methods), headers=_NO_CACHE)
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
         """Subscribe before the snapshot is taken, so nothing between the two is lost (the page applies updates
@@ -102,14 +110,14 @@ class SandboxWeb:
         stream = self.slack.subscribe()
         reader = asyncio.create_task(self._drain(ws))
         try:
-            await ws.send_json(snapshot(self.slack.workspace, viewer))
+            await ws.send_json(snapshot(self.slack.workspace, viewer, self.slack.methods))
             while not ws.closed:
                 getter = asyncio.ensure_future(stream.get())
                 done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
                 if getter not in done:
                     getter.cancel()
                     break
-                event = viewer_event(getter.result(), viewer, self.slack.workspace)
+                event = viewer_event(getter.result(), viewer, self.slack.workspace, self.slack.methods)
                 if event is not None:
                     await ws.send_json(event)
         except (StopAsyncIteration, ConnectionResetError, aiohttp.ClientConnectionResetError):
@@ -175,6 +183,12 @@ class SandboxWeb:
 
     async def _home(self, request: web.Request) -> web.Response:
         return await self._guarded(request, self._do_home)
+
+    async def _assistant(self, request: web.Request) -> web.Response:
+        return await self._guarded(request, self._panes.open)
+
+    async def _assistant_context(self, request: web.Request) -> web.Response:
+        return await self._guarded(request, self._panes.context_changed)
 
     async def _do_home(self, body: dict[str, Any]) -> dict[str, Any]:
         """Slack sends `app_home_opened` each time the person opens the tab, with the view it last published."""
@@ -255,6 +269,9 @@ class SandboxWeb:
             view = self.slack.workspace.views.get(str(view_id))
             if view is None or view.user != body["user"]:
                 raise BadRequest(f"no view {view_id!r} for this user")
+        rating = body.get("rating")
+        if rating is not None:
+            return await self._feedback(body["user"], str(rating), channel, message_ts)
         try:
             result = await self.delivery.send_block_actions(
                 user_id=body["user"], action_id=action_id, channel_id=channel, message_ts=message_ts,
@@ -263,6 +280,19 @@ class SandboxWeb:
             raise BadRequest(f"nothing to click: {exc}") from exc
         if result.status != 200:
             return {"notice": f"The app did not accept the click (HTTP {result.status})."}
+        return {}
+
+    async def _feedback(self, user: str, rating: str, channel: str | None, message_ts: str | None) -> dict[str, Any]:
+        """A thumbs up or down: Slack's block_actions carries the feedback_buttons element and the pressed button."""
+        if rating not in ("positive", "negative") or channel is None or message_ts is None:
+            raise BadRequest("a feedback click needs rating positive|negative, channel and message_ts")
+        try:
+            result = await self.delivery.send_feedback(user_id=user, channel_id=str(channel),
+                                                       message_ts=str(message_ts), rating=rating)
+        except LookupError as exc:
+            raise BadRequest(f"nothing to click: {exc}") from exc
+        if result.status != 200:
+            return {"notice": f"The app did not accept the feedback (HTTP {result.status})."}
         return {}
 
     async def _do_submit(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,13 +1,21 @@
 """What one person sees of the fake workspace: the page's snapshot, and which live changes reach which viewer.
 
 Slack shows an ephemeral message and a modal only to the person they were made for; the page follows the same rule
-here, on the server, so switching users in the page never leaks what another person was shown.
+here, on the server, so switching users in the page never leaks what another person was shown. An assistant pane
+lives in the person's DM with the app, so only its person sees it either.
+
+A pane is drawn from what the bot set through assistant.threads.* (sandbox.fake_assistant keeps it): the suggested
+prompts, the status, the title. The page hides the status once the app posts in the thread after it, the rule the
+fake's `status_shown` applies, so the page needs no second copy of the thread's messages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox.api_methods import WebApiMethods
+from sandbox.fake_assistant import PANE_CHANGED, AssistantMethods, AssistantPane
+from sandbox.fake_streams import STREAM_CHANGED, FakeStreams
 from sandbox.workspace import Ephemeral, StateChange, View, Workspace
 
 __all__ = ["ViewerEvent", "dm_channel", "snapshot", "viewer_event", "visible_to"]
@@ -29,9 +37,9 @@ def visible_to(channel: str | None, viewer: str) -> bool:
     return not channel or not channel.startswith("D") or channel == dm_channel(viewer)
 
 
-def snapshot(ws: Workspace, viewer: str) -> dict[str, Any]:
+def snapshot(ws: Workspace, viewer: str, methods: WebApiMethods) -> dict[str, Any]:
     """Everything the page needs to draw from scratch (first load, reconnect, user switch)."""
-    messages = [m.to_slack(ws.team_id, ws.app_id) | {"channel": m.channel}
+    messages = [_message_json(m.to_slack(ws.team_id, ws.app_id), m.channel, methods.streams)
                 for channel, listed in ws.messages.items() if visible_to(channel, viewer) for m in listed]
     home = ws.home_views.get(viewer)
     return {
@@ -48,10 +56,11 @@ def snapshot(ws: Workspace, viewer: str) -> dict[str, Any]:
         "views": [_view(ws, v) for v in ws.views.values() if v.type == "modal" and v.user == viewer and v.is_open],
         "dm_channel": dm_channel(viewer),
         "home": _view(ws, home) if home is not None else None,
+        "assistant": _panes_for(methods.assistant, dm_channel(viewer)),
     }
 
 
-def viewer_event(change: StateChange, viewer: str, ws: Workspace) -> ViewerEvent | None:
+def viewer_event(change: StateChange, viewer: str, ws: Workspace, methods: WebApiMethods) -> ViewerEvent | None:
     """The change as the page applies it, or None when `viewer` must not see it (or the page has no use for it)."""
     if change.kind in _MESSAGE_KINDS:
         if not visible_to(change.channel, viewer):
@@ -59,6 +68,15 @@ def viewer_event(change: StateChange, viewer: str, ws: Workspace) -> ViewerEvent
         data = dict(change.data)
         data.setdefault("channel", change.channel)
         return {"type": "message", "kind": change.kind, "channel": change.channel, "ts": change.ts, "message": data}
+    if change.kind == STREAM_CHANGED:
+        if not visible_to(change.channel, viewer):
+            return None
+        return {"type": "stream", "channel": change.channel, "ts": change.ts,
+                "streaming": bool(change.data.get("streaming"))}
+    if change.kind == PANE_CHANGED:
+        if change.channel != dm_channel(viewer) or change.ts is None:
+            return None
+        return {"type": "assistant", "pane": _pane_json(methods.assistant.pane(change.channel, change.ts))}
     if change.kind == "home_published":
         # Each person's App Home is their own: Bob never sees the view published for Alice.
         if change.user != viewer:
@@ -100,4 +118,33 @@ def _ephemeral_data(data: dict[str, Any]) -> dict[str, Any]:
 def _view(ws: Workspace, view: View) -> dict[str, Any]:
     out = ws.view_to_slack(view)
     out["is_open"] = view.is_open
+    return out
+
+
+def _pane_json(pane: AssistantPane) -> dict[str, Any]:
+    return {
+        "channel": pane.channel,
+        "thread_ts": pane.thread_ts,
+        "status": pane.status,
+        "status_ts": pane.status_ts,
+        "loading_messages": list(pane.loading_messages),
+        "prompts": [{"title": p.title, "message": p.message} for p in pane.prompts],
+        "prompts_title": pane.prompts_title,
+        "title": pane.title,
+    }
+
+
+def _panes_for(assistant: AssistantMethods, dm: str) -> list[dict[str, Any]]:
+    """The panes of the viewer's assistant threads: they all live in the viewer's DM with the app."""
+    return [_pane_json(pane) for (channel, _), pane in assistant.panes.items() if channel == dm]
+
+
+def _message_json(message: dict[str, Any], channel: str, streams: FakeStreams) -> dict[str, Any]:
+    """A message in the page's snapshot: with `streaming` while chat.startStream's message still takes appends (the
+    page shows a typing caret; later starts and stops reach it as the fake's stream changes). A stream that outlives
+    Slack's lifetime ends without a change: the caret stays until the next snapshot."""
+    out = message | {"channel": channel}
+    ts = str(message.get("ts") or "")
+    if ts and streams.streaming(channel, ts):
+        out["streaming"] = True
     return out

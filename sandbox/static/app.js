@@ -1,6 +1,7 @@
 // The sandbox page: state from the server's snapshot + live changes (WebSocket), what a person does sent to the
 // sandbox's API (which delivers it to the bot as Slack would). No framework, no build step, nothing from the internet.
 
+import { assistantBodyHtml, statusHtml, statusShown } from "./assistant.js";
 import { readInputs, renderBlocks } from "./blockkit.js";
 import { escapeHtml } from "./mrkdwn.js";
 import { colorOf, confirmHtml, context, dmIntroHtml, introHtml, listHtml, modalHtml, roleOf } from "./view.js";
@@ -24,6 +25,10 @@ const state = {
   messages: new Map(),     // "channel/ts" -> message
   ephemerals: new Map(),   // ts -> ephemeral (this viewer's only: the server filters)
   views: new Map(),        // id -> modal view (this viewer's only)
+  assistant: { thread: null, opening: false, panes: new Map() },  // the AI-app pane: its thread, each thread's pane
+  streaming: new Set(),    // "channel/ts" of the messages the app is streaming into now (a typing caret)
+  streamed: new Set(),     // ... and of those it ever streamed into: their growing text does not flash
+  rated: new Map(),        // "channel/ts" -> the thumb this viewer pressed on that message's feedback buttons
   notices: new Map(),      // viewer -> [Slackbot notices], local like Slack's
   dismissed: new Set(),
   flash: new Set(),
@@ -42,10 +47,12 @@ function load(snap) {
   state.channels = snap.channels;
   state.channelNames = Object.fromEntries(snap.channels.map((c) => [c.id, c.name]));
   state.messages = new Map(snap.messages.map((m) => [`${m.channel}/${m.ts}`, m]));
+  state.streaming = new Set(snap.messages.filter((m) => m.streaming).map((m) => `${m.channel}/${m.ts}`));
   state.ephemerals = new Map(snap.ephemerals.map((e) => [e.ts, { ...e, kind: "ephemeral" }]));
   state.views = new Map(snap.views.map((v) => [v.id, v]));
   state.dm = snap.dm_channel;
   state.home = snap.home;
+  state.assistant.panes = new Map((snap.assistant || []).map((p) => [p.thread_ts, p]));
   if (state.app) state.channel = state.dm;
   else if (!state.channelNames[state.channel]) state.channel = snap.channels[0]?.id;
   renderAll();
@@ -61,7 +68,7 @@ function apply(event) {
     const key = `${event.channel}/${event.ts}`;
     if (event.kind === "message_deleted") state.messages.delete(key);
     else {
-      if (state.messages.has(key)) flash(event.ts);
+      if (state.messages.has(key) && !state.streamed.has(key)) flash(event.ts);  // a stream's growth does not flash
       state.messages.set(key, { ...event.message, channel: event.channel });
     }
   } else if (event.type === "ephemeral") {
@@ -71,6 +78,13 @@ function apply(event) {
       if (state.ephemerals.has(e.ts)) flash(e.ts);
       state.ephemerals.set(e.ts, { ...e, kind: "ephemeral" });
     }
+  } else if (event.type === "stream") {
+    const key = `${event.channel}/${event.ts}`;
+    state.streamed.add(key);
+    if (event.streaming) state.streaming.add(key);
+    else state.streaming.delete(key);
+  } else if (event.type === "assistant") {
+    state.assistant.panes.set(event.pane.thread_ts, event.pane);
   } else if (event.type === "home") {
     state.home = event.view;
   } else if (event.type === "view") {
@@ -98,6 +112,7 @@ function renderAll() {
   renderSidebar();
   renderChannel();
   renderThread();
+  renderAssistant();
   renderModal();
 }
 
@@ -190,7 +205,7 @@ function renderChannel() {
 
 function renderThread() {
   const pane = $("#thread");
-  const parent = state.thread && state.messages.get(`${state.channel}/${state.thread}`);
+  const parent = !state.assistant.thread && state.thread && state.messages.get(`${state.channel}/${state.thread}`);
   pane.hidden = !parent;
   document.body.classList.toggle("with-thread", Boolean(parent));
   if (!parent) return;
@@ -204,6 +219,32 @@ function renderThread() {
       + `<div class="reply-divider"><span>${replies.length} ${replies.length === 1 ? "reply" : "replies"}</span></div>`
       + listHtml(state, rows, { inThread: true });
   });
+}
+
+// The assistant pane: the viewer's assistant thread in their DM, beside whatever channel they look at.
+function renderAssistant() {
+  const thread = state.assistant.thread;
+  const pane = $("#assistant");
+  const open = Boolean(thread || state.assistant.opening);
+  pane.hidden = !open;
+  document.body.classList.toggle("with-assistant", open);
+  $(".assistant-entry").classList.toggle("active", open);
+  if (!open) return;
+  const info = thread ? state.assistant.panes.get(thread) : null;
+  $("#assistant-title").textContent = info?.title || "New chat";
+  const replies = [...state.messages.values()].filter((m) => m.channel === state.dm && m.thread_ts === thread
+    && m.ts !== thread);
+  const extras = [...state.ephemerals.values(), ...notices()].filter((e) => e.channel === state.dm
+    && e.thread_ts === thread && !state.dismissed.has(e.ts));
+  const rows = [...replies, ...extras].sort(byTs);
+  const list = $("#assistant-messages");
+  keepBottom(list, () => {
+    list.innerHTML = thread ? assistantBodyHtml(state, info, rows) : `<div class="home-empty">Opening a new chat…</div>`;
+  });
+  const status = statusShown(info, replies, state.bot.user_id);
+  const line = $("#assistant-status");
+  line.hidden = !status;
+  line.innerHTML = status ? statusHtml(state, status) : "";
 }
 
 function topView() {
@@ -263,12 +304,12 @@ function connect() {
   };
 }
 
-async function send(text, threadTs) {
+async function send(text, threadTs, channel = state.channel) {
   try {
-    const answer = await post("/sandbox/api/compose", { channel: state.channel, text, thread_ts: threadTs || undefined });
-    if (answer.notice) notice(answer.notice, state.channel, threadTs);
+    const answer = await post("/sandbox/api/compose", { channel, text, thread_ts: threadTs || undefined });
+    if (answer.notice) notice(answer.notice, channel, threadTs);
   } catch (err) {
-    notice(`Could not send: ${err.message}`, state.channel, threadTs);
+    notice(`Could not send: ${err.message}`, channel, threadTs);
   }
 }
 
@@ -278,13 +319,18 @@ async function click(button) {
   const where = modal
     ? { view_id: modal.dataset.viewId }
     : { channel: message.dataset.channel, message_ts: message.dataset.ts };
+  const rating = button.dataset.rating;  // a feedback thumb: Slack sends which one was pressed
   button.disabled = true;
   button.classList.add("loading");
   try {
     const answer = await post("/sandbox/api/action", {
-      ...where, action_id: button.dataset.actionId, block_id: button.dataset.blockId,
+      ...where, action_id: button.dataset.actionId, block_id: button.dataset.blockId, rating,
     });
-    if (answer.notice) notice(answer.notice, state.channel, message ? threadOf(message) : null);
+    if (rating && !answer.notice) {
+      state.rated.set(`${where.channel}/${where.message_ts}`, rating);
+      renderAll();
+    }
+    if (answer.notice) notice(answer.notice, where.channel || state.channel, message ? threadOf(message) : null);
   } catch (err) {
     notice(`The click did not reach the app: ${err.message}`);
   } finally {
@@ -332,6 +378,8 @@ async function closeModal() {
 function switchUser(id) {
   if (id === state.viewer) return;
   state.viewer = id;
+  state.assistant.thread = null;  // each person's assistant threads are their own
+  state.rated = new Map();
   state.modalKey = "switching";  // forces the modal layer to redraw for the new viewer
   localStorage.setItem("baton.sandbox.user", id);
   const url = new URL(location.href);
@@ -340,7 +388,44 @@ function switchUser(id) {
   connect();
 }
 
+// The AI app's entry opens its pane on a new thread: Slack creates the thread and sends assistant_thread_started
+// with the channel the person is looking at (none from the app's own DM).
+async function openAssistant() {
+  state.assistant.opening = true;
+  state.assistant.thread = null;
+  state.thread = null;
+  renderAll();
+  try {
+    const answer = await post("/sandbox/api/assistant", { context_channel: state.app ? undefined : state.channel });
+    state.assistant.thread = answer.thread_ts;
+    if (answer.notice) notice(answer.notice, state.dm, answer.thread_ts);
+  } catch (err) {
+    notice(`Could not open Baton's assistant: ${err.message}`);
+  } finally {
+    state.assistant.opening = false;
+    renderAll();
+    $("#assistant-input").focus();
+  }
+}
+
+function closeAssistant() {
+  state.assistant.thread = null;
+  renderAll();
+}
+
+// Pane open, the person moves to a channel: Slack tells the app (assistant_thread_context_changed).
+async function assistantContext(channel) {
+  if (!state.assistant.thread) return;
+  try {
+    const answer = await post("/sandbox/api/assistant/context", { thread_ts: state.assistant.thread, context_channel: channel });
+    if (answer.notice) notice(answer.notice, state.dm, state.assistant.thread);
+  } catch (err) {
+    notice(`Could not tell Baton's assistant about #${state.channelNames[channel] || channel}: ${err.message}`);
+  }
+}
+
 function switchChannel(id) {
+  if (id !== state.channel) assistantContext(id);
   state.channel = id;
   state.app = null;
   state.thread = null;
@@ -375,12 +460,12 @@ function switchApp(tab) {
 }
 
 // --- wiring ----------------------------------------------------------------------------------------------------------
-function composer(form, input, threadTs) {
+function composer(form, input, threadTs, channel = () => state.channel) {
   const submit = () => {
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    send(text, threadTs());
+    send(text, threadTs(), channel());
   };
   form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
   input.addEventListener("keydown", (e) => {
@@ -394,7 +479,15 @@ function composer(form, input, threadTs) {
 document.addEventListener("click", (e) => {
   const target = e.target.closest("button, a");
   if (!target) return;
-  if (target.matches(".bk-button")) {
+  if (target.matches(".bk-feedback")) {
+    click(target);
+  } else if (target.matches(".assistant-entry, .assistant-new")) {
+    openAssistant();
+  } else if (target.matches(".assistant-close")) {
+    closeAssistant();
+  } else if (target.dataset.prompt) {
+    send(target.dataset.prompt, state.assistant.thread, state.dm);  // a suggested prompt is the person's message
+  } else if (target.matches(".bk-button")) {
     if (target.dataset.url) window.open(target.dataset.url, "_blank", "noopener");
     if (target.dataset.confirm) confirmThen(JSON.parse(target.dataset.confirm), () => click(target));
     else click(target);
@@ -408,6 +501,7 @@ document.addEventListener("click", (e) => {
     switchChannel(target.dataset.channel);
   } else if (target.dataset.openThread) {
     state.thread = target.dataset.openThread;
+    state.assistant.thread = null;
     renderAll();
     $("#thread-input").focus();
   } else if (target.matches(".thread-close")) {
@@ -434,4 +528,5 @@ document.addEventListener("keydown", (e) => {
 
 composer($("#composer"), $("#composer-input"), () => null);
 composer($("#thread-composer"), $("#thread-input"), () => state.thread);
+composer($("#assistant-composer"), $("#assistant-input"), () => state.assistant.thread, () => state.dm);
 connect();

@@ -1,5 +1,6 @@
 // Block Kit -> HTML, close enough to Slack's rendering to use: header, section (text, fields, accessory), context,
-// divider, image, actions (buttons primary/danger, with confirm dialogs), rich_text, and the input blocks of modals.
+// divider, image, actions (buttons primary/danger, with confirm dialogs), rich_text, plan and task cards,
+// context_actions (feedback thumbs, icon buttons), and the input blocks of modals.
 // Interactive elements carry data-action-id / data-block-id; app.js sends the click as Slack would.
 
 import { escapeHtml, mrkdwn, textObject } from "./mrkdwn.js";
@@ -97,6 +98,28 @@ function input(block, ctx, errors) {
   </div>`;
 }
 
+// Slack's context_actions block: a feedback_buttons element is a thumbs up and a thumbs down (a click carries which,
+// data-rating); an icon_button is a small labelled button. `ctx.rated` is the thumb this viewer pressed here.
+function feedbackButton(el, side, blockId, ctx) {
+  const b = el[`${side}_button`] || {};
+  const pressed = ctx.rated === side;
+  return `<button type="button" class="bk-feedback${pressed ? " pressed" : ""}" data-action-id="${attr(el.action_id)}"
+    data-block-id="${attr(blockId)}" data-rating="${side}" aria-pressed="${pressed}" aria-label="${
+    attr(b.accessibility_label || side)}" title="${attr(b.accessibility_label || "")}">${textObject(b.text)}</button>`;
+}
+
+function contextAction(el, blockId, ctx) {
+  if (el?.type === "feedback_buttons") {
+    return `<span class="bk-feedback-buttons">${feedbackButton(el, "positive", blockId, ctx)}${
+      feedbackButton(el, "negative", blockId, ctx)}</span>`;
+  }
+  if (el?.type === "icon_button") {
+    return `<button type="button" class="bk-button bk-icon-button" data-action-id="${attr(el.action_id)}" data-block-id="${
+      attr(blockId)}" aria-label="${attr(el.accessibility_label || el.text?.text || "")}">${textObject(el.text)}</button>`;
+  }
+  return element(el, blockId, ctx);
+}
+
 // A plan's step as Slack draws it: a status mark, the plain-text title, details and output as rich text.
 const TASK_MARKS = { pending: "○", in_progress: "◐", complete: "✓", error: "✗" };
 
@@ -141,6 +164,9 @@ export function renderBlock(block, ctx = {}, errors = null) {
         (block.tasks || []).map((t) => taskCard(t, ctx)).join("")}</div>`;
     case "task_card":
       return taskCard(block, ctx);
+    case "context_actions":
+      return `<div class="bk-context-actions" data-block-id="${attr(blockId)}">${
+        (block.elements || []).map((e) => contextAction(e, blockId, ctx)).join("")}</div>`;
     default:
       return `<div class="bk-unsupported">[${escapeHtml(block.type)} block]</div>`;
   }

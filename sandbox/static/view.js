@@ -50,15 +50,19 @@ function attachments(m, ctx) {
 }
 
 // One message row. `opts`: compact (same author as the row above), replies (count), inThread.
+// A message the app is still streaming (chat.startStream until stopStream) ends in a typing caret.
 export function messageHtml(state, m, opts = {}) {
-  const ctx = context(state);
+  const ctx = { ...context(state), rated: state.rated?.get(`${m.channel}/${m.ts}`) };
   const who = author(state, m);
   const ephemeral = m.kind === "ephemeral" || m.kind === "notice";
+  const streaming = !m.kind && state.streaming?.has(`${m.channel}/${m.ts}`);
+  const caret = streaming ? `<span class="stream-caret" aria-hidden="true"></span>` : "";
   const body = m.blocks?.length && !m.blocks.every((b) => b.type === "rich_text" && m.text)
-    ? renderBlocks(m.blocks, ctx)
-    : `<div class="text">${mrkdwn(m.text || "", ctx)}</div>`;
+    ? renderBlocks(m.blocks, ctx) + caret
+    : `<div class="text">${mrkdwn(m.text || "", ctx)}${caret}</div>`;
   const time = formatTime(new Date(Number(m.ts) * 1000));
-  const edited = m.edited ? `<span class="edited">(edited)</span>` : "";
+  // A streamed answer grows by edits, but Slack does not mark it edited.
+  const edited = m.edited && !state.streamed?.has(`${m.channel}/${m.ts}`) ? `<span class="edited">(edited)</span>` : "";
   const replies = opts.replies
     ? `<button type="button" class="replies" data-open-thread="${escapeHtml(m.ts)}">${opts.replies} ${
       opts.replies === 1 ? "reply" : "replies"}<span class="replies-hint">View thread</span></button>`
@@ -67,10 +71,10 @@ export function messageHtml(state, m, opts = {}) {
     ? `<div class="only-you"><span class="eye">👁</span> Only visible to you<button type="button" class="dismiss" data-dismiss="${
       escapeHtml(m.ts)}">Dismiss</button></div>`
     : "";
-  const classes = ["message", ephemeral ? "ephemeral" : "", opts.compact ? "compact" : "",
+  const classes = ["message", ephemeral ? "ephemeral" : "", opts.compact ? "compact" : "", streaming ? "streaming" : "",
     state.flash.has(m.ts) ? "flash" : "", m.ts === state.thread && !opts.inThread ? "selected" : ""].filter(Boolean);
   return `<div class="${classes.join(" ")}" data-channel="${escapeHtml(m.channel)}" data-ts="${escapeHtml(m.ts)}"${
-    ephemeral ? ` data-ephemeral="true"` : ""}>
+    ephemeral ? ` data-ephemeral="true"` : ""}${streaming ? ` aria-busy="true"` : ""}>
     <div class="gutter">${opts.compact
       ? `<span class="hover-time">${escapeHtml(time.replace(/ [AP]M$/, ""))}</span>`
       : `<div class="avatar" style="background:${who.color}">${escapeHtml(who.avatar)}</div>`}</div>

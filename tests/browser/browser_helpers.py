@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +14,19 @@ LONG = 90_000
 """ms: the agent's steps run on a shared 2-core machine."""
 OpenAs = Callable[..., Awaitable[Page]]
 """open_as(user, channel="C02OPS"): the sandbox page as that person, live."""
+
+
+async def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
+    """A README picture: `top` (a message in the thread) scrolled to the top of its pane, animations settled, the
+    pointer moved away (its hover would shade the message it rests on)."""
+    await page.mouse.move(0, 0)
+    if top is not None:
+        await top.evaluate("el => el.scrollIntoView({block: 'start'})")
+    picture = await page.screenshot(animations="disabled")
+    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("BATON_SCREENSHOTS") == "1":  # `make screenshots`: refresh the README's pictures
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        (DOCS_IMG / name).write_bytes(picture)
 
 
 def assert_no_page_errors(page: Page) -> None:

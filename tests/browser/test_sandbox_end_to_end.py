@@ -4,14 +4,12 @@ headless Chromium; the screenshots for the README are taken here."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from browser_helpers import (
-    DOCS_IMG,
     LONG,
     OpenAs,
     assert_no_page_errors,
+    screenshot,
     start_ops_audit,
     status_text,
     switch_user,
@@ -24,17 +22,6 @@ from sandbox.web_run import Sandbox
 from tests.conftest import WorkerFactory
 
 pytestmark = pytest.mark.timeout(240)
-
-async def screenshot(page: Page, name: str, top: Locator | None = None) -> None:
-    """A README picture: `top` (a message in the thread) scrolled to the top of its pane, animations settled."""
-    if top is not None:
-        await top.evaluate("el => el.scrollIntoView({block: 'start'})")
-    picture = await page.screenshot(animations="disabled")
-    assert picture[:8] == b"\x89PNG\r\n\x1a\n"
-    if os.environ.get("BATON_SCREENSHOTS") == "1":  # `make screenshots`: refresh the README's pictures
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        (DOCS_IMG / name).write_bytes(picture)
-
 
 async def open_card(page: Page, status_ts: str) -> Locator:
     replies = page.locator(f'#messages .message[data-ts="{status_ts}"] .replies')
