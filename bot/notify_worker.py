@@ -2,6 +2,10 @@
 activities. `python -m bot` runs it next to its Slack listener; `baton notifier` (bot.notifier_main) runs it alone,
 for a front door that cannot hold a long-lived worker (the AWS Lambda one, bot.serverless). Both build it from the
 same settings and services, so a thread looks the same whichever process posts to it.
+
+It is not a versioned worker (Worker Versioning, docs/upgrading.md): activities are never replayed, so a build id
+would protect nothing here, and Temporal gives an activity whose queue is outside the workflow's deployment version to
+that queue's own pollers. Bot releases therefore roll on their own, bound to the workers only by the contracts.
 """
 
 from __future__ import annotations
