@@ -54,7 +54,10 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "assistant_threads_setStatus": frozenset({"chat:write"}),
     "assistant_threads_setSuggestedPrompts": frozenset({"assistant:write"}),
     "assistant_threads_setTitle": frozenset({"assistant:write"}),
-    "agents_sessions_setStatus": frozenset({"chat:write"}),  # a task's phase on its thread's agent session
+    # A task's phase on its thread's agent session. The method page: "a token bearing the chat:write scope", a
+    # granular bot token; the agent-sessions guide: chat:write manages thread-based sessions (declaring the app an
+    # agent is what adds assistant:write).
+    "agents_sessions_setStatus": frozenset({"chat:write"}),
 }
 MESSAGE_SUBSCRIPTIONS: dict[str, frozenset[str]] = {
     # A bolt "message" listener hears the message.* subscriptions the manifest asks for; which ones depends on what the
@@ -77,7 +80,9 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
     "group_left": frozenset({"groups:read"}),
     "assistant_thread_started": frozenset({"assistant:write"}),
     "assistant_thread_context_changed": frozenset({"assistant:write"}),
-    # Slack's event page names no scope we could read offline; the session it stops was set with chat:write.
+    # The only event agent sessions deliver (payload: channel, thread_ts, user, streaming_message_ts, event_ts). Its
+    # page lists no required scope, only the subscription, without which setStatus warns
+    # missing_agent_session_stopped_event_subscription.
     "agent_session_stopped": frozenset(),
 }
 ASSISTANT_EVENTS = frozenset({"assistant_thread_started", "assistant_thread_context_changed", "message.im"})
@@ -195,6 +200,8 @@ def test_the_manifest_asks_for_every_scope_event_and_command_the_code_uses_and_n
     assert home["messages_tab_enabled"] is ("message.im" in events)
     assistant = any(kind == "assistant" for kind, _, _ in app.registered)
     assert ("assistant_view" in manifest["features"]) is assistant, "the assistant pane is on iff bot/ registers one"
+    if "agents_sessions_setStatus" in methods:  # Slack's Stop on a session reaches only an app subscribed to it
+        assert "agent_session_stopped" in events and "assistant:write" in scopes
 
 
 def _header(path: Path) -> str:
