@@ -9,7 +9,8 @@
          (baton.feedback); counted as it will apply, and the clicker told the truth: recorded, shown shortly
 
 One rating per person: a second click replaces the first. Slack's `action_ts` names the click, so a redelivery of the
-same click is recognised by the workflow and neither recorded nor counted twice.
+same click is recognised by the workflow and neither recorded nor counted twice (while no worker runs, a redelivery
+is still recorded once, but counted as it arrives: the bot cannot see a click still waiting in the history).
 """
 
 from __future__ import annotations
