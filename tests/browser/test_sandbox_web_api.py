@@ -130,3 +130,44 @@ async def test_a_dm_with_the_bot_and_an_app_home_are_seen_only_by_their_person(
                          json={"user": "U02BOB", "channel": "D01ALICE", "text": "let me in"}) as response:
         assert response.status == 400, "nobody writes in another person's DM with the bot"
     assert [m.text for m in sandbox.slack.workspace.messages["D01ALICE"]] == ["alice to the bot"]
+
+
+async def test_an_assistant_pane_and_its_streaming_reach_only_their_person_live(
+        sandbox: Sandbox, http: aiohttp.ClientSession) -> None:
+    root = sandbox.slack.post_user_message("D01ALICE", "U01ALICE", "New chat")
+    bot = {"Authorization": f"Bearer {sandbox.secrets.bot_token}"}
+
+    async def call(method: str, **args: str) -> None:
+        async with http.post(f"{sandbox.api_url}{method}", json=args, headers=bot) as response:
+            assert (await response.json())["ok"], method
+
+    async with (http.ws_connect(f"{sandbox.url}sandbox/ws?user=U01ALICE") as alice,
+                http.ws_connect(f"{sandbox.url}sandbox/ws?user=U02BOB") as bob):
+        assert (await alice.receive_json())["assistant"] == [] and (await bob.receive_json())["type"] == "snapshot"
+        await call("assistant.threads.setStatus", channel_id="D01ALICE", thread_ts=root.ts,
+                   status="is checking the catalog…")
+        await call("chat.startStream", channel="D01ALICE", thread_ts=root.ts, markdown_text="Hel")
+        answer = sandbox.slack.messages_in("D01ALICE", root.ts)[-1]
+        await call("chat.stopStream", channel="D01ALICE", ts=answer.ts, markdown_text="lo")
+        sandbox.slack.post_user_message("C02OPS", "U03CAROL", "sentinel")  # everyone's: the end of the changes
+
+        async def until_sentinel(socket: aiohttp.ClientWebSocketResponse) -> list[dict[str, object]]:
+            seen = []
+            while (event := await asyncio.wait_for(socket.receive_json(), 10)).get("message", {}).get(
+                    "text") != "sentinel":
+                seen.append(event)
+            return seen
+
+        mine, bobs = await until_sentinel(alice), await until_sentinel(bob)
+    panes = [e["pane"] for e in mine if e["type"] == "assistant"]
+    assert panes and panes[-1]["status"] == "is checking the catalog…" and panes[-1]["thread_ts"] == root.ts
+    streams = [(e["ts"], e["streaming"]) for e in mine if e["type"] == "stream"]
+    assert streams == [(answer.ts, True), (answer.ts, False)]
+    texts = [e["message"]["text"] for e in mine if e["type"] == "message" and e["ts"] == answer.ts]
+    assert texts == ["Hel", "Hello"], "the stream stops before its last piece lands: no caret on the whole answer"
+    assert bobs == [], "Alice's assistant thread is hers alone"
+    async with http.get(f"{sandbox.url}sandbox/api/state", params={"user": "U01ALICE"}) as response:
+        assert [p["status"] for p in (await response.json())["assistant"]] == ["is checking the catalog…"]
+    async with http.post(f"{sandbox.url}sandbox/api/assistant/context",
+                         json={"user": "U02BOB", "thread_ts": root.ts, "context_channel": "C02OPS"}) as response:
+        assert response.status == 400, "Bob cannot act on Alice's assistant thread"
