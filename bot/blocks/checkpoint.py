@@ -102,7 +102,8 @@ def decided_card(checkpoint: CheckpointV1 | None, record: DecisionRecordV1 | Non
         outcome = mrkdwn("{} by {} {}", _DONE_LABELS[record.decision], mention(record.by), slack_date(record.at))
     lines = [outcome]
     if record is not None and record.text:
-        label = "Reason" if record.decision == "reject" else "Answer"
+        label = "Decisions" if checkpoint is not None and checkpoint.actions else (
+            "Reason" if record.decision == "reject" else "Answer")
         lines.append(mrkdwn("*{}:* {}", label, truncate(record.text, 1500)))
     blocks.append(section(Mrkdwn("\n").join(lines)))
     if record is not None and record.approvals:

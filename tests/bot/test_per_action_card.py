@@ -68,9 +68,10 @@ def test_a_decided_action_loses_its_buttons_and_names_who_decided_while_the_othe
     text = texts(blocks)
     assert "Rejected by <@U01ALICE>" in text and "<@U09EVIL>" not in text
 
-    record = DecisionRecordV1(checkpoint_id="cp-1", decision="reject", by="U01ALICE", at=T0)
+    record = DecisionRecordV1(checkpoint_id="cp-1", decision="reject", by="U01ALICE", at=T0,
+                              text="1. write_file: accept by U02BOB\n2. delete_rows: reject by U01ALICE")
     closed = decided_card(checkpoint, record).blocks
-    assert action_blocks(closed) == [] and "Action 2 of 2" in texts(closed)
+    assert action_blocks(closed) == [] and "Action 2 of 2" in texts(closed) and "*Decisions:*" in texts(closed)
 
 
 async def test_clicking_approve_on_each_actions_own_buttons_in_slack_decides_them_one_at_a_time(
