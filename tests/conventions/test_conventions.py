@@ -15,7 +15,7 @@ from baton import commands
 from baton.cli import build_parser
 from baton.errors import DecisionRejected
 from baton.gateway import TaskGateway
-from contracts import TaskStatusV1
+from contracts import DecisionV1, TaskStatusV1, utc_now
 from sandbox.openai_server import FakeOpenAI, tool_call
 from tests.conventions.agents import RECEIVED
 from tests.conventions.conftest import Decide, Start
@@ -189,3 +189,17 @@ async def test_baton_decide_json_sends_the_parsed_answer_and_refuses_text_that_i
     good = build_parser().parse_args(["decide", task_id, "respond", "--text", '["EMEA", "APAC"]', "--json"])
     await commands.decide(conventions_gateway, good)
     assert state_of(await finished(task_id))["answer"] == ["EMEA", "APAC"]
+
+
+async def test_an_answer_marked_json_that_is_not_json_is_refused_before_anything_is_written(
+    start: Start, conventions_gateway: TaskGateway
+) -> None:
+    task_id, checkpoint = await start("free_question", "report")
+    forged = DecisionV1.model_construct(checkpoint_id=checkpoint.id, decision="respond", text="EMEA", text_is_json=True,
+                                        by="U_APPROVER", by_groups=[], at=utc_now(), schema_version=1)
+    with pytest.raises(DecisionRejected, match="Failed decoding arguments"):  # DecisionV1's own validator
+        await conventions_gateway.decide(task_id, forged)
+    status = await conventions_gateway.status(task_id)
+    assert status.decisions == [] and status.pending_checkpoint is not None
+    history = await conventions_gateway.client.get_workflow_handle(task_id).fetch_history()
+    assert not [e for e in history.events if "update" in (e.WhichOneof("attributes") or "")]
