@@ -80,7 +80,7 @@ def make_graph(chat_model: ChatModel = env_chat_model, node_metadata: dict[str, 
 
 def plugin_graph() -> StateGraph:
     """Temporal's LangGraph plugin: every node an activity (a crash repeats only the node that was running)."""
-    return make_graph(node_metadata={"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=20)})
+    return make_graph(node_metadata={"execute_in": "activity", "start_to_close_timeout": timedelta(seconds=10)})
 
 
 def _initial_state(request: TaskRequestV1) -> dict[str, Any]:

@@ -83,7 +83,7 @@ class Bench:
                 request = TaskRequestV1(
                     task_id=task_id_for("compare", key), agent="compare", text=f"task {index}",
                     requester=RequesterV1(user_id="U_BENCH"), idempotency_key=key, created_at=utc_now(),
-                    execution=ExecutionOptionsV1(heartbeat_timeout_s=3, initial_retry_interval_s=0.2),
+                    execution=ExecutionOptionsV1(heartbeat_timeout_s=10, initial_retry_interval_s=0.2),
                 )
                 await gateway.submit(request, validate_agent=False)
                 result = await gateway.result(request.task_id)

@@ -27,7 +27,7 @@ class ArticleWorkflow:
             RUN_GRAPH_ACTIVITY,
             text,
             start_to_close_timeout=timedelta(minutes=5),
-            heartbeat_timeout=timedelta(seconds=3),
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=RETRY,
         )
         return result
