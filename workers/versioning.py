@@ -108,7 +108,11 @@ async def make_current(client: Client, settings: VersioningSettings) -> bool:
     if not settings.enabled or settings.make_current == "never":
         return False
     if settings.make_current == "if-none":
-        current = await _current_build(client, settings.deployment_name)
+        try:
+            current = await _current_build(client, settings.deployment_name)
+        except RPCError as exc:  # a key without deployment rights, say: the worker still runs
+            log.warning("Could not read deployment %s: %s", settings.deployment_name, exc.message)
+            return False
         if current is not None:
             return current == settings.build_id
     request = SetWorkerDeploymentCurrentVersionRequest(
