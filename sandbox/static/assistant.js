@@ -33,7 +33,9 @@ export function assistantBodyHtml(state, pane, rows) {
 
 export function statusHtml(state, status) {
   const botName = state.bot.name || "Baton";
-  return `<span class="avatar tiny" style="background:#4a154b" aria-hidden="true"></span><b>${
+  // The icon's letter is drawn by CSS (data-initial): the line's text is what the person reads, status and all.
+  return `<span class="avatar tiny" style="background:#4a154b" data-initial="${escapeHtml(botName.slice(0, 1))}"
+    aria-hidden="true"></span><b>${
     escapeHtml(botName)}</b> <span class="assistant-status-text">${escapeHtml(status)}</span><span class="dots"
     aria-hidden="true"><i></i><i></i><i></i></span>`;
 }
