@@ -9,14 +9,15 @@ input and every continue-as-new.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from contracts.common import MAX_REQUEST_TEXT, Contract, ShortText, UserId
+from contracts.common import MAX_REQUEST_TEXT, Contract, GrownContract, ShortText, UserId
 from contracts.names import NOTIFY_TASK_QUEUE
 
 __all__ = [
+    "CHANNEL_ID_PATTERN",
     "MAX_ANSWER_TEXT",
     "AnswerInputV1",
     "AnswerOutputV1",
@@ -37,6 +38,10 @@ MAX_PENDING = 50
 SlackTs = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 ConversationText = Annotated[str, StringConstraints(max_length=MAX_REQUEST_TEXT)]
+CHANNEL_ID_PATTERN = r"^[CGD][A-Z0-9]{2,30}$"
+"""A Slack conversation id (public or private channel, DM): all a context channel may be, so it renders as a
+channel link and nothing else."""
+ChannelId = Annotated[str, StringConstraints(pattern=CHANNEL_ID_PATTERN)]
 
 
 class ConversationKeyV1(Contract):
@@ -66,8 +71,10 @@ class ConversationLimitsV1(Contract):
     """A conversation with nothing to do for this long ends; a later message starts a fresh one."""
 
 
-class ConversationMessageV1(Contract):
+class ConversationMessageV1(GrownContract):
     """One person's message to Baton (a mention or a DM), as the bot read it from Slack."""
+
+    added_fields: ClassVar[tuple[str, ...]] = ("context_channel",)
 
     schema_version: Literal[1] = 1
     event_id: EventId
@@ -80,6 +87,10 @@ class ConversationMessageV1(Contract):
     channel_type: ShortText | None = None
     notify_task_queue: ShortText | None = None
     """The queue of the bot replica that received it: its answer goes there (else the conversation's)."""
+    context_channel: ChannelId | None = None
+    """The channel the person was viewing beside Slack's assistant pane when they wrote it: context for the front
+    agent, kept apart from `text` so it never becomes part of their words (a task's request, the thread's memory).
+    None (left out of the payload) elsewhere."""
 
 
 class ConversationTurnV1(Contract):
