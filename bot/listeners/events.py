@@ -37,12 +37,14 @@ from contracts import (
     ConversationStartV1,
 )
 
-__all__ = ["conversation_intake", "register", "to_conversation"]
+__all__ = ["CONTEXT_CHANNEL", "conversation_intake", "register", "to_conversation"]
 
 log = logging.getLogger(__name__)
 _LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:,]*")
 _ANSWER_NEEDS = ("ts", "channel", "user")
 MEMBERSHIP_EVENTS = ("member_joined_channel", "member_left_channel", "channel_left", "group_left")
+CONTEXT_CHANNEL = "baton_context_channel"
+"""Where an earlier middleware (bot.assistant) leaves, in bolt's context, the channel the person is viewing."""
 
 
 def conversation_intake(services: BotServices) -> Callable[..., Awaitable[BoltResponse | None]]:
@@ -54,7 +56,8 @@ def conversation_intake(services: BotServices) -> Callable[..., Awaitable[BoltRe
                         next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
         """Before bolt's ack: the message becomes durable in its conversation. Never raises: a message Temporal did
         not take gets a deliberate 503 (Slack retries it), anything else the ack."""
-        read = to_conversation(body, context.team_id, context.bot_user_id, settings.baton_notify_task_queue)
+        read = to_conversation(body, context.team_id, context.bot_user_id, settings.baton_notify_task_queue,
+                               context_channel=context.get(CONTEXT_CHANNEL))
         if read is not None:
             key, message = read
             limits = ConversationLimitsV1(
@@ -107,7 +110,8 @@ def register(app: AsyncApp, services: BotServices) -> None:
 
 
 def to_conversation(body: dict[str, Any], team_id: str | None, bot_user_id: str | None,
-                    notify_task_queue: str) -> tuple[ConversationKeyV1, ConversationMessageV1] | None:
+                    notify_task_queue: str, context_channel: str | None = None,
+                    ) -> tuple[ConversationKeyV1, ConversationMessageV1] | None:
     """The thread and the message an event addresses to Baton, or None for anything Baton does not answer."""
     event = body.get("event")
     event_id = body.get("event_id")
@@ -132,7 +136,8 @@ def to_conversation(body: dict[str, Any], team_id: str | None, bot_user_id: str 
     try:
         key = ConversationKeyV1(team_id=team, channel_id=channel, thread_ts=thread_ts)
         message = ConversationMessageV1(event_id=event_id, user_id=event["user"], text=text, ts=ts,
-                                        channel_type=channel_type, notify_task_queue=notify_task_queue)
+                                        channel_type=channel_type, notify_task_queue=notify_task_queue,
+                                        context_channel=context_channel)
     except ValueError:
         log.warning("Ignored event %s (%s): a field out of bounds", event_id, event.get("type"))
         return None
