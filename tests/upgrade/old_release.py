@@ -20,8 +20,9 @@ from baton.releases import ROOT, Release
 from tests.support import eventually
 
 # Run inside the old tree: what the old bot's `/baton run` and the old CLI do, a TaskRequestV1 through its gateway.
+# It leaves by os._exit, as the old CLI does: temporalio's core can abort the interpreter while it finalizes.
 SUBMIT = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from baton.gateway import TaskGateway
 from baton.settings import connect_client
 from contracts import TaskRequestV1, task_id_for, utc_now
@@ -33,6 +34,8 @@ async def main(queue: str, fields: dict) -> None:
     print(outcome.task_id)
 
 asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+sys.stdout.flush()
+os._exit(0)
 """
 PACKAGES = ["baton", "bot", "contracts", "workers"]
 _ENV_DROPPED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "BATON_MODEL", "BATON_WORKER_CONFIG", "PYTHONPATH")
@@ -42,7 +45,11 @@ def check_out(release: Release, into: Path) -> Path:
     """The release's packages, as committed, in `into` (git archive: no worktree left behind in the repository)."""
     assert release.commit, f"{release.version} has no commit to check out"
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", release.commit, *PACKAGES],
-                             capture_output=True, check=True)
+                             capture_output=True, check=False)
+    assert archive.returncode == 0, (
+        f"cannot check out release {release.version} ({release.commit}): {archive.stderr.decode(errors='replace')}"
+        "the upgrade tests need a clone whose history holds every release's commit (git fetch --unshallow)"
+    )
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
     return into
 

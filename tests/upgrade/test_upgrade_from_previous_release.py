@@ -40,11 +40,13 @@ def old_settings(settings: WorkerSettings) -> dict[str, str]:
 
 
 async def steps_checkpointed(checkpointer: str, task_id: str) -> int:
-    """How many diagnostic steps the task's last LangGraph checkpoint holds: the work no worker may redo."""
+    """How many diagnostic steps the task's LangGraph checkpoint holds, counting a finished step's saved writes that
+    no checkpoint has closed yet (a resume applies them): the work no worker may redo."""
     async with open_checkpointer(checkpointer) as saver:
         saved = await saver.aget_tuple({"configurable": {"thread_id": task_id}})
     assert saved is not None, "no checkpoint was written"
-    return int(saved.checkpoint["channel_values"].get("done", 0))
+    pending = [int(value) for _, channel, value in saved.pending_writes or [] if channel == "done"]
+    return max([int(saved.checkpoint["channel_values"].get("done", 0)), *pending])
 
 
 async def test_a_task_waiting_at_a_checkpoint_on_the_previous_release_is_approved_and_completes_on_todays_code(
