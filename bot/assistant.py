@@ -13,8 +13,9 @@ A thread is greeted once, however often Slack delivers its assistant_thread_star
 not see acked in time): the thread is the record, read before greeting and again after (`_greeted_first`).
 
 The thread's channel context lives in the metadata of Baton's greeting in the thread (bolt's default store, so any
-replica reads it: no state in the bot). A message sent while the person looks at a channel reaches the front agent
-with one line saying which.
+replica reads it: no state in the bot). A message sent while the person looks at a channel carries that channel in
+its own field (ConversationMessageV1.context_channel), never in the person's words: the front agent tells its model
+in a system line, and a task it starts gets exactly what the person typed.
 
 Slack documents at most 4 suggested prompts and no length for their title or message; Baton keeps a title to one
 line of the pane (MAX_PROMPT_TITLE) and a message short (MAX_PROMPT_MESSAGE).
@@ -42,10 +43,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.assistant_status import set_thread_status, starting_status
 from bot.blocks import safe_blocks, slack_text
 from bot.blocks.text import Mrkdwn, inert_label
-from bot.listeners.events import conversation_intake
+from bot.listeners.events import CONTEXT_CHANNEL, conversation_intake
 from bot.services import BotServices
 from bot.thread_replies import task_of_thread, thread_reply
 from contracts import AgentInfoV1
+from contracts.conversation import CHANNEL_ID_PATTERN
 
 __all__ = [
     "CHECKING_STATUS",
@@ -76,7 +78,7 @@ CONTEXT_EVENT = "assistant_thread_context"
 """bolt's metadata event_type for the thread's context (its default store reads and writes it)."""
 GREETING = Mrkdwn("Hi! I run Baton's agents for you: ask in your own words, or pick a suggestion below.")
 PROMPTS_TITLE = "Try one of Baton's agents"
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+_CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 _TITLE = "baton_assistant_title"
 """Where the middleware leaves the thread's title for the listener, in bolt's context (first message only)."""
 
@@ -153,9 +155,10 @@ def register(app: AsyncApp, services: BotServices) -> None:
     async def show_working(body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient,
                            request: AsyncBoltRequest, next: Callable[[], Awaitable[None]]) -> None:
         """Before the hand-over, so the status never lands after the answer (which clears it): the status, and the
-        channel the person looks at as one line of the message the front agent reads. Slack's retry of an event
-        (X-Slack-Retry-Num, which bolt's Socket Mode adapter mirrors) sets neither status nor title again: the
-        first delivery did, and a retry of a message answered already would leave a status nothing clears."""
+        channel the person looks at, left in bolt's context for the hand-over to carry beside their words. Slack's
+        retry of an event (X-Slack-Retry-Num, which bolt's Socket Mode adapter mirrors) sets neither status nor
+        title again: the first delivery did, and a retry of a message answered already would leave a status nothing
+        clears."""
         event = body["event"]
         retried = bool(request.headers.get("x-slack-retry-num"))
         head = await _thread_head(client, event["channel"], event["thread_ts"], context.bot_user_id)
@@ -164,8 +167,8 @@ def register(app: AsyncApp, services: BotServices) -> None:
         text = event.get("text")
         if not retried and head.first_person_ts in (None, event.get("ts")) and isinstance(text, str):
             context[_TITLE] = thread_title(text)
-        if head.context_channel and isinstance(text, str):
-            event["text"] = f"{text}\n\n(Sent from the assistant pane while viewing <#{head.context_channel}>.)"
+        if head.context_channel:
+            context[CONTEXT_CHANNEL] = head.context_channel
         await next()
 
     # bolt's hint says one middleware, but its listener builder inserts into a list: a list is what works.

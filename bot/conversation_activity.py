@@ -112,7 +112,8 @@ class ConversationAnswers:
             await writer.replace(earlier, text)
             return text
         try:
-            async for delta in self._front_agent.stream(message.text, origin, request.memory):
+            async for delta in self._front_agent.stream(message.text, origin, request.memory,
+                                                        message.context_channel):
                 await writer.add(delta)
         except Exception as exc:  # the messages made so far are in the heartbeat: the retry rewrites them
             raise self._failure(exc, origin) from None
@@ -123,7 +124,7 @@ class ConversationAnswers:
         """The front agent's answer; a model-provider error becomes the Temporal failure the workers raise for it,
         anything else a non-retryable failure naming only its type (a bug: retrying calls the model again)."""
         try:
-            return await self._front_agent.answer(text, origin, request.memory)
+            return await self._front_agent.answer(text, origin, request.memory, request.message.context_channel)
         except Exception as exc:
             raise self._failure(exc, origin) from None
 

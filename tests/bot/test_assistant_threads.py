@@ -1,14 +1,16 @@
 """Baton in Slack's assistant pane: opening a thread suggests the live catalog's agents within Slack's limits, the
 channel the person looks at is kept with the thread and reaches the front agent, and a message in the thread shows a
-status, names the thread and is answered once in it by the thread's durable conversation. Real parts throughout: the
-Temporal dev server and the agent worker, the real bot with its notify worker and demo front model, signed
-deliveries, the fake Slack's assistant methods."""
+status, names the thread and is answered once in it by the thread's durable conversation; the channel beside the pane
+is the model's context, never part of the person's words or a task's request. Real parts throughout: the Temporal
+dev server and the agent worker, the real bot with its notify worker and demo front model (or the real ChatOpenAI on
+the fake OpenAI server), signed deliveries, the fake Slack's assistant methods."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -16,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from baton.gateway import TaskGateway
 from bot.assistant import (
     CHECKING_STATUS,
     CONTEXT_EVENT,
@@ -27,10 +30,12 @@ from bot.assistant import (
     thread_title,
 )
 from bot.assistant_status import in_assistant_thread, starting_status
+from bot.front_agent import context_line
 from bot.origin import SlackOrigin
 from bot.runtime import BotRuntime
-from contracts import AgentInfoV1, ConversationStateV1, conversation_id, names
-from sandbox import DeliveryResult, FakeSlackApi, SlackDelivery
+from bot.settings import BotSettings
+from contracts import AgentInfoV1, ConversationStateV1, conversation_id, names, slack_idempotency_key, task_id_for
+from sandbox import DEFAULT_SIGNING_SECRET, DeliveryResult, FakeSlackApi, SlackDelivery
 from sandbox.assistant_delivery import (
     AssistantThread,
     assistant_thread_event,
@@ -38,6 +43,7 @@ from sandbox.assistant_delivery import (
     open_assistant_thread,
 )
 from sandbox.fake_assistant import AssistantPane
+from sandbox.openai_server import FakeOpenAI, Reply, text, tool_call
 from sandbox.workspace import Message
 from tests.conftest import WorkerFactory
 from tests.support import eventually
@@ -56,6 +62,24 @@ async def worker(agent_worker: WorkerFactory) -> AsyncIterator[None]:
     extra = [dataclasses.replace(builtin[0], name=f"fleet_watch_{i}", description=LONG) for i in range(6)]
     async with agent_worker(registry=AgentRegistry([*builtin, *extra])):
         yield
+
+
+@pytest.fixture
+async def model_sender(slack: FakeSlackApi, model_settings: BotSettings, temporal_client: Client, task_queue: str,
+                       worker: None) -> AsyncIterator[SlackDelivery]:
+    """Signed deliveries to a bot whose front agent is the real ChatOpenAI on the fake model server (which records
+    what the model was sent)."""
+    async with BotRuntime(model_settings, temporal_client, agents_task_queue=task_queue) as runtime, \
+            SlackDelivery(DEFAULT_SIGNING_SECRET, runtime.events_url, slack=slack) as delivery:
+        yield delivery
+
+
+def copies_the_request(body: dict[str, Any]) -> Reply:
+    """A model that starts diagnostic with the person's words as they reached it, then says it did."""
+    last = body["messages"][-1]
+    if last["role"] == "user":
+        return tool_call("temporal_submit", {"agent": "diagnostic", "request": last["content"]})
+    return text("Started diagnostic for you.")
 
 
 def pane(slack: FakeSlackApi, thread: AssistantThread) -> AssistantPane:
@@ -148,8 +172,7 @@ async def test_a_message_in_the_pane_shows_a_status_names_the_thread_and_is_answ
     state = await answered(temporal_client, slack, thread, turns=2)
     assert state.messages_seen == 1  # the DM listener did not take it too, and the redelivery was a duplicate
     person, baton = state.memory[0], state.memory[1]
-    assert person.text.startswith("hello there, what can you do?")
-    assert f"<#{OPS}>" in person.text  # the channel the person looks at reached the front agent
+    assert person.text == "hello there, what can you do?"  # the channel beside the pane is not in their words
     hello = greeting(slack, thread)
     replies = [m for m in slack.messages_in(DM, thread.thread_ts) if m.user == slack.bot_user_id and m is not hello]
     assert len(replies) == 1 and baton.role == "baton"
@@ -185,8 +208,28 @@ def test_only_a_reply_in_a_dm_thread_can_be_in_an_assistant_pane() -> None:
     assert "<" not in starting_status("<!channel>") and starting_status("diagnostic") == "is starting diagnostic…"
 
 
+async def test_a_pane_message_starts_a_task_asked_exactly_what_the_person_typed_and_the_model_is_told_the_channel(
+        slack: FakeSlackApi, model_sender: SlackDelivery, fake_model: FakeOpenAI, temporal_client: Client,
+        gateway: TaskGateway) -> None:
+    fake_model.respond_with(copies_the_request)
+    thread = await open_assistant_thread(model_sender, BOB, DM, context_channel=OPS)
+    await slack.wait_for(lambda: greeting(slack, thread))
+    typed = "check the pipes for leaks, please"
+    _, event = await model_sender.say(BOB, DM, typed, thread_ts=thread.thread_ts)
+    state = await answered(temporal_client, slack, thread, turns=2)
+    asked = fake_model.ok_calls[0]
+    assert asked.last_user_text == typed
+    assert context_line(OPS) in asked.text_of("system") and f"<#{OPS}>" not in asked.text_of("user")
+    assert state.memory[0].text == typed
+    task_id = task_id_for("diagnostic", slack_idempotency_key(slack.team_id, DM, event["ts"]))
+    assert (await gateway.status(task_id)).request_text == typed
+    assert not [m for m in slack.messages_in(DM) if "Sent from" in m.text + str(m.blocks)]
+
+
 async def test_a_context_change_is_kept_with_the_thread_and_reaches_the_next_message(
-        slack: FakeSlackApi, bot: BotRuntime, sender: SlackDelivery, worker: None, temporal_client: Client) -> None:
+        slack: FakeSlackApi, model_sender: SlackDelivery, fake_model: FakeOpenAI, temporal_client: Client) -> None:
+    fake_model.respond_with(lambda body: text("Nothing runs there yet."))
+    sender = model_sender
     thread = await open_assistant_thread(sender, BOB, DM, context_channel=OPS)
     await slack.wait_for(lambda: greeting(slack, thread))
     assert (await change_assistant_context(sender, thread, GENERAL)).status == 200
@@ -197,8 +240,9 @@ async def test_a_context_change_is_kept_with_the_thread_and_reaches_the_next_mes
 
     await slack.wait_for(moved)
     await sender.say(BOB, DM, "which tasks run here?", thread_ts=thread.thread_ts)
-    state = await answered(temporal_client, slack, thread, turns=2)
-    assert f"<#{GENERAL}>" in state.memory[0].text and f"<#{OPS}>" not in state.memory[0].text
+    await answered(temporal_client, slack, thread, turns=2)
+    system = fake_model.ok_calls[-1].text_of("system")
+    assert context_line(GENERAL) in system and f"<#{OPS}>" not in system
 
 
 async def test_a_reply_under_a_tasks_status_message_in_a_dm_goes_to_the_task_not_to_the_pane(
