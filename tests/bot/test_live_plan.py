@@ -77,7 +77,7 @@ async def test_the_status_message_shows_the_graphs_steps_through_a_checkpoint_to
         await slack.wait_for(lambda: final(slack, root), timeout=60)
         done = await status_when(slack, root, lambda m: "Completed" in str(m.blocks))
     assert steps(waiting) == [("Load", "complete"), ("Scan", "complete"), ("Analyse", "complete"),
-                              ("Review", "in_progress"), ("Apply", "pending"), ("Report", "pending")]
+                              ("Review", "complete"), ("Apply", "pending"), ("Report", "pending")]
     decision = [(t, s) for t, s in plan(waiting) if t.startswith("Decision:")]
     assert decision == [(decision[0][0], "in_progress")] and [t for t, _ in plan(waiting)].index(decision[0][0]) == 4
     assert card_details(waiting, "Decision:")[0] == {"type": "text", "text": "Waiting for "}
