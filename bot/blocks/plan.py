@@ -10,13 +10,16 @@ edited. The plan block gives the same timeline look on the durable path.
 
 The steps come from the worker (`ProgressEventV1.plan`, drawn from the agent's graph by workers/plan.py); where to
 stand in them comes from the latest progress event (which node it names, and whether that node finished) and the
-task's phase. A status with no plan (a worker that predates it, or a task that has not reported yet) gets None:
-the caller draws today's blocks (bot.blocks.status).
+task's phase. While the task waits for a person, one card is in progress, the decision: Slack's task cards know
+pending, in progress, complete and error, and no "waiting", so the step that asked reads complete ("Asked for a
+decision"); when the agent resumes it, its next event shows that step in progress again. A status with no plan
+(a worker that predates it, or a task that has not reported yet) gets None: the caller draws today's blocks
+(bot.blocks.status).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,7 +36,7 @@ from bot.blocks.ids import ACTION_CANCEL, ButtonRef
 from bot.blocks.text import Mrkdwn, inert_label, link, mention, mrkdwn, truncate
 from contracts import PlanStepV1, TaskStatusV1
 
-__all__ = ["PLAN_BLOCK_TYPES", "StepView", "plan_status_message", "plan_steps"]
+__all__ = ["ASKED", "PLAN_BLOCK_TYPES", "StepView", "plan_status_message", "plan_steps"]
 
 StepState = Literal["pending", "in_progress", "complete", "error"]
 PLAN_BLOCK_TYPES = frozenset({"plan", "task_card"})
@@ -43,6 +46,8 @@ _TITLE = 255
 """Our own cap for plan and task titles: Slack documents none, and a step title is one line."""
 _DETAIL = 1000
 _REQUEST_PREVIEW = 600
+ASKED = "Asked for a decision"
+"""The detail of the step whose node asked the pending checkpoint: done asking, the decision card is in progress."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ def plan_steps(status: TaskStatusV1) -> list[StepView] | None:
     views = [_view(status, i, step, current) for i, step in enumerate(plan)]
     checkpoint = status.pending_checkpoint if status.phase == "waiting_for_human" else None
     if checkpoint is not None:
+        if current < len(views) and views[current].state == "in_progress":
+            views[current] = replace(views[current], state="complete", detail=[_text(ASKED)])
         approvers = list(dict.fromkeys([*status.approval.approvers, *checkpoint.allowed_users]))
         waiting = [_text("Waiting for "), *_people(approvers)] if approvers else [_text("Waiting for a decision")]
         views.insert(min(current + 1, len(views)), StepView(
