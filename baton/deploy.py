@@ -17,13 +17,12 @@ from datetime import UTC
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.api.deployment.v1 import WorkerDeploymentInfo
-from temporalio.api.enums.v1 import VersioningBehavior, WorkerDeploymentVersionStatus
-from temporalio.api.workflow.v1 import WorkflowExecutionVersioningInfo
+from temporalio.api.enums.v1 import WorkerDeploymentVersionStatus
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
     SetWorkerDeploymentCurrentVersionRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
 from baton.errors import BatonError
@@ -32,6 +31,9 @@ from baton.translate import translate_rpc_error
 
 __all__ = ["DeployError", "RunningWorkflow", "deployment_name", "set_current", "status"]
 
+VERSION_ATTRIBUTE = "TemporalWorkerDeploymentVersion"
+BEHAVIOR_ATTRIBUTE = "TemporalWorkflowVersioningBehavior"
+"""Search attributes Temporal keeps on every versioned workflow: `deployment:build`, and `AutoUpgrade` or `Pinned`."""
 MAX_LISTED = 200
 """Running workflows shown one per line; past this, the per-build counts still cover them all."""
 
@@ -60,9 +62,8 @@ class RunningWorkflow:
     workflow_id: str
     workflow_type: str
     build_id: str
-    """The build that completed its latest workflow task ("" before its first one, or on an unversioned worker)."""
-    moving_to: str
-    """The build it moves to at its next workflow task ("" when it stays)."""
+    """`deployment:build` of the version that completed its latest workflow task, without `deployment:` when it is
+    this deployment ("" before its first one, or on an unversioned worker)."""
     behavior: str
 
 
@@ -78,28 +79,25 @@ async def describe(client: Client, name: str) -> WorkerDeploymentInfo:
     return response.worker_deployment_info
 
 
-async def running_workflows(client: Client, task_queue: str) -> list[RunningWorkflow]:
-    """Every running workflow of the task queue, with the build it is on (Temporal's describe: visibility may lag)."""
-    found: list[RunningWorkflow] = []
+async def running_workflows(client: Client, task_queue: str, deployment: str) -> list[RunningWorkflow]:
+    """Every running workflow of the task queue, with the build it is on, from Temporal's visibility (one listing,
+    however many tasks run; it may lag a workflow's latest step by a moment)."""
     query = f'TaskQueue = "{task_queue}" AND ExecutionStatus = "Running"'
     try:
-        async for execution in client.list_workflows(query):
-            description = await client.get_workflow_handle(execution.id, run_id=execution.run_id).describe()
-            info = description.raw_description.workflow_execution_info.versioning_info
-            found.append(_running(execution.id, execution.workflow_type, info))
+        return [_running(execution, deployment) async for execution in client.list_workflows(query)]
     except RPCError as exc:
         raise translate_rpc_error(exc) from exc
-    return found
 
 
-def _running(workflow_id: str, workflow_type: str, info: WorkflowExecutionVersioningInfo) -> RunningWorkflow:
-    behavior = VersioningBehavior.Name(info.behavior).removeprefix("VERSIONING_BEHAVIOR_").lower()
+def _running(execution: WorkflowExecution, deployment: str) -> RunningWorkflow:
+    attributes = execution.search_attributes
+    version = next(iter(attributes.get(VERSION_ATTRIBUTE, [])), "")
+    behavior = str(next(iter(attributes.get(BEHAVIOR_ATTRIBUTE, [])), ""))
     return RunningWorkflow(
-        workflow_id=workflow_id,
-        workflow_type=workflow_type,
-        build_id=info.deployment_version.build_id,
-        moving_to=info.version_transition.deployment_version.build_id,
-        behavior="unversioned" if behavior == "unspecified" else behavior.replace("_", "-"),
+        workflow_id=execution.id,
+        workflow_type=execution.workflow_type,
+        build_id=str(version).removeprefix(f"{deployment}:"),
+        behavior={"AutoUpgrade": "auto-upgrade", "Pinned": "pinned"}.get(behavior, behavior.lower() or "unversioned"),
     )
 
 
@@ -107,7 +105,7 @@ async def status(gateway: TaskGateway, args: Namespace) -> str:
     """`baton deploy status`: the deployment's versions, then the build of every running workflow."""
     name = deployment_name()
     info = await describe(gateway.client, name)
-    workflows = await running_workflows(gateway.client, gateway.task_queue)
+    workflows = await running_workflows(gateway.client, gateway.task_queue, name)
     current = info.routing_config.current_deployment_version.build_id
     return "\n".join([*_versions(name, info), "", *_workflows(gateway.task_queue, workflows, current)])
 
@@ -139,8 +137,7 @@ def _workflows(task_queue: str, workflows: list[RunningWorkflow], current: str) 
              f"{stragglers} not on the current build)",
              f"  {'BUILD':24} {'BEHAVIOR':13} {'TYPE':22} ID"]
     for w in sorted(workflows, key=lambda w: (w.build_id, w.workflow_type, w.workflow_id))[:MAX_LISTED]:
-        build = f"{w.build_id or '(none)'} -> {w.moving_to}" if w.moving_to else (w.build_id or "(none)")
-        lines.append(f"  {build:24} {w.behavior:13} {w.workflow_type:22} {w.workflow_id}")
+        lines.append(f"  {w.build_id or '(none)':24} {w.behavior:13} {w.workflow_type:22} {w.workflow_id}")
     if len(workflows) > MAX_LISTED:
         lines.append(f"  ... and {len(workflows) - MAX_LISTED} more")
     return lines
