@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.tools import StructuredTool
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from temporalio.client import Client
@@ -30,6 +32,7 @@ from bot.assistant import (
     thread_title,
 )
 from bot.assistant_status import in_assistant_thread, starting_status
+from bot.demo_front_model import DemoFrontModel
 from bot.front_agent import context_line
 from bot.origin import SlackOrigin
 from bot.runtime import BotRuntime
@@ -297,3 +300,15 @@ def test_markup_in_a_description_or_a_first_message_reaches_the_pane_inert() -> 
     title = thread_title("<@U01ALICE> look at <!here>\nsecond line " + "x" * 200)
     assert "<" not in title and ">" not in title and len(title) <= MAX_THREAD_TITLE and "second" not in title
     assert suggested_prompts([]) == [] and thread_title("   \n ") == "New request"
+
+
+async def test_the_demo_model_takes_the_channel_line_as_context_and_starts_the_task_with_the_persons_words() -> None:
+    async def temporal_submit(agent: str, request: str) -> str:
+        """Start an agent on a request."""
+        return "started"
+
+    prompt = SystemMessage(f"Agents:\n- diagnostic: Smoke check\n\n{context_line(OPS)}")
+    model = DemoFrontModel().bind_tools([StructuredTool.from_function(coroutine=temporal_submit)])
+    reply = await model.ainvoke([prompt, HumanMessage("check the pipes with diagnostic")])
+    assert isinstance(reply, AIMessage)
+    assert reply.tool_calls[0]["args"] == {"agent": "diagnostic", "request": "check the pipes with diagnostic"}
