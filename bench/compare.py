@@ -122,7 +122,10 @@ def print_report(results: dict[str, Any]) -> None:
     summary, crash, single = results["summary"], results["crash"], results["single_task_latency"]
     print(f"\n{results['tasks']} concurrent tasks, model {results['model_latency_s']} s a call, "
           f"{results['repeats']} interleaved repeats (median, min-max); machine: {results['machine']['cores']} cores, "
-          f"load {', '.join(f'{x:.1f}' for x in results['machine']['load_average'])} at start, shared\n")
+          f"load {', '.join(f'{x:.1f}' for x in results['machine']['load_average'])} at start, shared with:")
+    for line in results["machine"]["busy_processes_at_start"]:
+        print(f"    {line}")
+    print()
     print("| way | wall s | CPU ms a task (worker + server) | history events / KB a task | peak RSS MiB | "
           "single task p50 ms | repeated calls after SIGKILL |")
     print("|---|---|---|---|---|---|---|")
