@@ -1,5 +1,5 @@
-"""The upgrade tests' fixtures: the previous release's tree, and the bot's own fixtures (the current bot serves the
-Slack side of a task the old release started)."""
+"""The upgrade tests' fixtures: the previous release's tree, and the bot's settings (today's bot takes over the
+thread of a task the old release started)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from baton.releases import previous_release
-from tests.bot.conftest import bot, bot_settings
+from tests.bot.conftest import bot_settings
 from tests.upgrade.old_release import check_out
 
-__all__ = ["bot", "bot_settings"]
+__all__ = ["bot_settings"]
 
 
 @pytest.fixture(scope="session")

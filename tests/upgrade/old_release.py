@@ -1,4 +1,5 @@
-"""The previous release's code, run from its own tree: its worker as a process, and its gateway submitting a task.
+"""The previous release's code, run from its own tree: its worker and its bot as processes, and its gateway
+submitting a task.
 
 The tree comes out of git by the commit releases.toml names (tags may not travel with a clone), so the upgrade tests
 start tasks on exactly the code that was released. It runs on this checkout's virtual environment: 0.1.0 pins the
@@ -60,17 +61,19 @@ def old_env(tree: Path, temporal_address: str, **settings: str) -> dict[str, str
     return {**env, "PYTHONPATH": str(tree), "TEMPORAL_ADDRESS": temporal_address, **settings}
 
 
-class OldWorker:
-    """`python -m workers` of the old tree, logging to a file the test shows when something goes wrong."""
+class OldProcess:
+    """`python -m <package>` of the old tree (its worker or its bot), logging to a file the test shows when
+    something goes wrong; ready once the log says `ready`."""
 
-    def __init__(self, tree: Path, env: dict[str, str], log: Path) -> None:
-        self.tree, self.env, self.log = tree, env, log
+    def __init__(self, tree: Path, env: dict[str, str], log: Path, package: str = "workers",
+                 ready: str = "runs agents:") -> None:
+        self.tree, self.env, self.log, self.package, self.ready = tree, env, log, package, ready
         self.process: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> OldWorker:
+    async def start(self) -> OldProcess:
         with self.log.open("ab") as out:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "workers", cwd=self.tree, env=self.env, stdout=out, stderr=subprocess.STDOUT
+                sys.executable, "-m", self.package, cwd=self.tree, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
         await eventually(self._ready, timeout=60)
         return self
@@ -78,8 +81,8 @@ class OldWorker:
     async def _ready(self) -> bool:
         assert self.process is not None
         if self.process.returncode is not None:
-            raise AssertionError(f"the old worker exited ({self.process.returncode}):\n{self.output()}")
-        return "runs agents:" in self.output()
+            raise AssertionError(f"the old {self.package} exited ({self.process.returncode}):\n{self.output()}")
+        return self.ready in self.output()
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -91,7 +94,7 @@ class OldWorker:
             self.process.send_signal(sig)
         return await asyncio.wait_for(self.process.wait(), timeout=30)
 
-    async def __aenter__(self) -> OldWorker:
+    async def __aenter__(self) -> OldProcess:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
