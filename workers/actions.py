@@ -27,16 +27,24 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts import CheckpointV1, DecisionKind, DecisionV1, ProposedActionV1
+from contracts.approval import EXPIRY_DECIDER
 from contracts.checkpoint import MAX_ACTIONS, action_ref
 from contracts.common import MAX_LONG_TEXT, MAX_SHORT_TEXT
 
-__all__ = ["group_checkpoint", "group_resume", "is_batched", "per_action_checkpoint", "per_action_resume"]
+__all__ = ["NoSafeDefault", "group_checkpoint", "group_resume", "is_batched", "per_action_checkpoint",
+           "per_action_resume"]
 
 _ORDER: tuple[DecisionKind, ...] = ("accept", "edit", "respond", "reject", "ignore")
 _FROM_HITL: dict[str, DecisionKind] = {"approve": "accept", "edit": "edit", "reject": "reject", "respond": "respond"}
-_SAFEST: tuple[DecisionKind, ...] = ("reject", "respond", "accept", "edit")
+_SAFEST: tuple[DecisionKind, ...] = ("reject", "ignore", "respond")
 """What an action left undecided resumes with (only an expiry leaves one): the decision's own kind if the action
-allows it, else the first of these it allows (a reject never runs the tool)."""
+allows it, else the first of these it allows. None of them runs the tool: an expiry never approves (the workflow
+ends the task instead when an undecided action allows none of them, `workers.workflow.expiry.no_safe_default`)."""
+
+
+class NoSafeDefault(ValueError):
+    """An undecided action allows no decision an expiry may apply. The workflow ends such a task before resuming
+    it; this is the activity's own guard, so that an approval is never made up here."""
 
 
 def is_batched(raw: Any) -> bool:
@@ -158,9 +166,14 @@ def _action_checkpoint(interrupt_id: str, index: int, request: dict[str, Any],
 
 
 def _fallback_for(action: CheckpointV1, decision: DecisionV1) -> DecisionV1:
-    if decision.decision in action.allowed_decisions:
+    made_up = decision.by == EXPIRY_DECIDER and decision.decision not in _SAFEST
+    if decision.decision in action.allowed_decisions and not made_up:
         return decision
-    kind = next((k for k in _SAFEST if k in action.allowed_decisions), action.allowed_decisions[0])
+    kind = next((k for k in _SAFEST if k in action.allowed_decisions), None)
+    if kind is None:
+        name = action.proposed_action.name if action.proposed_action else action.title
+        raise NoSafeDefault(f"Nobody decided '{name}' in time, and it allows no safe default (only "
+                            f"{', '.join(action.allowed_decisions)}): an expiry never approves.")
     return decision.model_copy(update={"decision": kind, "edited_args": None})
 
 

@@ -4,6 +4,10 @@
     UnknownAgent (registry)                   -> ApplicationError type "UnknownAgent", non-retryable
     a resume the agent refuses                -> ApplicationError type "AgentFailed", non-retryable: LangGraph's
       (invalid for the interrupt's response_schema, or PlainAnswerRefused)   check gives the same answer every time
+    a ValueError raised by LangChain's       -> ApplicationError type "AgentFailed", non-retryable: its checks of
+      HumanInTheLoopMiddleware itself           the decisions ("Unexpected human decision", a count or an edited
+                                                tool that does not fit) read the same saved state every time
+    NoSafeDefault (workers.actions)           -> ApplicationError type "AgentFailed", non-retryable
     LLM provider errors                        -> workers.llm.translate_llm_error (429/5xx retried, 401/400 not)
     anything else                              -> retryable ApplicationError named after the exception type
 
@@ -17,6 +21,7 @@ from pydantic import ValidationError
 from temporalio.exceptions import ApplicationError
 
 from contracts.names import AGENT_FAILED, UNKNOWN_AGENT
+from workers.actions import NoSafeDefault
 from workers.llm import translate_llm_error
 from workers.plain_answers import PlainAnswerRefused
 
@@ -41,13 +46,30 @@ def to_application_error(exc: BaseException) -> ApplicationError:
         return ApplicationError(str(exc), type=AGENT_FAILED, non_retryable=not exc.retryable)
     if isinstance(exc, UnknownAgent):
         return ApplicationError(str(exc), type=UNKNOWN_AGENT, non_retryable=True)
-    if isinstance(exc, PlainAnswerRefused) or is_invalid_resume(exc):
+    if isinstance(exc, PlainAnswerRefused) or is_invalid_resume(exc) or _refused_by_hitl_middleware(exc):
         return ApplicationError(f"The agent refused the answer: {_readable(exc)}", type=AGENT_FAILED,
                                 non_retryable=True)
+    if isinstance(exc, NoSafeDefault):
+        return ApplicationError(str(exc), type=AGENT_FAILED, non_retryable=True)
     llm_error = translate_llm_error(exc)
     if llm_error is not None:
         return llm_error
     return ApplicationError(f"{type(exc).__name__}: {exc}", type=type(exc).__name__)
+
+
+_HITL_MIDDLEWARE_MODULE = "langchain.agents.middleware.human_in_the_loop"
+
+
+def _refused_by_hitl_middleware(exc: BaseException) -> bool:
+    """Whether `exc` is a ValueError raised in the HumanInTheLoopMiddleware's own code. It raises plain ValueErrors
+    (no type of its own to catch), so the raising frame is what tells its deterministic refusals apart from an
+    agent's own ValueErrors, which keep their retries."""
+    if not isinstance(exc, ValueError) or exc.__traceback__ is None:
+        return False
+    frame = exc.__traceback__
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame.tb_frame.f_globals.get("__name__") == _HITL_MIDDLEWARE_MODULE
 
 
 def _readable(exc: BaseException) -> str:

@@ -72,7 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.thread_reply import ThreadRepliesV1, ThreadReplyOutcomeV1, ThreadReplyV1, reply_refused
     from workers.workflow.continuation import hand_over_due, quiet
-    from workers.workflow.expiry import expiry_decision, plan_wait
+    from workers.workflow.expiry import expiry_decision, no_safe_default, no_safe_default_message, plan_wait
     from workers.workflow.ledger import TaskLedger
     from workers.workflow.thread_notifier import ThreadNotifier
     from workers.workflow.thread_replies import ReplyBox, Route, respond_decision, route
@@ -90,6 +90,9 @@ the task waited at its next checkpoint). Written only by runs where that happene
 PER_ACTION_DECISIONS = "per-action-decisions"
 """Patch id: a checkpoint with several actions (`CheckpointV1.actions`) is decided one action at a time, and the
 agent resumes once every action has its decision. Written only by runs that decided such a checkpoint."""
+EXPIRY_FAILS_CLOSED = "expiry-fails-closed"
+"""Patch id: an expiry whose checkpoint (or an undecided action of it) allows no safe default ends the task timed
+out instead of approving (it used to apply the first allowed decision). Written only by runs where that happened."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
@@ -247,6 +250,9 @@ class AgentWorkflow:
         if self._decision is None:
             pending = self._ledger.pending_checkpoint or checkpoint
             self._mark_checkpoint("expired")
+            unsafe = no_safe_default(self._request.approval, pending)
+            if unsafe and workflow.patched(EXPIRY_FAILS_CLOSED):
+                await self._fail("timed_out", ErrorInfoV1(type=TIMEOUT, message=no_safe_default_message(unsafe)))
             self._decision = expiry_decision(self._request.approval, pending, workflow.now())
         decided = self._ledger.pending_checkpoint or checkpoint
         self._ledger.record_decision(decided, self._decision, workflow.now())
