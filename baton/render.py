@@ -11,9 +11,11 @@ from typing import Any
 from urllib.parse import quote
 
 from baton.audit import DecisionRow, rows_from_status
-from contracts import ApprovalPolicyV1, TaskStatusV1
+from contracts import ApprovalPolicyV1, CheckpointV1, TaskStatusV1
+from contracts.approval import EXPIRY_DECIDER
 
 __all__ = [
+    "action_lines",
     "decision_lines",
     "diff_summary",
     "elapsed",
@@ -67,8 +69,12 @@ def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None
     checkpoint = status.pending_checkpoint
     if checkpoint is not None:
         lines.append(f"waiting   {checkpoint.title} [{checkpoint.state}] id={checkpoint.id}")
-        lines.append(f"          decide with: baton decide {status.task_id} {' | '.join(checkpoint.allowed_decisions)}")
-        if checkpoint.proposed_action is not None:
+        if checkpoint.actions:
+            lines.extend(action_lines(checkpoint, status.task_id))
+        else:
+            lines.append(f"          decide with: baton decide {status.task_id} "
+                         f"{' | '.join(checkpoint.allowed_decisions)}")
+        if checkpoint.proposed_action is not None and not checkpoint.actions:
             lines.append(f"          proposes {checkpoint.proposed_action.name}({checkpoint.proposed_action.args})")
         if checkpoint.quorum > 1:
             lines.append(f"          approvals {len(checkpoint.approvals)} of {checkpoint.quorum}")
@@ -91,6 +97,38 @@ def render_status(status: TaskStatusV1, now: datetime, ui_url: str | None = None
     if ui_url:
         lines.append(f"temporal  {task_url(ui_url, namespace, status.task_id)}")
     return "\n".join(lines)
+
+
+def action_lines(checkpoint: CheckpointV1, task_id: str) -> list[str]:
+    """A checkpoint decided one action (or question, for a group) at a time: how to decide one, then each with what
+    it allows while pending, or its decision so far.
+
+              decide each with: baton decide TASK DECISION --action NUMBER|NAME
+              1. write_file {"path":"/a"}: pending (accept | edit | respond | reject)
+              2. delete_rows {"table":"orders"}: reject by U_LEAD: keep the orders
+    """
+    what = "question" if checkpoint.interrupt_ids else "action"
+    lines = [f"          decide each {what} with: baton decide {task_id} DECISION --action NUMBER"
+             + ("" if checkpoint.interrupt_ids else "|NAME")]
+    for i, action in enumerate(checkpoint.actions):
+        if checkpoint.interrupt_ids or action.proposed_action is None:
+            label = _cell(action.title, 80)
+        else:
+            label = f"{_cell(action.proposed_action.name, 40)} {_cell(_short(action.proposed_action.args, 60), 0)}"
+        lines.append(f"          {i + 1}. {label}: {_action_state(action)}")
+    return lines
+
+
+def _action_state(action: CheckpointV1) -> str:
+    decision = action.decision
+    if decision is None:
+        approvals = f", approvals {len(action.approvals)} of {action.quorum}" if action.quorum > 1 else ""
+        return f"pending ({' | '.join(action.allowed_decisions)}){approvals}"
+    who = "expiry" if decision.by == EXPIRY_DECIDER else decision.by
+    said = decision.text if decision.decision in ("reject", "respond") and decision.text else ""
+    edited = _short(decision.edited_args, 60) if decision.decision == "edit" and decision.edited_args else ""
+    detail = _cell(said, 60) or _cell(edited, 0)
+    return f"{decision.decision} by {_cell(who, 40)}" + (f": {detail}" if detail else "")
 
 
 def decision_lines(rows: Sequence[DecisionRow], task_id: str) -> list[str]:
