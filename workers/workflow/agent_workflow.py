@@ -75,7 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from workers.workflow.expiry import expiry_decision, no_safe_default, no_safe_default_message, plan_wait
     from workers.workflow.ledger import TaskLedger
     from workers.workflow.thread_notifier import ThreadNotifier
-    from workers.workflow.thread_replies import ReplyBox, Route, respond_decision, route
+    from workers.workflow.thread_replies import ReplyBox, Route, group_question, respond_decision, route
 
 PHASE_KEY = SearchAttributeKey.for_keyword(PHASE_ATTRIBUTE)
 QUORUM_COUNTS_EDITS = "quorum-counts-edits"
@@ -93,6 +93,9 @@ agent resumes once every action has its decision. Written only by runs that deci
 EXPIRY_FAILS_CLOSED = "expiry-fails-closed"
 """Patch id: an expiry whose checkpoint (or an undecided action of it) allows no safe default ends the task timed
 out instead of approving (it used to apply the first allowed decision). Written only by runs where that happened."""
+GROUP_REPLY_ANSWERS = "group-reply-answers"
+"""Patch id: a thread reply answers a group's question when it is the only undecided one that takes free text (it
+used to be kept for the agent). Written only by runs where such a reply came."""
 
 
 @workflow.defn(name=AGENT_WORKFLOW)
@@ -433,6 +436,11 @@ class AgentWorkflow:
         checkpoint = self._ledger.pending_checkpoint
         if checkpoint is not None and self._route(reply) == "respond":
             self._apply_decision(respond_decision(checkpoint, reply))
+            return ThreadReplyOutcomeV1(outcome="responded", checkpoint_id=checkpoint.id)
+        question = None if checkpoint is None or self._decision is not None else group_question(
+            self._request.approval, self._request.requester.user_id, checkpoint, reply)
+        if checkpoint is not None and question is not None and workflow.patched(GROUP_REPLY_ANSWERS):
+            self._apply_decision(respond_decision(checkpoint, reply, action=question))
             return ThreadReplyOutcomeV1(outcome="responded", checkpoint_id=checkpoint.id)
         self._replies.add(reply)
         return ThreadReplyOutcomeV1(outcome="delivered")
