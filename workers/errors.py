@@ -4,9 +4,9 @@
     UnknownAgent (registry)                   -> ApplicationError type "UnknownAgent", non-retryable
     a resume the agent refuses                -> ApplicationError type "AgentFailed", non-retryable: LangGraph's
       (invalid for the interrupt's response_schema, or PlainAnswerRefused)   check gives the same answer every time
-    a ValueError raised by LangChain's       -> ApplicationError type "AgentFailed", non-retryable: its checks of
-      HumanInTheLoopMiddleware itself           the decisions ("Unexpected human decision", a count or an edited
-                                                tool that does not fit) read the same saved state every time
+    a ValueError (or KeyError, TypeError)     -> ApplicationError type "AgentFailed", non-retryable: its checks of
+      raised by LangChain's                     the decisions ("Unexpected human decision", a count or an edited
+      HumanInTheLoopMiddleware itself           tool that does not fit) read the same saved state every time
     NoSafeDefault (workers.actions)           -> ApplicationError type "AgentFailed", non-retryable
     LLM provider errors                        -> workers.llm.translate_llm_error (429/5xx retried, 401/400 not)
     anything else                              -> retryable ApplicationError named after the exception type
@@ -61,10 +61,11 @@ _HITL_MIDDLEWARE_MODULE = "langchain.agents.middleware.human_in_the_loop"
 
 
 def _refused_by_hitl_middleware(exc: BaseException) -> bool:
-    """Whether `exc` is a ValueError raised in the HumanInTheLoopMiddleware's own code. It raises plain ValueErrors
-    (no type of its own to catch), so the raising frame is what tells its deterministic refusals apart from an
-    agent's own ValueErrors, which keep their retries."""
-    if not isinstance(exc, ValueError) or exc.__traceback__ is None:
+    """Whether `exc` was raised in the HumanInTheLoopMiddleware's own code: a ValueError it raises on a decision it
+    refuses, or the KeyError / TypeError of a resume value without the shape it reads (`["decisions"]`). It has no
+    exception type of its own, so the raising frame is what tells these deterministic refusals apart from an agent's
+    own errors, which keep their retries."""
+    if not isinstance(exc, (ValueError, KeyError, TypeError)) or exc.__traceback__ is None:
         return False
     frame = exc.__traceback__
     while frame.tb_next is not None:
@@ -78,4 +79,6 @@ def _readable(exc: BaseException) -> str:
         problem = exc.errors()[0]
         field = ".".join(str(part) for part in problem["loc"]) or "the answer"
         return f"{field}: {problem['msg']}"
+    if isinstance(exc, KeyError) and exc.args:
+        return f"it has no {exc.args[0]!r}, which the agent reads"
     return str(exc)
