@@ -73,7 +73,7 @@ async def run_phases(
     bench: Bench, tasks: int, repeats: int, latency: float, ways: list[str], phases: set[str]
 ) -> dict[str, Any]:
     """Every phase asked for, on one dev server and fake model; the results as compare.json holds them."""
-    shared = machine()
+    shared = machine({bench.server.process.pid})
     runs: dict[str, list[dict[str, Any]]] = {way: [] for way in ways}
     crash: dict[str, Any] = {}
     single: dict[str, Any] = {}

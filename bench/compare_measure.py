@@ -85,12 +85,13 @@ async def history_size(client: Client, workflow_id: str) -> tuple[int, int]:
     return len(history.events), sum(event.ByteSize() for event in history.events)
 
 
-def machine() -> dict[str, Any]:
-    """What else was running: the bench shares this machine, so its figures are only comparable within one run."""
+def machine(ours: set[int] | frozenset[int] = frozenset()) -> dict[str, Any]:
+    """What else was running (`ours`, the bench's own server, left out): the bench shares this machine, so its
+    figures are only comparable within one run."""
     ps = subprocess.run(["ps", "-eo", "pid,pcpu,etimes,args", "--sort=-pcpu"], capture_output=True, text=True).stdout
     others = []
     for line in ps.splitlines()[1:]:
         pid, pcpu, _, args = line.split(None, 3)
-        if int(pid) != os.getpid() and float(pcpu) >= 5:
+        if int(pid) not in ours | {os.getpid()} and float(pcpu) >= 5:
             others.append(f"{pcpu}% {args[:100]}")
     return {"cores": os.cpu_count(), "load_average": os.getloadavg(), "busy_processes_at_start": others[:12]}
