@@ -35,8 +35,10 @@ AGENT_WORKFLOW_INPUT = typing.get_type_hints(AgentWorkflow.run)["start"]
 """The type Temporal decodes AgentWorkflow's input with: the workflow's own annotation, not a copy of it."""
 
 
-def agent_workflow_histories() -> list[WorkflowHistory]:
-    paths = sorted(HISTORIES.rglob("*.json"))
+def agent_workflow_histories(pattern: str = "*.json") -> list[WorkflowHistory]:
+    """AgentWorkflow's recorded histories: by default the 0.1.0 set (tests/histories/*.json), all of it V1; later
+    releases' sets (tests/histories/<version>/) hold what their gateway submitted, V2 included."""
+    paths = sorted(HISTORIES.glob(pattern))
     histories = (WorkflowHistory.from_json(p.stem, p.read_text(encoding="utf-8")) for p in paths)
     return [h for h in histories if _started(h.events[0]).workflow_type.name == names.AGENT_WORKFLOW]
 
@@ -65,6 +67,16 @@ def test_every_recorded_v1_request_decodes_with_the_new_code_and_upgrades_unchan
     assert (upgraded.schema_version, upgraded.agent_version) == (2, None)
     assert upgraded.model_dump(exclude={"schema_version", "agent_version"}) == request.model_dump(
         exclude={"schema_version"})
+
+
+@pytest.mark.parametrize("history", agent_workflow_histories("*/*.json"), ids=lambda h: h.workflow_id)
+def test_every_later_release_request_decodes_as_the_version_it_was_sent(history: WorkflowHistory) -> None:
+    start = _decode(_started(history.events[0]).input.payloads, AGENT_WORKFLOW_INPUT)
+    request = start.request if isinstance(start, TaskContinuationV1) else start
+    assert type(request) is (TaskRequestV2 if request.schema_version == 2 else TaskRequestV1)
+    upgraded = upgrade_task_request(request)
+    assert upgraded.model_dump(exclude={"schema_version", "agent_version"}) == request.model_dump(
+        exclude={"schema_version", "agent_version"})
 
 
 def test_the_recorded_histories_hold_v1_requests_to_decode() -> None:
