@@ -25,6 +25,7 @@ from baton.temporal import TemporalSettings
 from bot.settings import BotSettings
 from contracts.names import SEARCH_ATTRIBUTES
 from workers.config import WorkerSettings
+from workers.versioning import VersioningSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "deploy" / "compose"
@@ -208,7 +209,7 @@ def test_every_baton_service_runs_a_subcommand_of_the_baton_cli(stack: dict[str,
 def _setting_names() -> set[str]:
     """Every environment variable the Baton processes read as a setting (field names and their aliases)."""
     names: set[str] = set()
-    for model in (TemporalSettings, WorkerSettings, BotSettings):
+    for model in (TemporalSettings, WorkerSettings, VersioningSettings, BotSettings):
         for field_name, field in model.model_fields.items():
             names.add(field_name.upper())
             alias = field.validation_alias

@@ -25,6 +25,7 @@ import yaml
 from baton.temporal import TemporalSettings
 from bot.settings import BotSettings, NotifierSettings
 from workers.config import BUNDLED_CONFIG, WorkerSettings
+from workers.versioning import VersioningSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "baton"
@@ -270,6 +271,19 @@ def test_worker_grace_period_is_longer_than_its_drain_timeout(values: dict[str, 
     assert float(env_of(worker)["BATON_DRAIN_TIMEOUT_S"]["value"]) == drain
     assert "drain_timeout_s" not in worker_config(rendered), "one place sets the drain: the variable"
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > drain
+
+
+@pytest.mark.parametrize(
+    ("values", "build"),
+    [(None, "0.1.0"), ({"image": {"tag": "2.4.0"}}, "2.4.0"), ({"worker": {"versioning": {"buildId": "b-7"}}}, "b-7")],
+)
+def test_workers_register_the_image_as_their_build_and_take_over_when_they_start(
+        values: dict[str, Any] | None, build: str) -> None:
+    """A rolling update to a new image is a new Worker Deployment Version that becomes current as its pods start
+    (every workflow type is AUTO_UPGRADE), while the old pods drain (docs/upgrading.md)."""
+    env = env_of(one(render(values), "Deployment", "worker"))
+    assert env["BATON_BUILD_ID"]["value"] == build
+    assert (env["BATON_DEPLOYMENT_NAME"]["value"], env["BATON_MAKE_CURRENT"]["value"]) == ("baton", "always")
 
 
 def test_chart_refuses_a_worker_grace_period_no_longer_than_the_drain(tmp_path: Path) -> None:
@@ -529,7 +543,7 @@ def test_every_variable_the_chart_sets_is_one_the_process_reads(manifests: list[
     notifier = {name.upper() for name in NotifierSettings.model_fields}
     worker = {
         str(choice)
-        for field in WorkerSettings.model_fields.values()
+        for field in [*WorkerSettings.model_fields.values(), *VersioningSettings.model_fields.values()]
         if field.validation_alias is not None
         for choice in getattr(field.validation_alias, "choices", [])
         if str(choice).isupper()
