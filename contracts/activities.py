@@ -7,9 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.checkpoint import CheckpointV1, DecisionV1
-from contracts.common import Contract, ShortText, TaskId, UserId
+from contracts.common import Contract, GrownContract, ShortText, TaskId, UserId
 from contracts.result import TaskResultV1, UsageV1
-from contracts.status import SlackMessagesV1
+from contracts.status import ProgressEventV1, SlackMessagesV1
 from contracts.task import AnyTaskRequest
 
 
@@ -28,15 +28,19 @@ class RunAgentInputV1(Contract):
     resume: ResumeV1 | None = None
 
 
-class RunAgentOutputV1(Contract):
+class RunAgentOutputV1(GrownContract):
     """Either the agent finished (`result`) or it stopped at an interrupt (`checkpoint`) and waits for a person."""
 
+    added_fields = ("last_progress",)
     schema_version: Literal[1] = 1
     kind: Literal["completed", "interrupted"]
     result: TaskResultV1 | None = None
     checkpoint: CheckpointV1 | None = None
     usage: UsageV1 = Field(default_factory=UsageV1)
     """Usage of this activity run only; the workflow adds runs up."""
+    last_progress: ProgressEventV1 | None = None
+    """The run's newest progress not yet signalled: carried here instead of a `progress` signal sent just before
+    the result, which cost the workflow's history a signal and a workflow task for nothing the result cannot say."""
 
 
 NotifyKind = Literal["status", "checkpoint", "reminder", "escalation", "final"]
