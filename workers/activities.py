@@ -57,6 +57,7 @@ class AgentActivities:
         workflow = self._client.get_workflow_handle(info.workflow_id or request.task_id)
         reporter = ProgressReporter(workflow, self._progress_interval_s)
         usage = UsageCounter()
+        finished = False
         try:
             spec = self._registry.get(request.agent)
             context = AgentContext(request=request, chat_model=self._chat_model, attempt=info.attempt)
@@ -65,6 +66,7 @@ class AgentActivities:
                            attempt=info.attempt, replies=WorkflowReplies(workflow))
             async with _heartbeating(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else None):
                 output = await run.run(agent_input.resume)
+            finished = True
         except asyncio.CancelledError:
             log.info("Agent run for %s cancelled (attempt %d)", request.task_id, info.attempt)
             raise
@@ -73,8 +75,10 @@ class AgentActivities:
             failure = to_application_error(exc)
             raise scrubbed(failure) from scrubbed_chain(exc if failure is not exc else exc.__cause__)
         finally:
-            await reporter.close()
-        return output.model_copy(update={"usage": usage.usage})
+            if not finished:
+                await reporter.close()
+        # The last step rides on the result the workflow reads anyway, not on a signal of its own just before it.
+        return output.model_copy(update={"usage": usage.usage, "last_progress": await reporter.finish()})
 
 
     def _store_for(self, spec: AgentSpec) -> BaseStore | None:

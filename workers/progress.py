@@ -2,7 +2,8 @@
 
 A chatty agent must not flood the workflow's history: events closer together than `min_interval_s` are folded,
 keeping only the newest, which a background flush sends once the interval has passed. The last event of a run is
-always delivered (`close`).
+always delivered: by a closing signal when the run failed (`close`), else on the activity's result (`finish`), which
+the workflow reads anyway; a signal right before it would cost the history a signal and a workflow task.
 """
 
 from __future__ import annotations
@@ -57,8 +58,20 @@ class ProgressReporter:
             self._sending = False
 
     async def close(self) -> None:
-        """Send what is pending. A flush still waiting is cancelled; one already sending is let finish: cancelling it
-        lost its event (taken from `_pending`, never delivered), so a run's last steps went missing from the status."""
+        """Send what is pending (a run that ends without a result: the signal is the only way its last step is
+        seen)."""
+        await self._stop_flush()
+        await self._send_pending()
+
+    async def finish(self) -> ProgressEventV1 | None:
+        """The newest event not yet sent, for the activity's result, and nothing sent after it."""
+        await self._stop_flush()
+        event, self._pending = self._pending, None
+        return event
+
+    async def _stop_flush(self) -> None:
+        """A flush still waiting is cancelled; one already sending is let finish: cancelling it lost its event (taken
+        from `_pending`, never delivered), so a run's last steps went missing from the status."""
         task = self._flush_task
         if task is not None and not task.done():
             if self._sending:
@@ -67,4 +80,3 @@ class ProgressReporter:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await self._send_pending()

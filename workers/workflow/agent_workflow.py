@@ -162,6 +162,8 @@ class AgentWorkflow:
             self._replies.run_scheduled()
             output = await self._run_agent(RunAgentInputV1(request=self._request, resume=resume))
             self._usage = self._usage + output.usage
+            if output.last_progress is not None:  # what a closing `progress` signal used to carry
+                self.progress(output.last_progress)
             if output.kind == "completed" and output.result is not None:
                 return output.result.model_copy(update={"usage": self._usage})  # done is done, cancel or not
             if workflow.cancellation_reason() is not None and workflow.patched(CANCEL_SEEN_AFTER_RUN):
