@@ -10,9 +10,11 @@ import json
 import logging
 import os
 import platform
+import statistics
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
@@ -28,11 +31,23 @@ from baton.devserver import DevServer, dev_server
 from baton.gateway import TaskGateway
 from bot.runtime import BotRuntime
 from bot.settings import load_settings
+from contracts import names
 from sandbox import DEFAULT_SIGNING_SECRET, FakeSlackApi, SlackDelivery
 from workers.config import WorkerSettings
 from workers.worker import running_worker
 
-__all__ = ["RESULTS_DIR", "Stack", "percentile", "print_table", "slack_stack", "wait_until", "write_results"]
+__all__ = [
+    "RESULTS_DIR",
+    "Stack",
+    "TaskHistory",
+    "percentile",
+    "print_table",
+    "slack_stack",
+    "spread",
+    "task_history",
+    "wait_until",
+    "write_results",
+]
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -57,12 +72,14 @@ async def slack_stack(
     worker: dict[str, Any] | None = None,
     bot: dict[str, Any] | None = None,
     delivery_timeout_s: float = 30.0,
+    server: DevServer | None = None,
 ) -> AsyncIterator[Stack]:
-    """The real stack for one benchmark run, torn down in reverse order when the block ends."""
+    """The real stack for one benchmark run, torn down in reverse order when the block ends. `server` reuses a
+    running dev server (a test's session server) instead of starting a fresh one; the task queue is the run's own."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="baton-bench-") as workdir:
-        async with dev_server(headless=True) as server:
+        async with _server(server) as server:
             client = await Client.connect(server.address, data_converter=pydantic_data_converter)
             worker_settings = WorkerSettings(
                 temporal_address=server.address,
@@ -73,7 +90,7 @@ async def slack_stack(
             )
             async with (
                 FakeSlackApi(channels=channels) as slack,
-                running_worker(client, worker_settings, chat_model=chat_model) as worker,
+                running_worker(client, worker_settings, chat_model=chat_model) as agent_worker,
             ):
                 settings = load_settings(
                     slack_bot_token=slack.bot_token,
@@ -101,8 +118,79 @@ async def slack_stack(
                         runtime,
                         delivery,
                         task_queue,
-                        worker,
+                        agent_worker,
                     )
+
+
+@asynccontextmanager
+async def _server(running: DevServer | None) -> AsyncIterator[DevServer]:
+    if running is not None:
+        yield running
+        return
+    async with dev_server(headless=True) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class TaskHistory:
+    """What one AgentWorkflow run cost Temporal, read from its closed history: the figures issue #16 tracks."""
+
+    events: int
+    bytes: int
+    notify_activities: int
+    run_agent_activities: int
+    progress_signals: int
+    decisions_accepted: int
+    workflow_tasks: int
+    by_type: dict[str, int]
+
+    @property
+    def visible_changes(self) -> int:
+        """The task's visible state changes: the start, each progress signal, each run_agent result (a checkpoint,
+        the result) and each accepted decision; what a thread's Slack calls are held against."""
+        return 1 + self.progress_signals + self.run_agent_activities + self.decisions_accepted
+
+
+async def task_history(client: Client, task_id: str) -> TaskHistory:
+    """Fetch a task's whole history once and count what it holds (bytes: the events' protobuf sizes, as in
+    bench.compare)."""
+    events = (await client.get_workflow_handle(task_id).fetch_history()).events
+    scheduled = {
+        e.event_id: e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    completed = [
+        scheduled.get(e.activity_task_completed_event_attributes.scheduled_event_id)
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    ]
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    kinds = Counter(EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in events)
+    return TaskHistory(
+        events=len(events),
+        bytes=sum(e.ByteSize() for e in events),
+        notify_activities=sum(name == names.NOTIFY_ACTIVITY for name in scheduled.values()),
+        run_agent_activities=completed.count(names.RUN_AGENT_ACTIVITY),
+        progress_signals=signals.count(names.PROGRESS_SIGNAL),
+        decisions_accepted=kinds["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"],
+        workflow_tasks=kinds["WORKFLOW_TASK_COMPLETED"],
+        by_type=dict(kinds.most_common()),
+    )
+
+
+def spread(values: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """Mean, median, min and max of one per-task figure."""
+    return {
+        "mean": round(statistics.mean(values), digits),
+        "p50": percentile(values, 50),
+        "min": min(values),
+        "max": max(values),
+    }
 
 
 async def wait_until(probe: Callable[[], Any], *, timeout_s: float, interval_s: float = 0.2) -> Any:
