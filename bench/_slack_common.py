@@ -186,7 +186,7 @@ async def task_history(client: Client, task_id: str) -> TaskHistory:
 def spread(values: Sequence[float], digits: int = 2) -> dict[str, float]:
     """Mean, median, min and max of one per-task figure."""
     return {
-        "mean": round(statistics.mean(values), digits),
+        "mean": round(statistics.mean(values), digits) if digits else round(statistics.mean(values)),
         "p50": percentile(values, 50),
         "min": min(values),
         "max": max(values),
