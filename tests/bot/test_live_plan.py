@@ -84,7 +84,10 @@ async def test_the_status_message_shows_the_graphs_steps_through_a_checkpoint_to
     assert {"type": "user", "user_id": "U02BOB"} in card_details(waiting, "Decision:")
     assert labels(waiting) == ["Stop"], "the Cancel path, presented as Stop"
     assert plan(done) == [(title, "complete") for title in OPS_AUDIT_STEPS] and labels(done) == []
-    assert session.history[0] == "processing" and "active" in session.history and session.history[-1] == "closed"
+    # Each notify renders the task as it is when it runs: on a busy machine the first one may already find the task
+    # waiting for a person, so the session may open "active" without a "processing" first.
+    assert session.history[0] in ("processing", "active") and "active" in session.history
+    assert session.history[-1] == "closed"
     assert session.initiator_user_id == "U02BOB"
 
 
