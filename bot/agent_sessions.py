@@ -55,13 +55,17 @@ class AgentSessions:
             return
         wanted = session_status(status)
         key = ("session", channel, thread_ts)
-        if self._memory.get(key) == wanted:
+        known = self._memory.get(key)
+        if known == wanted:
             return
-        # The title and who started it name the session when this call creates it, which a running task's does.
+        # The title and who started it name the session when this call may create it: the first this process makes
+        # for the thread, whatever the status (on a busy worker the first notify can already find the task waiting),
+        # and any call that opens it as running (the method creates the session if needed).
+        naming = known is None or wanted == "processing"
         starting = {"title": plain(f"{status.agent} task", 255), "initiator_user_id": status.requester.user_id}
         try:
             await self._client.agents_sessions_setStatus(
-                channel_id=channel, thread_ts=thread_ts, status=wanted, **(starting if wanted == "processing" else {}),
+                channel_id=channel, thread_ts=thread_ts, status=wanted, **(starting if naming else {}),
             )
         except SlackApiError as exc:  # remembered as set: a workspace that refuses it is not asked on every notify
             log.info("No agent session status for %s: %s", status.task_id, exc.response.get("error"))
