@@ -30,6 +30,27 @@ from workers.worker import running_worker
 _exit_status: int | None = None
 
 
+def _source_or_none_on_cpython_ast_bug() -> None:
+    """A failure report must never end the run. CPython 3.11.7's `ast.parse` can raise `SystemError: AST constructor
+    recursion depth mismatch` (python/cpython#106905, fixed in 3.11.8) once a test has hit a RecursionError, as the
+    hostile-nesting tests do; pytest parses each traceback entry's source to print it, so the next failing test
+    turned into an INTERNALERROR that stopped the whole session. Such an entry is printed without its source."""
+    from _pytest._code.code import FormattedExcinfo
+
+    getentrysource = FormattedExcinfo._getentrysource
+
+    def tolerant(self: FormattedExcinfo, entry: Any) -> Any:
+        try:
+            return getentrysource(self, entry)
+        except SystemError:
+            return None
+
+    FormattedExcinfo._getentrysource = tolerant  # type: ignore[method-assign]
+
+
+_source_or_none_on_cpython_ast_bug()
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     global _exit_status
     _exit_status = int(exitstatus)
