@@ -1,9 +1,12 @@
 """Progress from an agent activity to its workflow, as `progress` signals, coalesced.
 
-A chatty agent must not flood the workflow's history: events closer together than `min_interval_s` are folded,
-keeping only the newest, which a background flush sends once the interval has passed. The last event of a run is
-always delivered: by a closing signal when the run failed (`close`), else on the activity's result (`finish`), which
-the workflow reads anyway; a signal right before it would cost the history a signal and a workflow task.
+A chatty agent must not flood the workflow's history. The first event of a run goes at once (the person sees the
+run, or its retry, start); a later one waits `min_interval_s`, folded with those that come meanwhile (the newest is
+sent), so no event waits longer than that, at most one signal goes per interval, a burst of quick nodes is one
+signal, and a run's last step, which ends the run within the interval, is not signalled at all. The last event of a
+run is always delivered: by a closing signal when the run failed (`close`), else on the activity's result
+(`finish`), which the workflow reads anyway; a signal right before it would cost the history a signal and a workflow
+task.
 """
 
 from __future__ import annotations
@@ -28,34 +31,34 @@ class ProgressReporter:
         self._last_sent = float("-inf")
         self._pending: ProgressEventV1 | None = None
         self._flush_task: asyncio.Task[None] | None = None
-        self._sending = False
+        self._send_task: asyncio.Task[None] | None = None
         self.sent = 0
 
     async def __call__(self, event: ProgressEventV1) -> None:
         self._pending = event
-        wait = self._last_sent + self._min_interval_s - time.monotonic()
-        if wait <= 0:
+        if self._last_sent == float("-inf") or self._min_interval_s <= 0:
             await self._send_pending()
         elif self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.create_task(self._flush_after(wait))
+            self._flush_task = asyncio.create_task(self._flush_loop())
 
-    async def _flush_after(self, delay: float) -> None:
-        await asyncio.sleep(delay)
-        await self._send_pending()
+    async def _flush_loop(self) -> None:
+        """Sends what is pending an interval after it came, again while events keep arriving during a send (else one
+        that came in mid-send waited for the next event or the end of the run)."""
+        while self._pending is not None:
+            await asyncio.sleep(self._min_interval_s)
+            self._send_task = asyncio.create_task(self._send_pending())
+            await asyncio.shield(self._send_task)  # `finish` cancels the wait, never a signal already on its way
 
     async def _send_pending(self) -> None:
         event, self._pending = self._pending, None
         if event is None:
             return
         self._last_sent = time.monotonic()
-        self._sending = True
         try:
             await self._handle.signal(PROGRESS_SIGNAL, event)
             self.sent += 1
         except Exception as exc:  # progress is best effort; the agent's work must not fail for it
             log.warning("Could not report progress for %s: %s", self._handle.id, exc)
-        finally:
-            self._sending = False
 
     async def close(self) -> None:
         """Send what is pending (a run that ends without a result: the signal is the only way its last step is
@@ -70,13 +73,12 @@ class ProgressReporter:
         return event
 
     async def _stop_flush(self) -> None:
-        """A flush still waiting is cancelled; one already sending is let finish: cancelling it lost its event (taken
-        from `_pending`, never delivered), so a run's last steps went missing from the status."""
+        """The flush is stopped; a signal already on its way is let finish: cancelling it lost its event (taken from
+        `_pending`, never delivered), so a run's last steps went missing from the status."""
         task = self._flush_task
         if task is not None and not task.done():
-            if self._sending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            else:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._send_task is not None and not self._send_task.done():
+            await self._send_task
