@@ -35,17 +35,18 @@ def _source_or_none_on_cpython_ast_bug() -> None:
     recursion depth mismatch` (python/cpython#106905, fixed in 3.11.8) once a test has hit a RecursionError, as the
     hostile-nesting tests do; pytest parses each traceback entry's source to print it, so the next failing test
     turned into an INTERNALERROR that stopped the whole session. Such an entry is printed without its source."""
-    from _pytest._code.code import FormattedExcinfo
+    from _pytest._code import code
 
-    getentrysource = FormattedExcinfo._getentrysource
+    formatter = getattr(code, "ExceptionInfoFormatter", None) or code.FormattedExcinfo  # pytest 9 | 8
+    getentrysource = formatter._getentrysource
 
-    def tolerant(self: FormattedExcinfo, entry: Any) -> Any:
+    def tolerant(self: Any, entry: Any) -> Any:
         try:
             return getentrysource(self, entry)
         except SystemError:
             return None
 
-    FormattedExcinfo._getentrysource = tolerant  # type: ignore[method-assign]
+    formatter._getentrysource = tolerant
 
 
 _source_or_none_on_cpython_ast_bug()
