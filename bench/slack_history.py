@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 import uuid
@@ -74,10 +75,12 @@ async def _accept_and_finish(gateway: TaskGateway, task_id: str) -> None:
 async def run(
     stack: Stack, tasks: int, bursts: int, commit: str | None = None, one_at_a_time: int = 3
 ) -> dict[str, Any]:
-    """Both runs on one stack, the Slack one first (its completion count is by the stack's task queue). Without
+    """Both runs on one stack, the Slack one first (its completion count is by the stack's task queue), with the
+    machine's load average: at 100 concurrent tasks the figures move with it (a slower task sends more progress,
+    a slower notify coalesces more changes into one Slack edit), so compare runs made at a similar load. Without
     Slack, `one_at_a_time` more tasks run alone, since a task's progress signals (and so its events) grow with the
     load: the alone figure is the one to hold against a single recorded history."""
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     with_slack = await slack_calls.measure(stack, tasks, bursts)
     slack_s = time.monotonic() - started
     histories = await without_slack(stack.gateway, tasks)
@@ -92,6 +95,7 @@ async def run(
     slack_history = with_slack["history_per_task"]
     return {
         "commit": commit or _commit(),
+        "load_average_1m": {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)},
         "with_slack": {
             "history_events_per_task": slack_history["events"],
             "history_bytes_per_task": slack_history["bytes"],
@@ -135,7 +139,8 @@ def _commit() -> str:
 def print_report(label: str, results: dict[str, Any]) -> None:
     slack, without = results["with_slack"], results["without_slack"]["history_per_task"]
     print_table(
-        f"bench.slack_history [{label}] at {results['commit']}: a sales_report task through its checkpoint",
+        f"bench.slack_history [{label}] at {results['commit']}: a sales_report task through its checkpoint"
+        f" (load {results['load_average_1m']})",
         [
             ("with Slack: history events mean / p50 / max", _figures(slack["history_events_per_task"])),
             ("with Slack: history bytes mean / p50 / max", _figures(slack["history_bytes_per_task"])),
