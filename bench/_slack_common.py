@@ -140,6 +140,7 @@ class TaskHistory:
     notify_activities: int
     run_agent_activities: int
     progress_signals: int
+    progress_on_results: int
     decisions_accepted: int
     workflow_tasks: int
     by_type: dict[str, int]
@@ -147,8 +148,11 @@ class TaskHistory:
     @property
     def visible_changes(self) -> int:
         """The task's visible state changes: the start, each progress signal, each run_agent result (a checkpoint,
-        the result) and each accepted decision; what a thread's Slack calls are held against."""
-        return 1 + self.progress_signals + self.run_agent_activities + self.decisions_accepted
+        the result) and each accepted decision; what a thread's Slack calls are held against. A run's last progress
+        carried on its result instead of a signal (`RunAgentOutputV1.last_progress`) is still a change people see."""
+        return (
+            1 + self.progress_signals + self.progress_on_results + self.run_agent_activities + self.decisions_accepted
+        )
 
 
 async def task_history(client: Client, task_id: str) -> TaskHistory:
@@ -165,6 +169,12 @@ async def task_history(client: Client, task_id: str) -> TaskHistory:
         for e in events
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
     ]
+    results = [
+        e.activity_task_completed_event_attributes.result.payloads
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+        and scheduled.get(e.activity_task_completed_event_attributes.scheduled_event_id) == names.RUN_AGENT_ACTIVITY
+    ]
     signals = [
         e.workflow_execution_signaled_event_attributes.signal_name
         for e in events
@@ -177,6 +187,7 @@ async def task_history(client: Client, task_id: str) -> TaskHistory:
         notify_activities=sum(name == names.NOTIFY_ACTIVITY for name in scheduled.values()),
         run_agent_activities=completed.count(names.RUN_AGENT_ACTIVITY),
         progress_signals=signals.count(names.PROGRESS_SIGNAL),
+        progress_on_results=sum(any(b'"last_progress"' in payload.data for payload in r) for r in results),
         decisions_accepted=kinds["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"],
         workflow_tasks=kinds["WORKFLOW_TASK_COMPLETED"],
         by_type=dict(kinds.most_common()),

@@ -195,6 +195,8 @@ def history_summary(histories: list[TaskHistory]) -> dict[str, Any]:
         "events": spread([h.events for h in histories]),
         "bytes": spread([h.bytes for h in histories], digits=0),
         "notify_activities": spread([h.notify_activities for h in histories]),
+        "progress_signals": spread([h.progress_signals for h in histories]),
+        "progress_on_run_agent_results": spread([h.progress_on_results for h in histories]),
         "workflow_tasks": spread([h.workflow_tasks for h in histories]),
         "events_by_type_mean": {k: round(n / len(histories), 2) for k, n in kinds.most_common()},
     }
