@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	  exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'  # bench: tests/integration/test_bench_compare.py runs bench.compare
 	$(PY) -m compileall -q contracts workers bot baton sandbox  # bytecode: a new workflow's sandbox imports load it
 	touch $(STAMP)
 
@@ -74,6 +74,8 @@ bench: setup
 	$(PY) -m bench.chaos --tasks 30 --runs 5
 	$(PY) -m bench.fuzz --deliveries 5200
 	$(PY) -m bench.intake
+	$(PY) -m bench.compare
+	$(PY) -m bench.slack_history
 
 clean:
 	rm -rf $(VENV) .baton .pytest_cache .mypy_cache .ruff_cache
