@@ -54,27 +54,14 @@ def edit_args_schema(response_schema: Any) -> Any:
     refers to them, so nested models resolve)."""
     if not isinstance(response_schema, dict):
         return None
-    found_defs = response_schema.get("$defs")
-    defs: dict[str, Any] = found_defs if isinstance(found_defs, dict) else {}
+    defs = _defs(response_schema)
 
-    def resolve(node: Any) -> dict[str, Any]:
-        for _ in range(10):  # a chain of $refs; a loop of them resolves to nothing
-            ref = node.get("$ref") if isinstance(node, dict) else None
-            if not (isinstance(ref, str) and ref.startswith("#/$defs/")):
-                break
-            node = defs.get(ref.removeprefix("#/$defs/"))
-        return node if isinstance(node, dict) else {}
-
-    def prop(node: dict[str, Any], name: str) -> dict[str, Any]:
-        properties = node.get("properties")
-        return resolve(properties.get(name)) if isinstance(properties, dict) else {}
-
-    branches = [resolve(b) for key in ("oneOf", "anyOf") for b in response_schema.get(key) or []]
+    branches = [_resolve(b, defs) for key in ("oneOf", "anyOf") for b in response_schema.get(key) or []]
     for branch in branches or [response_schema]:
-        kind = prop(branch, "type")
+        kind = _prop(branch, "type", defs)
         if "edit" not in [kind.get("const"), *kind.get("enum", [])]:
             continue
-        args = prop(prop(branch, "edited_action"), "args")
+        args = _prop(_prop(branch, "edited_action", defs), "args", defs)
         used = referenced_defs(args, defs)
         return {"$defs": {name: defs[name] for name in sorted(used)}, **args} if used else args
     return None

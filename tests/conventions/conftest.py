@@ -4,7 +4,8 @@ starting its own tasks (fresh ids) and resetting the model's script."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from sandbox.openai_server import FakeOpenAI
 from tests.conventions.agents import SPECS
 from tests.support import fresh_postgres_database, make_request, status_when
 from workers.config import WorkerSettings
-from workers.registry import AgentRegistry
+from workers.registry import AgentRegistry, AgentSpec
 from workers.worker import running_worker
 
 
@@ -52,15 +53,23 @@ def settings_for(server: DevServer, checkpointer: str, task_queue: str | None = 
     )
 
 
+@asynccontextmanager
+async def gateway_running(specs: Sequence[AgentSpec], temporal_server: DevServer, temporal_client: Client,
+                          model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TaskGateway]:
+    """A worker running `specs` on a fresh task queue and checkpoint file, and a gateway on that queue."""
+    settings = settings_for(temporal_server, str(tmp_path_factory.mktemp("conventions") / "checkpoints.sqlite"))
+    async with running_worker(temporal_client, settings, registry=AgentRegistry(list(specs)),
+                              chat_model=chat_model_on(model)):
+        yield TaskGateway(temporal_client, task_queue=settings.task_queue, query_timeout_s=2)
+
+
 @pytest.fixture(scope="module")
 async def conventions_gateway(
     temporal_server: DevServer, temporal_client: Client, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TaskGateway]:
     """The module's worker, running every conformance agent, and a gateway on its task queue."""
-    settings = settings_for(temporal_server, str(tmp_path_factory.mktemp("conventions") / "checkpoints.sqlite"))
-    async with running_worker(temporal_client, settings, registry=AgentRegistry(SPECS),
-                              chat_model=chat_model_on(model)):
-        yield TaskGateway(temporal_client, task_queue=settings.task_queue, query_timeout_s=2)
+    async with gateway_running(SPECS, temporal_server, temporal_client, model, tmp_path_factory) as gateway:
+        yield gateway
 
 
 Start = Callable[[str, str], Awaitable[tuple[str, CheckpointV1]]]

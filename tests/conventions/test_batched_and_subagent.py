@@ -22,9 +22,7 @@ from contracts import TaskStatusV1
 from sandbox.openai_server import FakeOpenAI, ToolCallReply, tool_calls
 from tests.conventions.agents import RECEIVED
 from tests.conventions.agents_batched_subagent import SPECS
-from tests.conventions.conftest import Decide, Start, chat_model_on, pending, settings_for
-from workers.registry import AgentRegistry
-from workers.worker import running_worker
+from tests.conventions.conftest import Decide, Start, gateway_running, pending
 
 Finished = Callable[[str], Awaitable[TaskStatusV1]]
 
@@ -34,10 +32,8 @@ async def conventions_gateway(
     temporal_server: DevServer, temporal_client: Client, model: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[TaskGateway]:
     """This module's worker, running its two agents (the conftest's fixtures start and decide through it)."""
-    settings = settings_for(temporal_server, str(tmp_path_factory.mktemp("conventions") / "checkpoints.sqlite"))
-    async with running_worker(temporal_client, settings, registry=AgentRegistry(SPECS),
-                              chat_model=chat_model_on(model)):
-        yield TaskGateway(temporal_client, task_queue=settings.task_queue, query_timeout_s=2)
+    async with gateway_running(SPECS, temporal_server, temporal_client, model, tmp_path_factory) as gateway:
+        yield gateway
 
 
 def state_of(status: TaskStatusV1) -> dict[str, Any]:
