@@ -11,10 +11,10 @@ edited. The plan block gives the same timeline look on the durable path.
 The steps come from the worker (`ProgressEventV1.plan`, drawn from the agent's graph by workers/plan.py); where to
 stand in them comes from the latest progress event (which node it names, and whether that node finished) and the
 task's phase. While the task waits for a person, one card is in progress, the decision: Slack's task cards know
-pending, in progress, complete and error, and no "waiting", so the step that asked reads complete ("Asked for a
-decision"); when the agent resumes it, its next event shows that step in progress again. A status with no plan
-(a worker that predates it, or a task that has not reported yet) gets None: the caller draws today's blocks
-(bot.blocks.status).
+pending, in progress, complete and error, and no "waiting", so the step that asked reads complete, with what the
+agent last said about it or else "Asked for a decision"; when the agent resumes it, its next event shows that step
+in progress again. A status with no plan (a worker that predates it, or a task that has not reported yet) gets
+None: the caller draws today's blocks (bot.blocks.status).
 """
 
 from __future__ import annotations
@@ -72,7 +72,8 @@ def plan_steps(status: TaskStatusV1) -> list[StepView] | None:
     checkpoint = status.pending_checkpoint if status.phase == "waiting_for_human" else None
     if checkpoint is not None:
         if current < len(views) and views[current].state == "in_progress":
-            views[current] = replace(views[current], state="complete", detail=[_text(ASKED)])
+            # What the agent said since it asked (a progress message while waiting) stays shown; else "asked".
+            views[current] = replace(views[current], state="complete", detail=views[current].detail or [_text(ASKED)])
         approvers = list(dict.fromkeys([*status.approval.approvers, *checkpoint.allowed_users]))
         waiting = [_text("Waiting for "), *_people(approvers)] if approvers else [_text("Waiting for a decision")]
         views.insert(min(current + 1, len(views)), StepView(

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.blocks.common import TaskLinks
 from bot.blocks.plan import ASKED, plan_status_message, plan_steps
-from contracts import PlanStepV1, ProgressEventV1, TaskStatusV1
+from contracts import PlanStepV1, ProgressEventV1, ProgressV1, TaskStatusV1
 from sandbox.block_limits import block_errors
 from tests.bot.factories import T0, make_checkpoint, make_status
 
@@ -29,7 +29,9 @@ def test_while_a_person_decides_only_the_decision_is_in_progress_and_the_step_th
     assert steps is not None
     assert [(s.title, s.state) for s in steps] == [
         ("Scan", "complete"), ("Review", "complete"), ("Decision: Restart web-1?", "in_progress"), ("Apply", "pending")]
-    assert steps[1].detail == [{"type": "text", "text": ASKED}]
+    assert steps[1].detail == [{"type": "text", "text": "inspecting web-1"}], "what the agent last said stays shown"
+    quiet = plan_steps(asking(progress=ProgressV1(step=2, total=5, percent=40.0, message="")))
+    assert quiet is not None and quiet[1].detail == [{"type": "text", "text": ASKED}]
     rendered = plan_status_message(asking(), now=T0 + timedelta(minutes=5), links=TaskLinks(None))
     assert rendered is not None and block_errors(rendered.blocks) == []
 
