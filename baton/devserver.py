@@ -39,6 +39,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+DYNAMIC_CONFIG: dict[str, int] = {"matching.maxTaskQueuesInDeploymentVersion": 10_000}
+"""Every task queue a versioned worker polls joins its Worker Deployment Version, and Temporal allows 100 a version
+by default; past it a new queue's worker never gets a task. The test session gives each test a queue of its own on
+one server (hundreds of queues, one build), so the dev server allows more. A production deployment polls two."""
+
+
 @dataclass(frozen=True)
 class DevServer:
     address: str
@@ -60,6 +66,8 @@ async def dev_server(
     args = [temporal_cli(), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--log-level", "error"]
     for name in SEARCH_ATTRIBUTES:
         args += ["--search-attribute", f"{name}=Keyword"]
+    for key, value in DYNAMIC_CONFIG.items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
     ui_url = None
     if headless:
         args.append("--headless")
