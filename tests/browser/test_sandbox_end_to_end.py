@@ -42,7 +42,9 @@ async def test_run_approve_refuse_and_reject_in_the_browser(
         # "Waiting for a decision"; below, while the page watches, to "Completed" under the same ts).
         ts = await start_ops_audit(page, "check the web fleet")
         await status_text(page, ts).filter(has_text="Waiting for a decision").wait_for(timeout=LONG)
-        assert await page.locator(f'#messages .message[data-ts="{ts}"] .edited').count() == 1
+        # Edited at most once by now: on a busy machine the first notify may already find the task waiting, so the
+        # message can be posted as it is; "Completed" under the same ts below proves the edit in place.
+        assert await page.locator(f'#messages .message[data-ts="{ts}"] .edited').count() <= 1
         card = await open_card(page, ts)
         card_ts = await card.get_attribute("data-ts")
         card_buttons = page.locator(f'#thread-messages .message[data-ts="{card_ts}"] button.bk-button')
