@@ -44,6 +44,7 @@ from contracts import (
     DecisionOutcomeV1,
     DecisionV1,
     Phase,
+    ProgressEventV1,
     ProgressV1,
     TaskRequestV1,
     TaskResultV1,
@@ -203,7 +204,26 @@ class TaskGateway:
                 return description, None
         except RPCError as exc:
             raise translate_rpc_error(exc, task_id) from exc
+        if status.phase == "running":
+            event = await self._heartbeat_progress(description)
+            if event is not None:
+                status = status.with_progress(event)
         return description, status
+
+    async def _heartbeat_progress(self, description: WorkflowExecutionDescription) -> ProgressEventV1 | None:
+        """The newest progress the running agent put on its activity's heartbeat (workers.progress): how a task with
+        no Slack thread reports it. None from a worker that heartbeats without it."""
+        for pending in description.raw_description.pending_activities:
+            if pending.activity_type.name != names.RUN_AGENT_ACTIVITY or not pending.heartbeat_details.payloads:
+                continue
+            try:
+                [event] = await self._client.data_converter.decode(
+                    pending.heartbeat_details.payloads, [ProgressEventV1]
+                )
+            except Exception:  # a heartbeat that is not a progress event (an older worker's)
+                return None
+            return event if isinstance(event, ProgressEventV1) else None
+        return None
 
     async def result(self, task_id: str) -> TaskResultV1:
         """Wait for the task to end and return its result; a failed or cancelled task raises Temporal's error."""

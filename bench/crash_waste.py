@@ -100,7 +100,7 @@ async def baton_run(
         queue,
         checkpointer or str(work / f"{queue}.sqlite"),
         BATON_AGENTS="bench.crash_agent:SPEC",
-        BATON_HEARTBEAT_THROTTLE_S="0.5",
+        BATON_HEARTBEAT_THROTTLE_S="0.5", BATON_HEARTBEAT_INTERVAL_S="0.5",
         BATON_PROGRESS_INTERVAL_S="0.2",
         BENCH_CRASH_AT=crash_at or "",
         BENCH_CRASH_MARKER=str(marker),

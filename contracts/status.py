@@ -54,6 +54,11 @@ class ProgressV1(Contract):
     percent: float | None = Field(default=None, ge=0, le=100)
     message: ShortText = ""
 
+    @classmethod
+    def of_event(cls, event: ProgressEventV1) -> ProgressV1:
+        percent = min(100.0, round(100.0 * event.step / event.total, 1)) if event.total else None
+        return cls(step=event.step, total=event.total, percent=percent, message=event.message)
+
 
 class CancellationV1(Contract):
     """Who cancelled a task and why: the input of the `cancel` signal."""
@@ -98,6 +103,21 @@ class TaskStatusV1(Contract):
     @property
     def is_terminal(self) -> bool:
         return self.phase in TERMINAL_PHASES
+
+    def with_progress(self, event: ProgressEventV1) -> TaskStatusV1:
+        """This status as the workflow would show it had it been sent `event`, a newer report from the running agent.
+
+        An agent whose task has no Slack thread reports progress on its activity's heartbeat instead of signalling
+        the workflow (no history, no workflow task: nobody is waiting for a message edit); whoever reads the status
+        adds the heartbeat's event here. Returns the status unchanged when `event` is not newer than its own."""
+        if self.phase != "running" or (self.events and event.at <= self.events[-1].at):
+            return self
+        return self.model_copy(update={
+            "progress": ProgressV1.of_event(event),
+            "events": [*self.events, event][-MAX_EVENTS_KEPT:],
+            "attempt": max(self.attempt, event.attempt),
+            "updated_at": max(self.updated_at, event.at),
+        })
 
     @classmethod
     def of_request(cls, request: TaskRequestV1, phase: Phase, updated_at: datetime, **state: Any) -> TaskStatusV1:

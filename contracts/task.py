@@ -39,6 +39,11 @@ class RequesterV1(Contract):
     notify_task_queue: ShortText = NOTIFY_TASK_QUEUE
     """The Temporal task queue of the bot that owns this conversation: its `notify` activity keeps the thread live."""
 
+    @property
+    def in_slack(self) -> bool:
+        """Whether a Slack thread shows the task: its workflow keeps the thread's messages live as the task moves."""
+        return self.platform == "slack"
+
 
 class ApprovalPolicyV1(Contract):
     """Who may decide a checkpoint or cancel a task, how many must agree, and what happens when nobody does."""

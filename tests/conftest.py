@@ -115,7 +115,7 @@ def worker_settings(temporal_server: DevServer, task_queue: str, tmp_path: Path)
         task_queue=task_queue,
         checkpointer=str(tmp_path / "checkpoints.sqlite"),
         progress_interval_s=0.05,
-        heartbeat_throttle_s=0.5,
+        heartbeat_throttle_s=0.5, heartbeat_interval_s=0.5,
         sticky_queue_timeout_s=1,
         drain_timeout_s=5,
     )

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -42,6 +43,8 @@ class AgentActivities:
         chat_model: Callable[[], BaseChatModel],
         progress_interval_s: float = 1.0,
         store: BaseStore | None = None,
+        heartbeat_interval_s: float = 5.0,
+        progress_signals: str = "slack",
     ) -> None:
         self._client = client
         self._registry = registry
@@ -49,13 +52,17 @@ class AgentActivities:
         self._chat_model = chat_model
         self._progress_interval_s = progress_interval_s
         self._store = store
+        self._heartbeat_interval_s = heartbeat_interval_s
+        self._progress_signals = progress_signals
 
     @activity.defn(name=names.RUN_AGENT_ACTIVITY)
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
         info = activity.info()
         request = agent_input.request
         workflow = self._client.get_workflow_handle(info.workflow_id or request.task_id)
-        reporter = ProgressReporter(workflow, self._progress_interval_s)
+        # Signals where a Slack thread shows the task (or for every task, if so set); every heartbeat carries it.
+        signal = self._progress_signals == "always" or request.requester.in_slack
+        reporter = ProgressReporter(workflow, self._progress_interval_s, signal=signal)
         usage = UsageCounter()
         finished = False
         try:
@@ -64,7 +71,7 @@ class AgentActivities:
             graph = spec.build(context).compile(checkpointer=self._checkpointer, store=self._store_for(spec))
             run = AgentRun(spec, graph, request, reporter, callbacks=[usage, *graph_callbacks()],
                            attempt=info.attempt, replies=WorkflowReplies(workflow))
-            async with _heartbeating(info.heartbeat_timeout.total_seconds() if info.heartbeat_timeout else None):
+            async with _heartbeating(reporter, self._heartbeat_interval_s, info.heartbeat_timeout):
                 output = await run.run(agent_input.resume)
             finished = True
         except asyncio.CancelledError:
@@ -130,14 +137,17 @@ def _scrub_value(value: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _heartbeating(heartbeat_timeout_s: float | None) -> AsyncIterator[None]:
+async def _heartbeating(
+    reporter: ProgressReporter, interval_s: float, heartbeat_timeout: timedelta | None
+) -> AsyncIterator[None]:
     """Heartbeat on a timer from the event loop, so one slow LLM call cannot trip the heartbeat timeout; the
-    heartbeat is also how this activity learns that its workflow cancelled it."""
-    interval = max(0.1, min(1.0, (heartbeat_timeout_s or 30.0) / 3))  # local and cheap; the worker throttles RPCs
+    heartbeat is also how this activity learns that its workflow cancelled it. Every `interval_s` (a third of the
+    heartbeat timeout at most), with the newest progress: a progress event heartbeats at once besides."""
+    interval = max(0.1, min(interval_s, (heartbeat_timeout.total_seconds() if heartbeat_timeout else 30.0) / 3))
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
+            reporter.heartbeat()
             await asyncio.sleep(interval)
 
     task = asyncio.create_task(beat())

@@ -45,9 +45,15 @@ class WorkerSettings(TemporalSettings):
         30.0, ge=0, validation_alias=AliasChoices("BATON_DRAIN_TIMEOUT_S", "drain_timeout_s")
     )
     heartbeat_throttle_s: float = Field(
-        5.0, gt=0, validation_alias=AliasChoices("BATON_HEARTBEAT_THROTTLE_S", "heartbeat_throttle_s")
+        1.0, gt=0, validation_alias=AliasChoices("BATON_HEARTBEAT_THROTTLE_S", "heartbeat_throttle_s")
     )
-    """How often heartbeats reach the server at most: also how fast a running agent learns it was cancelled."""
+    """How often heartbeats reach the server at most. They carry the agent's newest progress, which is how a task
+    with no Slack thread shows it: within this long."""
+    heartbeat_interval_s: float = Field(
+        5.0, gt=0, validation_alias=AliasChoices("BATON_HEARTBEAT_INTERVAL_S", "heartbeat_interval_s")
+    )
+    """How often a running agent heartbeats when it reports no progress (at most a third of its heartbeat timeout):
+    how fast a quiet agent learns it was cancelled."""
     sticky_queue_timeout_s: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("BATON_STICKY_QUEUE_TIMEOUT_S", "sticky_queue_timeout_s")
     )
@@ -56,6 +62,12 @@ class WorkerSettings(TemporalSettings):
     progress_interval_s: float = Field(
         1.0, ge=0, validation_alias=AliasChoices("BATON_PROGRESS_INTERVAL_S", "progress_interval_s")
     )
+    progress_signals: Literal["slack", "always"] = Field(
+        "slack", validation_alias=AliasChoices("BATON_PROGRESS_SIGNALS", "progress_signals")
+    )
+    """Which tasks signal their progress to their workflow: `slack`, those a Slack thread shows (the workflow edits
+    its messages); `always`, every task, so each step is in the history and the status lists them all. Every task's
+    progress rides on its heartbeat besides, which is how `baton status` shows a task with no thread."""
     openai_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url"))
     model: str = Field("gpt-4o-mini", validation_alias=AliasChoices("BATON_MODEL", "model"))

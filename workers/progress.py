@@ -1,12 +1,17 @@
-"""Progress from an agent activity to its workflow, as `progress` signals, coalesced.
+"""Progress from an agent activity to whoever watches its task: the activity's heartbeat, and `progress` signals
+when a Slack thread shows it.
 
-A chatty agent must not flood the workflow's history. The first event of a run goes at once (the person sees the
-run, or its retry, start); a later one waits `min_interval_s`, folded with those that come meanwhile (the newest is
-sent), so no event waits longer than that, at most one signal goes per interval, a burst of quick nodes is one
-signal, and a run's last step, which ends the run within the interval, is not signalled at all. The last event of a
-run is always delivered: by a closing signal when the run failed (`close`), else on the activity's result
-(`finish`), which the workflow reads anyway; a signal right before it would cost the history a signal and a workflow
-task.
+Every event rides on the activity's heartbeat (its details: the newest event), which reaches Temporal at most once a
+`heartbeat_throttle_s` and costs no history: `TaskGateway.status()` adds it to what the workflow reports
+(`TaskStatusV1.with_progress`). That is all a task with no Slack thread needs (the CLI, the API, a benchmark).
+
+A task shown in Slack also signals its workflow, which edits the thread's messages. A chatty agent must not flood
+the workflow's history: the first event of a run goes at once (the person sees the run, or its retry, start); a
+later one waits `min_interval_s`, folded with those that come meanwhile (the newest is sent), so no event waits
+longer than that, at most one signal goes per interval, a burst of quick nodes is one signal, and a run's last step,
+which ends the run within the interval, is not signalled at all. The last event of a run is always delivered: by a
+closing signal when the run failed (`close`), else on the activity's result (`finish`), which the workflow reads
+anyway; a signal right before it would cost the history a signal and a workflow task.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import logging
 import time
 
+from temporalio import activity
 from temporalio.client import WorkflowHandle
 
 from contracts import ProgressEventV1
@@ -25,9 +31,15 @@ log = logging.getLogger(__name__)
 
 
 class ProgressReporter:
-    def __init__(self, handle: WorkflowHandle[object, object], min_interval_s: float = 1.0) -> None:
+    def __init__(
+        self, handle: WorkflowHandle[object, object], min_interval_s: float = 1.0, *, signal: bool = True
+    ) -> None:
+        """`signal`: whether the workflow is signalled too (its task is shown in a Slack thread)."""
         self._handle = handle
         self._min_interval_s = min_interval_s
+        self._signal = signal
+        self.latest: ProgressEventV1 | None = None
+        """The newest event, which every heartbeat of the activity carries (`heartbeat`)."""
         self._last_sent = float("-inf")
         self._pending: ProgressEventV1 | None = None
         self._flush_task: asyncio.Task[None] | None = None
@@ -35,6 +47,10 @@ class ProgressReporter:
         self.sent = 0
 
     async def __call__(self, event: ProgressEventV1) -> None:
+        self.latest = event
+        self.heartbeat()
+        if not self._signal:
+            return
         self._pending = event
         if self._last_sent == float("-inf") or self._min_interval_s <= 0:
             await self._send_pending()
@@ -60,17 +76,28 @@ class ProgressReporter:
         except Exception as exc:  # progress is best effort; the agent's work must not fail for it
             log.warning("Could not report progress for %s: %s", self._handle.id, exc)
 
+    def heartbeat(self) -> None:
+        """Heartbeat the activity with the newest event (the worker sends it at most once a throttle interval)."""
+        if not activity.in_activity():
+            return
+        if self.latest is None:
+            activity.heartbeat()
+        else:
+            activity.heartbeat(self.latest)
+
     async def close(self) -> None:
-        """Send what is pending (a run that ends without a result: the signal is the only way its last step is
-        seen)."""
+        """Signal the run's last event, unless the workflow had it (a run that ends without a result, which fails
+        or is cancelled: the signal is the only way the workflow sees its last step and attempt)."""
         await self._stop_flush()
+        if not self._signal:
+            self._pending = self.latest
         await self._send_pending()
 
     async def finish(self) -> ProgressEventV1 | None:
-        """The newest event not yet sent, for the activity's result, and nothing sent after it."""
+        """The newest event the workflow has not had, for the activity's result, and nothing sent after it."""
         await self._stop_flush()
         event, self._pending = self._pending, None
-        return event
+        return event if self._signal else self.latest
 
     async def _stop_flush(self) -> None:
         """The flush is stopped; a signal already on its way is let finish: cancelling it lost its event (taken from

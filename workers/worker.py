@@ -75,7 +75,8 @@ async def running_worker(
     async with (open_checkpointer(settings.checkpointer) as saver,
                 open_store(settings.checkpointer, wants_store) as store):
         activities = AgentActivities(
-            client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s, store
+            client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s, store,
+            heartbeat_interval_s=settings.heartbeat_interval_s, progress_signals=settings.progress_signals,
         )
         worker = Worker(
             client,

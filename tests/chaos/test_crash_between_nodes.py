@@ -98,9 +98,10 @@ class Pool:
             "TEMPORAL_ADDRESS": temporal.address,
             "BATON_TASK_QUEUE": self.task_queue,
             "BATON_CHECKPOINTER": self.checkpointer,
-            "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+            "BATON_HEARTBEAT_THROTTLE_S": "0.5", "BATON_HEARTBEAT_INTERVAL_S": "0.5",
             "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
             "BATON_PROGRESS_INTERVAL_S": "0",
+            "BATON_PROGRESS_SIGNALS": "always",  # every step in the history: these tests read which nodes ran
             "BATON_DRAIN_TIMEOUT_S": "1",
             "BATON_AGENTS": ",".join(AGENTS),
             "BATON_MODEL": "fake-model",

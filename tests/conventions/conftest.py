@@ -48,7 +48,8 @@ def chat_model_on(server: FakeOpenAI) -> Callable[[], BaseChatModel]:
 def settings_for(server: DevServer, checkpointer: str, task_queue: str | None = None) -> WorkerSettings:
     return WorkerSettings(
         temporal_address=server.address, task_queue=task_queue or f"conventions-{uuid.uuid4().hex[:8]}",
-        checkpointer=checkpointer, progress_interval_s=0.05, heartbeat_throttle_s=0.5, sticky_queue_timeout_s=1,
+        checkpointer=checkpointer, progress_interval_s=0.05, heartbeat_throttle_s=0.5,
+        heartbeat_interval_s=0.5, sticky_queue_timeout_s=1,
         drain_timeout_s=5,
     )
 

@@ -196,9 +196,10 @@ def worker_processes(
             "TEMPORAL_ADDRESS": temporal_server.address,
             "BATON_TASK_QUEUE": task_queue,
             "BATON_CHECKPOINTER": checkpointer or str(tmp_path / "checkpoints.sqlite"),
-            "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+            "BATON_HEARTBEAT_THROTTLE_S": "0.5", "BATON_HEARTBEAT_INTERVAL_S": "0.5",
             "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
             "BATON_PROGRESS_INTERVAL_S": "0",
+            "BATON_PROGRESS_SIGNALS": "always",  # every step in the history: these tests read which nodes ran
             "BATON_DRAIN_TIMEOUT_S": "1",
             "BATON_AGENTS": agents,
             "BATON_MODEL": "fake-model",

@@ -124,7 +124,7 @@ async def test_make_run_restarts_a_killed_worker_or_server_and_the_tasks_still_c
         BATON_HTTP_PORT=str(bot_port),
         BATON_SANDBOX_PORT=str(sandbox_port),
         BATON_STICKY_QUEUE_TIMEOUT_S="1",  # the killed worker's cached workflows move on quickly
-        BATON_HEARTBEAT_THROTTLE_S="0.5",
+        BATON_HEARTBEAT_THROTTLE_S="0.5", BATON_HEARTBEAT_INTERVAL_S="0.5",
         BATON_PROGRESS_INTERVAL_S="0.05",
     )
     make = await asyncio.create_subprocess_exec(

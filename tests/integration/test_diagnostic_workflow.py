@@ -16,7 +16,7 @@ from tests.support import eventually, make_request, status_when
 
 
 async def test_submitted_task_reports_progress_and_completes(gateway: TaskGateway, agent_worker: WorkerFactory) -> None:
-    request = make_request(parameters={"steps": 4, "step_seconds": 0.1})
+    request = make_request(parameters={"steps": 4, "step_seconds": 0.3})  # progress heartbeats every 0.5 s
     async with agent_worker():
         outcome = await gateway.submit(request)
         assert outcome.started
@@ -86,8 +86,9 @@ async def test_failing_once_then_succeeding_completes_after_one_retry_without_re
     assert result.outcome == "success"
     final = await gateway.status(request.task_id)
     assert final.attempt == 2
-    steps_by_attempt = {(e.attempt, e.node) for e in final.events if e.node == "work"}
-    assert (2, "work") in steps_by_attempt
+    failed, last = final.events[0], final.events[-1]  # a task with no Slack thread keeps each run's last event
+    assert (failed.attempt, failed.node, failed.message) == (1, "work", "Failed in work")
+    assert last.attempt == 2 and last.step == last.total
 
 
 async def test_the_same_idempotency_key_submitted_concurrently_starts_exactly_one_workflow(

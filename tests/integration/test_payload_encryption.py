@@ -148,7 +148,7 @@ async def test_with_keys_no_payload_in_the_history_or_memo_holds_request_text_ch
     carrying = {event.WhichOneof("attributes").removesuffix("_event_attributes") for event in history.events
                 if any(True for _ in payloads_in(event))}
     assert carrying >= {"workflow_execution_started", "activity_task_scheduled", "activity_task_completed",
-                        "workflow_execution_signaled", "workflow_execution_update_accepted",
+                        "workflow_execution_update_accepted",
                         "workflow_properties_modified", "workflow_execution_completed"}, carrying
     memo = (await temporal_client.get_workflow_handle(diagnostic.task_id).describe()).raw_description
     fields = memo.workflow_execution_info.memo.fields

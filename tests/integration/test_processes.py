@@ -23,7 +23,7 @@ def _env(server: DevServer, task_queue: str, tmp_path: Path, **extra: str) -> di
         "TEMPORAL_ADDRESS": server.address,
         "BATON_TASK_QUEUE": task_queue,
         "BATON_CHECKPOINTER": str(tmp_path / "checkpoints.sqlite"),
-        "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+        "BATON_HEARTBEAT_THROTTLE_S": "0.5", "BATON_HEARTBEAT_INTERVAL_S": "0.5",
         "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
         "BATON_PROGRESS_INTERVAL_S": "0.05",
         "BATON_AGENTS": "diagnostic",

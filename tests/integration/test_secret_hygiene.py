@@ -291,7 +291,8 @@ async def test_no_secret_reaches_a_log_a_history_or_slack(
     }
     worker = Process("workers", process_env(
         **shared, BATON_AGENTS="ops_audit,tests.fakes.leaky_agent:SPEC", BATON_STICKY_QUEUE_TIMEOUT_S="1",
-        BATON_HEARTBEAT_THROTTLE_S="0.5", BATON_PROGRESS_INTERVAL_S="0.05", BATON_DRAIN_TIMEOUT_S="5",
+        BATON_HEARTBEAT_THROTTLE_S="0.5", 
+        BATON_HEARTBEAT_INTERVAL_S="0.5", BATON_PROGRESS_INTERVAL_S="0.05", BATON_DRAIN_TIMEOUT_S="5",
     ), tmp_path / "worker.log", "Worker on task queue")
     bot = Process("bot", process_env(
         **shared, BATON_HTTP_HOST="127.0.0.1", BATON_HTTP_PORT=str(port), BATON_SLACK_TEAM_ID=slack.team_id,

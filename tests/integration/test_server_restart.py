@@ -23,7 +23,7 @@ async def test_a_task_survives_a_killed_and_restarted_temporal_server(tmp_path: 
         task_queue=task_queue,
         checkpointer=str(tmp_path / "checkpoints.sqlite"),
         progress_interval_s=0.05,
-        heartbeat_throttle_s=0.5,
+        heartbeat_throttle_s=0.5, heartbeat_interval_s=0.5,
         drain_timeout_s=1,
     )
     async with dev_server(port=port, db_filename=db, headless=True) as first:

@@ -248,6 +248,7 @@ async def test_worker_bot_and_cli_all_reach_temporal_through_mtls_with_the_same_
     worker_env = _env(
         **_tls_env(mtls, ca, ca.issue("worker")), BATON_TASK_QUEUE=task_queue, BATON_AGENTS="diagnostic",
         BATON_CHECKPOINTER=str(tmp_path / "checkpoints.sqlite"), BATON_HEARTBEAT_THROTTLE_S="0.5",
+        BATON_HEARTBEAT_INTERVAL_S="0.5",
         BATON_STICKY_QUEUE_TIMEOUT_S="1", BATON_PROGRESS_INTERVAL_S="0.05", BATON_DRAIN_TIMEOUT_S="1",
     )
     bot_port = free_port()

@@ -38,7 +38,7 @@ CLICKERS = tuple(SlackUser(f"U1CLICK{i:02d}", f"clicker{i}", f"Clicker {i}") for
 FRONT_AGENT_REPLY = "Hello from the model: ask me to run an agent when you need one."
 FAST_WORKER = {
     "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
-    "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+    "BATON_HEARTBEAT_THROTTLE_S": "0.5", "BATON_HEARTBEAT_INTERVAL_S": "0.5",
     "BATON_PROGRESS_INTERVAL_S": "0.05",
     "BATON_DRAIN_TIMEOUT_S": "1",
 }

@@ -50,7 +50,7 @@ def old_settings(settings: WorkerSettings) -> dict[str, str]:
     return {
         "BATON_TASK_QUEUE": settings.task_queue,
         "BATON_CHECKPOINTER": settings.checkpointer,
-        "BATON_HEARTBEAT_THROTTLE_S": "0.5",
+        "BATON_HEARTBEAT_THROTTLE_S": "0.5", "BATON_HEARTBEAT_INTERVAL_S": "0.5",
         "BATON_STICKY_QUEUE_TIMEOUT_S": "1",
         "BATON_PROGRESS_INTERVAL_S": "0.05",
         "BATON_DRAIN_TIMEOUT_S": "5",
@@ -129,7 +129,7 @@ async def test_a_task_killed_mid_run_agent_on_the_previous_release_resumes_on_to
     done_by_old = await steps_checkpointed(worker_settings.checkpointer, task_id)
     assert done_by_old >= 2, "the old worker died before it finished a step"
 
-    async with agent_worker():
+    async with agent_worker(progress_signals="always"):  # every step in the status: the assertions read them
         result = await gateway.result(task_id)
         final: TaskStatusV1 = await gateway.status(task_id)
 

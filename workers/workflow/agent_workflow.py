@@ -113,7 +113,7 @@ class AgentWorkflow:
         requester = request.requester
         self._notifier = ThreadNotifier(
             request.task_id,
-            enabled=requester.platform == "slack",
+            enabled=requester.in_slack,
             task_queue=requester.notify_task_queue,
             messages=carried.status.slack if carried else None,
         )

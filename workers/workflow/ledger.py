@@ -95,10 +95,7 @@ class TaskLedger:
 
     def record_progress(self, event: ProgressEventV1, now: datetime) -> None:
         self.events.append(event)
-        percent = None
-        if event.total:
-            percent = min(100.0, round(100.0 * event.step / event.total, 1))
-        self.progress = ProgressV1(step=event.step, total=event.total, percent=percent, message=event.message)
+        self.progress = ProgressV1.of_event(event)
         self.attempt = max(self.attempt, event.attempt)
         self.updated_at = now
 
