@@ -11,6 +11,7 @@ elsewhere:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Hashable
 from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
@@ -24,13 +25,37 @@ __all__ = ["plan_of"]
 
 
 def plan_of(spec: AgentSpec, graph: CompiledStateGraph[Any, Any, Any, Any]) -> list[PlanStepV1]:
-    """The agent's steps, at most MAX_PLAN_STEPS of them."""
+    """The agent's steps, at most MAX_PLAN_STEPS of them. Every run asks, and drawing a graph costs more than a
+    small agent's whole step: a plan is kept for each shape of graph (its nodes, edges and branches) seen before."""
     if spec.step_labels:
         pairs = list(spec.step_labels.items())
     else:
-        pairs = [(node, _label(node)) for node in _graph_order(graph)]
+        shape = _shape(graph)
+        order = _orders.get(shape)
+        if order is None:
+            order = _orders[shape] = _graph_order(graph)
+            while len(_orders) > MAX_SHAPES_KEPT:
+                _orders.pop(next(iter(_orders)))
+        pairs = [(node, _label(node)) for node in order]
     return [PlanStepV1(node=node[:MAX_SHORT_TEXT], label=label[:MAX_SHORT_TEXT])
             for node, label in pairs[:MAX_PLAN_STEPS]]
+
+
+MAX_SHAPES_KEPT = 256
+_orders: dict[tuple[Hashable, ...], list[str]] = {}
+"""Graph shape -> its nodes in plan order (oldest shape dropped first)."""
+
+
+def _shape(graph: CompiledStateGraph[Any, Any, Any, Any]) -> tuple[Hashable, ...]:
+    """What the plan's order depends on, cheap to read: the builder's nodes, edges and conditional branches with
+    their declared targets. Two builds of one agent share it unless the build itself varies the graph."""
+    builder = graph.builder
+    branches = tuple(
+        (source, name, tuple(sorted(map(str, branch.ends or {}))))
+        for source, named in builder.branches.items()
+        for name, branch in named.items()
+    )
+    return tuple(builder.nodes), tuple(sorted(builder.edges)), branches
 
 
 def _label(node: str) -> str:

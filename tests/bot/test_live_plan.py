@@ -242,3 +242,29 @@ def test_an_agents_label_map_is_its_plan_in_its_order() -> None:
     assert [(s.node, s.label) for s in plan_of(labelled, graph)] == [
         ("scan", "Scan the fleet"), ("review", "Ask a person"), ("apply", "Fix it")]
     assert [s.node for s in plan_of(spec, graph)] == ["load", "scan", "analyse", "review", "apply", "report"]
+
+
+def test_a_plan_is_drawn_once_a_graph_shape_and_again_for_a_graph_that_changed_shape() -> None:
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    from workers import plan as plan_module
+
+    class State(TypedDict):
+        n: int
+
+    def graph_of(*nodes: str) -> Any:
+        builder = StateGraph(State)
+        for node in nodes:
+            builder.add_node(node, lambda state: state)
+        for source, target in zip((START, *nodes), (*nodes, END), strict=True):
+            builder.add_edge(source, target)
+        return builder.compile()
+
+    spec = load_spec("ops_audit")
+    plan_module._orders.clear()
+    assert [s.node for s in plan_of(spec, graph_of("fetch", "sum"))] == ["fetch", "sum"]
+    assert [s.node for s in plan_of(spec, graph_of("fetch", "sum"))] == ["fetch", "sum"]
+    assert len(plan_module._orders) == 1, "a second build of the same shape reuses the drawn order"
+    assert [s.node for s in plan_of(spec, graph_of("sum", "fetch", "mail"))] == ["sum", "fetch", "mail"]
+    assert len(plan_module._orders) == 2
