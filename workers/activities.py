@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
@@ -141,14 +142,18 @@ async def _heartbeating(
     reporter: ProgressReporter, interval_s: float, heartbeat_timeout: timedelta | None
 ) -> AsyncIterator[None]:
     """Heartbeat on a timer from the event loop, so one slow LLM call cannot trip the heartbeat timeout; the
-    heartbeat is also how this activity learns that its workflow cancelled it. Every `interval_s` (a third of the
-    heartbeat timeout at most), with the newest progress: a progress event heartbeats at once besides."""
+    heartbeat is also how this activity learns that its workflow cancelled it. A beat is due `interval_s` (a third
+    of the heartbeat timeout at most) after the last one, a progress event's included: each heartbeat that reaches
+    Temporal is an RPC the server pays for, and a busy agent's progress keeps it alive already."""
     interval = max(0.1, min(interval_s, (heartbeat_timeout.total_seconds() if heartbeat_timeout else 30.0) / 3))
 
     async def beat() -> None:
         while True:
-            reporter.heartbeat()
-            await asyncio.sleep(interval)
+            due = reporter.last_beat + interval - time.monotonic()
+            if due > 0:
+                await asyncio.sleep(due)
+            else:
+                reporter.heartbeat()
 
     task = asyncio.create_task(beat())
     try:

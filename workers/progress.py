@@ -1,9 +1,9 @@
 """Progress from an agent activity to whoever watches its task: the activity's heartbeat, and `progress` signals
 when a Slack thread shows it.
 
-Every event rides on the activity's heartbeat (its details: the newest event), which reaches Temporal at most once a
-`heartbeat_throttle_s` and costs no history: `TaskGateway.status()` adds it to what the workflow reports
-(`TaskStatusV1.with_progress`). That is all a task with no Slack thread needs (the CLI, the API, a benchmark).
+Every heartbeat of the activity carries the newest event (its details), and costs no history: `TaskGateway.status()`
+adds it to what the workflow reports (`TaskStatusV1.with_progress`). That is all a task with no Slack thread needs
+(the CLI, the API, a benchmark): each event heartbeats at once, and reaches Temporal within `heartbeat_throttle_s`.
 
 A task shown in Slack also signals its workflow, which edits the thread's messages. A chatty agent must not flood
 the workflow's history: the first event of a run goes at once (the person sees the run, or its retry, start); a
@@ -40,6 +40,8 @@ class ProgressReporter:
         self._signal = signal
         self.latest: ProgressEventV1 | None = None
         """The newest event, which every heartbeat of the activity carries (`heartbeat`)."""
+        self.last_beat = time.monotonic()
+        """When the activity last heartbeat (its start counts: the heartbeat timeout runs from it)."""
         self._last_sent = float("-inf")
         self._pending: ProgressEventV1 | None = None
         self._flush_task: asyncio.Task[None] | None = None
@@ -48,8 +50,8 @@ class ProgressReporter:
 
     async def __call__(self, event: ProgressEventV1) -> None:
         self.latest = event
-        self.heartbeat()
-        if not self._signal:
+        if not self._signal:  # the heartbeat is how this task shows progress: beat now (the worker throttles it)
+            self.heartbeat()
             return
         self._pending = event
         if self._last_sent == float("-inf") or self._min_interval_s <= 0:
@@ -78,6 +80,7 @@ class ProgressReporter:
 
     def heartbeat(self) -> None:
         """Heartbeat the activity with the newest event (the worker sends it at most once a throttle interval)."""
+        self.last_beat = time.monotonic()
         if not activity.in_activity():
             return
         if self.latest is None:
