@@ -289,3 +289,20 @@ async def baton(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 async def _healthy(http: aiohttp.ClientSession, port: int) -> bool:
     async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
         return answer.status == 200
+
+
+async def test_with_keys_a_running_agents_heartbeat_progress_is_encrypted_on_the_server_and_read_by_the_gateway(
+    worker_settings: WorkerSettings, temporal_client: Client
+) -> None:
+    settings = with_keys(worker_settings, KEY_A)
+    request = make_request("diagnostic", TEXT, {"steps": 8, "step_seconds": 0.3}, user_id=REQUESTER)
+    async with worker_with(settings) as gateway:
+        await gateway.submit(request)  # from the CLI: its progress rides on the heartbeat, not on signals
+        seen = await status_when(gateway, request.task_id, lambda s: s.progress.step >= 2)
+        assert seen.phase == "running" and seen.events[-1].step == seen.progress.step
+        described = await temporal_client.get_workflow_handle(request.task_id).describe()  # no codec here
+        (beating,) = [a for a in described.raw_description.pending_activities if a.heartbeat_details.payloads]
+        details = list(beating.heartbeat_details.payloads)
+        assert {p.metadata.get("encoding") for p in details} == {ENCODING}, "the heartbeat's progress is encrypted"
+        assert not any(hits(details, [TEXT, REQUESTER, "Step "]).values())
+        await gateway.result(request.task_id)
