@@ -85,8 +85,8 @@ async def _run(args: argparse.Namespace) -> int:
         extra_lines, slack_children = _slack_side(env)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed; the children,
+            loop.add_signal_handler(sig, stop.set)  # in process groups of their own, hear only the supervisor
         await processes.start([PythonModule("worker", "workers", env), *slack_children])
         print(
             "\nBaton is running.\n"

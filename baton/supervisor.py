@@ -78,7 +78,11 @@ class PythonModule:
         return f"python -m {self.module}"
 
     async def start(self) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(sys.executable, "-m", self.module, env=dict(self.env))
+        # A process group of its own: a Ctrl-C in the terminal reaches the supervisor alone, which stops the child
+        # with one SIGTERM. A child that got the terminal's SIGINT too could take the second signal while its event
+        # loop was closing, and CPython printed a traceback for it (the wakeup fd already closed).
+        return await asyncio.create_subprocess_exec(sys.executable, "-m", self.module, env=dict(self.env),
+                                                    process_group=0)
 
 
 class Supervisor:

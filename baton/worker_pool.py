@@ -60,10 +60,11 @@ def _grace_s(env: Mapping[str, str]) -> float:
 
 
 async def run_pool(processes: int, env: Mapping[str, str]) -> int:
-    """Start the processes, keep them up until SIGTERM or SIGINT, then drain them all; 0 if every one exited 0."""
+    """Start the processes, keep them up until SIGTERM, SIGINT or SIGHUP, then drain them all; 0 if every one exited
+    0."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # the children hear only the pool (baton.supervisor)
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor(grace_s=_grace_s(env))
     await supervisor.start(pool_children(processes, env))
