@@ -21,7 +21,11 @@ def root_messages(slack: FakeSlackApi) -> list[Message]:
 
 
 def completed(slack: FakeSlackApi, ts: str) -> bool:
-    return "Completed" in str(slack.message(CHANNEL, ts).blocks)
+    return completed_blocks(slack.message(CHANNEL, ts).blocks)
+
+
+def completed_blocks(blocks: object) -> bool:
+    return "Completed" in str(blocks)
 
 
 def buttons(message: Message) -> list[str]:
@@ -61,7 +65,9 @@ async def test_a_slash_command_over_the_socket_is_acked_within_3s_and_runs_one_t
         [status] = await slack.wait_for(lambda: root_messages(slack), timeout=30)
         await slack.wait_for(lambda: completed(slack, status.ts), timeout=60)
     assert len(root_messages(slack)) == 1, "one status message, edited in place"
-    assert slack.calls_to("chat.update", ok=True), "the status message was edited, not reposted"
+    [posted] = [c for c in slack.calls_to("chat.postMessage", ok=True) if "thread_ts" not in c.args]
+    if not completed_blocks(posted.args.get("blocks")):  # a quick task can be done by the first notify: no edit then
+        assert slack.calls_to("chat.update", ok=True), "the status message was edited, not reposted"
     assert await eventually(lambda: tasks_on(temporal_client, task_queue)) == [started.text.split("`")[1]]
 
 
