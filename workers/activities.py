@@ -45,7 +45,7 @@ class AgentActivities:
         progress_interval_s: float = 1.0,
         store: BaseStore | None = None,
         heartbeat_interval_s: float = 5.0,
-        progress_signals: str = "slack",
+        signal_every_task: bool = False,
     ) -> None:
         self._client = client
         self._registry = registry
@@ -54,7 +54,7 @@ class AgentActivities:
         self._progress_interval_s = progress_interval_s
         self._store = store
         self._heartbeat_interval_s = heartbeat_interval_s
-        self._progress_signals = progress_signals
+        self._signal_every_task = signal_every_task
 
     @activity.defn(name=names.RUN_AGENT_ACTIVITY)
     async def run_agent(self, agent_input: RunAgentInputV1) -> RunAgentOutputV1:
@@ -62,7 +62,7 @@ class AgentActivities:
         request = agent_input.request
         workflow = self._client.get_workflow_handle(info.workflow_id or request.task_id)
         # Signals where a Slack thread shows the task (or for every task, if so set); every heartbeat carries it.
-        signal = self._progress_signals == "always" or request.requester.in_slack
+        signal = self._signal_every_task or request.requester.in_slack
         reporter = ProgressReporter(workflow, self._progress_interval_s, signal=signal)
         usage = UsageCounter()
         finished = False

@@ -79,7 +79,8 @@ async def running_worker(
                 open_store(settings.checkpointer, wants_store) as store):
         activities = AgentActivities(
             client, registry, saver, chat_model or chat_model_factory(settings), settings.progress_interval_s, store,
-            heartbeat_interval_s=settings.heartbeat_interval_s, progress_signals=settings.progress_signals,
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            signal_every_task=settings.progress_signals == "always",
         )
         worker = Worker(
             client,
